@@ -1,0 +1,609 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chardev.c - the dfu class, /dev/dfuN and its file operations
+ *
+ * write() cuts the byte stream into wTransferSize blocks; the end of the
+ * stream (fsync() or close()) sends the last short block and the zero-length
+ * DFU_DNLOAD and drives manifestation. read() uploads until a short block.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/wait_bit.h>
+#include "dfu.h"
+
+/* How long a transfer error may precede disconnect() on an unplug. */
+#define DFU_UNPLUG_SETTLE_MS	250
+
+static dev_t dfu_devt;
+static DEFINE_IDA(dfu_ida);
+
+static struct class dfu_class = {
+	.name = "dfu",
+	.dev_groups = dfu_groups,
+};
+
+/*
+ * Errors as the caller sees them: a device's complaint is an I/O error, an
+ * unplugged device is -ENODEV. An unplug shows first as a transfer error
+ * (-EPROTO, -ESHUTDOWN...) and a moment later as disconnect(); wait that
+ * moment, so that the call in flight also reports -ENODEV.
+ */
+static int dfu_user_error(struct dfu_dev *dfu, int err)
+{
+	if (err == -EPROTO || err == -EILSEQ || err == -ETIME || err == -ESHUTDOWN)
+		wait_var_event_timeout(&dfu->flags, dfu_gone(dfu),
+				       msecs_to_jiffies(DFU_UNPLUG_SETTLE_MS));
+	if (dfu_gone(dfu))
+		return -ENODEV;
+	switch (err) {
+	case -EINTR:
+	case -ETIMEDOUT:
+	case -ENOMEM:
+	case -EFAULT:
+	case -ECANCELED:
+		return err;
+	default:
+		return usb_translate_errors(err);
+	}
+}
+
+static void dfu_begin(struct dfu_file *df, bool upload)
+{
+	df->xfer = DFU_XFER_ACTIVE;
+	df->upload = upload;
+	df->error = 0;
+	df->block = 0;
+	df->fill = 0;
+	df->head = 0;
+	df->start = ktime_get();
+	df->dfu->owner = df;
+}
+
+/*
+ * Record the outcome of a transfer for DFU_IOCTL_GET_RESULT and sysfs, and
+ * log one line, so that callers that ignore close() (busybox cat) can learn it.
+ */
+static void dfu_finish(struct dfu_file *df, int err, u64 bytes)
+{
+	struct dfu_dev *dfu = df->dfu;
+	struct dfu_result *r = &dfu->result;
+	const char *what = df->upload ? "upload" : "download";
+	u64 us = ktime_us_delta(ktime_get(), df->start);
+
+	memset(r, 0, sizeof(*r));
+	r->error = err;
+	r->block = df->block;
+	r->bytes = bytes;
+	r->duration_us = us;
+	if (err && !dfu_gone(dfu) && err != -EINTR && err != -ECANCELED) {
+		struct dfu_status st;
+
+		/* Learn why, without clearing: the next transfer does that. */
+		if (!dfu_get_status(dfu, &st)) {
+			r->bStatus = st.bStatus;
+			r->bState = st.bState;
+		}
+	} else if (!err || err == -EINTR || err == -ECANCELED) {
+		r->bState = dfu->status.bState;
+	}
+
+	if (!err)
+		dev_info(&dfu->dev, "%s of %llu bytes done in %llu ms\n",
+			 what, bytes, div_u64(us, USEC_PER_MSEC));
+	else
+		dev_err(&dfu->dev, "%s failed at block %u after %llu bytes: %pe, device %s (%s)\n",
+			what, df->block, bytes, ERR_PTR(err),
+			dfu_state_name(r->bState), dfu_status_name(r->bStatus));
+
+	df->xfer = err ? DFU_XFER_FAILED : DFU_XFER_DONE;
+	df->error = err;
+	if (dfu->owner == df)
+		dfu->owner = NULL;
+}
+
+/* Give up a download or upload in progress and return the device to dfuIDLE. */
+static void dfu_cancel(struct dfu_file *df, int err)
+{
+	struct dfu_dev *dfu = df->dfu;
+	u64 bytes = df->upload ? df->pos + df->fill - df->head : df->pos - df->fill;
+
+	if (!dfu_gone(dfu))
+		dfu_abort(dfu);
+	dfu_finish(df, err, bytes);
+}
+
+static int dfu_open(struct inode *inode, struct file *file)
+{
+	struct dfu_dev *dfu = container_of(inode->i_cdev, struct dfu_dev, cdev);
+	struct dfu_file *df;
+	int ret;
+
+	df = kzalloc(sizeof(*df), GFP_KERNEL);
+	if (!df)
+		return -ENOMEM;
+	df->dfu = dfu;
+
+	ret = mutex_lock_interruptible(&dfu->io_mutex);
+	if (ret)
+		goto err_free;
+	if (dfu_gone(dfu)) {
+		ret = -ENODEV;
+		goto err_unlock;
+	}
+	if (file->f_mode & FMODE_WRITE) {
+		if (!(dfu->info.bmAttributes & DFU_ATTR_CAN_DNLOAD)) {
+			ret = -EROFS;
+			goto err_unlock;
+		}
+		if (dfu->writer) {
+			ret = -EBUSY;
+			goto err_unlock;
+		}
+		dfu->writer = true;
+	}
+	get_device(&dfu->dev);
+	mutex_unlock(&dfu->io_mutex);
+
+	file->private_data = df;
+	return 0;
+
+err_unlock:
+	mutex_unlock(&dfu->io_mutex);
+err_free:
+	kfree(df);
+	return ret;
+}
+
+/* Send the stream's last short block, the zero-length DFU_DNLOAD and manifest. */
+static int dfu_download_end(struct dfu_file *df)
+{
+	struct dfu_dev *dfu = df->dfu;
+	int ret = 0;
+
+	if (df->fill) {
+		ret = dfu_download_block(dfu, df->block, df->fill);
+		if (!ret) {
+			df->block++;
+			df->fill = 0;
+		}
+	}
+	if (!ret)
+		ret = dfu_manifest(dfu, df->block);
+	ret = ret ? dfu_user_error(dfu, ret) : 0;
+	dfu_finish(df, ret, df->pos - df->fill);
+	return ret;
+}
+
+static ssize_t dfu_write(struct file *file, const char __user *ubuf,
+			 size_t count, loff_t *ppos)
+{
+	struct dfu_file *df = file->private_data;
+	struct dfu_dev *dfu = df->dfu;
+	u32 size = dfu->info.wTransferSize;
+	size_t done = 0;
+	int ret;
+
+	if (!count)
+		return 0;
+	ret = mutex_lock_interruptible(&dfu->io_mutex);
+	if (ret)
+		return ret;
+	if (dfu_gone(dfu)) {
+		ret = -ENODEV;
+		goto out;
+	}
+	if (df->xfer == DFU_XFER_FAILED) {
+		ret = df->error;
+		goto out;
+	}
+	if (df->xfer == DFU_XFER_ACTIVE && df->upload) {
+		ret = -EBUSY;
+		goto out;
+	}
+	if (df->xfer != DFU_XFER_ACTIVE) {
+		/* A new image starts at offset 0, as from open() or after fsync(). */
+		df->pos = 0;
+		if (*ppos != 0) {
+			ret = -ESPIPE;
+			goto out;
+		}
+		if (dfu->owner) {
+			ret = -EBUSY;
+			goto out;
+		}
+		dfu_begin(df, false);
+		ret = dfu_prepare(dfu);
+		if (ret) {
+			ret = dfu_user_error(dfu, ret);
+			dfu_finish(df, ret, 0);
+			goto out;
+		}
+	} else if (*ppos != df->pos) {
+		ret = -ESPIPE;
+		goto out;
+	}
+
+	while (done < count) {
+		size_t n = min_t(size_t, count - done, size - df->fill);
+
+		if (copy_from_user(dfu->buf + df->fill, ubuf + done, n)) {
+			ret = -EFAULT;
+			dfu_cancel(df, ret);
+			goto out;
+		}
+		df->fill += n;
+		done += n;
+		df->pos += n;
+		if (df->fill < size)
+			break;
+
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			dfu_cancel(df, ret);
+			goto out;
+		}
+		ret = dfu_download_block(dfu, df->block, size);
+		if (ret) {
+			ret = dfu_user_error(dfu, ret);
+			dfu_finish(df, ret, df->pos - df->fill);
+			goto out;
+		}
+		df->block++;
+		df->fill = 0;
+	}
+	*ppos = df->pos;
+	ret = 0;
+out:
+	mutex_unlock(&dfu->io_mutex);
+	return ret ? ret : done;
+}
+
+static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
+			loff_t *ppos)
+{
+	struct dfu_file *df = file->private_data;
+	struct dfu_dev *dfu = df->dfu;
+	size_t done = 0;
+	int ret;
+
+	if (!(dfu->info.bmAttributes & DFU_ATTR_CAN_UPLOAD))
+		return -EOPNOTSUPP;
+	if (!count)
+		return 0;
+	ret = mutex_lock_interruptible(&dfu->io_mutex);
+	if (ret)
+		return ret;
+	if (dfu_gone(dfu)) {
+		ret = -ENODEV;
+		goto out;
+	}
+	if (*ppos != df->pos || df->xfer == DFU_XFER_NONE) {
+		/* Reading from offset 0 starts a new upload; no other seeks. */
+		if (*ppos != 0) {
+			ret = -ESPIPE;
+			goto out;
+		}
+		if (df->xfer == DFU_XFER_ACTIVE)
+			dfu_cancel(df, -ECANCELED);
+		if (dfu->owner) {
+			ret = -EBUSY;
+			goto out;
+		}
+		df->pos = 0;
+		dfu_begin(df, true);
+		ret = dfu_prepare(dfu);
+		if (ret) {
+			ret = dfu_user_error(dfu, ret);
+			dfu_finish(df, ret, 0);
+			goto out;
+		}
+	}
+	if (df->xfer == DFU_XFER_FAILED) {
+		ret = df->error;
+		goto out;
+	}
+
+	while (done < count) {
+		size_t n;
+
+		if (df->head == df->fill) {
+			if (df->xfer != DFU_XFER_ACTIVE)
+				break;
+			if (signal_pending(current)) {
+				if (!done)
+					ret = -EINTR;
+				break;
+			}
+			ret = dfu_upload_block(dfu, df->block);
+			if (ret < 0) {
+				ret = dfu_user_error(dfu, ret);
+				dfu_finish(df, ret, df->pos);
+				break;
+			}
+			df->block++;
+			df->head = 0;
+			df->fill = ret;
+			if (df->fill < dfu->info.wTransferSize) {
+				ret = dfu_end_upload(dfu);
+				ret = ret ? dfu_user_error(dfu, ret) : 0;
+				dfu_finish(df, ret, df->pos + df->fill);
+				if (ret)
+					break;
+			}
+			ret = 0;
+			continue;
+		}
+		n = min_t(size_t, count - done, df->fill - df->head);
+		if (copy_to_user(ubuf + done, dfu->buf + df->head, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		df->head += n;
+		done += n;
+		df->pos += n;
+	}
+	*ppos = df->pos;
+out:
+	mutex_unlock(&dfu->io_mutex);
+	return done ? done : ret;
+}
+
+/* End an unfinished download: finish it, or cancel it if the writer was killed. */
+static int dfu_end_stream(struct dfu_file *df)
+{
+	if (df->upload || df->xfer != DFU_XFER_ACTIVE)
+		return 0;
+	/*
+	 * A process killed by a signal closes its files on the way out; its
+	 * image is incomplete and must not be manifested.
+	 */
+	if (current->flags & PF_SIGNALED) {
+		dfu_cancel(df, -EINTR);
+		return -EINTR;
+	}
+	return dfu_download_end(df);
+}
+
+static int dfu_fsync(struct file *file, loff_t start, loff_t end, int datasync)
+{
+	struct dfu_file *df = file->private_data;
+	struct dfu_dev *dfu = df->dfu;
+	int ret;
+
+	if (!(file->f_mode & FMODE_WRITE))
+		return 0;
+	mutex_lock(&dfu->io_mutex);
+	if (dfu_gone(dfu))
+		ret = -ENODEV;
+	else if (df->xfer == DFU_XFER_FAILED)
+		ret = df->error;
+	else
+		ret = dfu_end_stream(df);
+	mutex_unlock(&dfu->io_mutex);
+	return ret;
+}
+
+static int dfu_flush(struct file *file, fl_owner_t id)
+{
+	struct dfu_file *df = file->private_data;
+	struct dfu_dev *dfu = df->dfu;
+	int ret = 0;
+
+	if (!(file->f_mode & FMODE_WRITE))
+		return 0;
+	mutex_lock(&dfu->io_mutex);
+	if (df->xfer == DFU_XFER_ACTIVE && !df->upload) {
+		if (dfu_gone(dfu)) {
+			dfu_finish(df, -ENODEV, df->pos - df->fill);
+			ret = -ENODEV;
+		} else {
+			ret = dfu_end_stream(df);
+		}
+	}
+	mutex_unlock(&dfu->io_mutex);
+	return ret;
+}
+
+static int dfu_release(struct inode *inode, struct file *file)
+{
+	struct dfu_file *df = file->private_data;
+	struct dfu_dev *dfu = df->dfu;
+
+	mutex_lock(&dfu->io_mutex);
+	if (df->xfer == DFU_XFER_ACTIVE)
+		dfu_cancel(df, df->upload ? 0 : -ECANCELED);
+	if (file->f_mode & FMODE_WRITE)
+		dfu->writer = false;
+	mutex_unlock(&dfu->io_mutex);
+
+	kfree(df);
+	put_device(&dfu->dev);
+	return 0;
+}
+
+static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct dfu_file *df = file->private_data;
+	struct dfu_dev *dfu = df->dfu;
+	void __user *uarg = (void __user *)arg;
+	union {
+		struct dfu_status status;
+		struct dfu_info info;
+		struct dfu_result result;
+		u8 state;
+	} u;
+	size_t len = 0;
+	int ret;
+
+	switch (cmd) {
+	case DFU_IOCTL_GET_STATUS:
+	case DFU_IOCTL_GET_STATE:
+	case DFU_IOCTL_CLR_STATUS:
+	case DFU_IOCTL_ABORT:
+	case DFU_IOCTL_GET_INFO:
+	case DFU_IOCTL_GET_RESULT:
+		break;
+	default:
+		return -ENOTTY;
+	}
+
+	memset(&u, 0, sizeof(u));
+	ret = mutex_lock_interruptible(&dfu->io_mutex);
+	if (ret)
+		return ret;
+	if (dfu_gone(dfu)) {
+		ret = -ENODEV;
+		goto out;
+	}
+	switch (cmd) {
+	case DFU_IOCTL_GET_STATUS:
+		ret = dfu_get_status(dfu, &u.status);
+		len = sizeof(u.status);
+		break;
+	case DFU_IOCTL_GET_STATE:
+		ret = dfu_get_state(dfu, &u.state);
+		len = sizeof(u.state);
+		break;
+	case DFU_IOCTL_CLR_STATUS:
+		ret = dfu_clear_status(dfu);
+		break;
+	case DFU_IOCTL_ABORT:
+		/* The transfer in progress, whoever owns it, ends here. */
+		if (dfu->owner)
+			dfu_cancel(dfu->owner, -ECANCELED);
+		else
+			ret = dfu_abort(dfu);
+		break;
+	case DFU_IOCTL_GET_INFO:
+		u.info = dfu->info;
+		len = sizeof(u.info);
+		break;
+	case DFU_IOCTL_GET_RESULT:
+		u.result = dfu->result;
+		len = sizeof(u.result);
+		break;
+	}
+	if (ret)
+		ret = dfu_user_error(dfu, ret);
+out:
+	mutex_unlock(&dfu->io_mutex);
+	if (!ret && len && copy_to_user(uarg, &u, len))
+		ret = -EFAULT;
+	return ret;
+}
+
+static const struct file_operations dfu_fops = {
+	.owner = THIS_MODULE,
+	.open = dfu_open,
+	.read = dfu_read,
+	.write = dfu_write,
+	.fsync = dfu_fsync,
+	.flush = dfu_flush,
+	.release = dfu_release,
+	.unlocked_ioctl = dfu_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = default_llseek,
+};
+
+/**
+ * dfu_chardev_setup() - initialise the class device embedded in @dfu
+ * @dfu: a new device
+ *
+ * From here on the class device's reference count owns @dfu: put_device()
+ * frees it through dfu_release().
+ *
+ * Context: process.
+ */
+void dfu_chardev_setup(struct dfu_dev *dfu)
+{
+	device_initialize(&dfu->dev);
+	dfu->dev.class = &dfu_class;
+	dfu->dev.release = dfu_release_dev;
+	dfu->id = -1;
+	dev_set_drvdata(&dfu->dev, dfu);
+	cdev_init(&dfu->cdev, &dfu_fops);
+	dfu->cdev.owner = THIS_MODULE;
+}
+
+/**
+ * dfu_chardev_add() - publish @dfu as /dev/dfuN with the lowest free N
+ * @dfu: a device set up by dfu_chardev_setup(), fully initialised
+ *
+ * The node can be opened as soon as this returns, so everything it uses
+ * must be ready before.
+ *
+ * Context: process.
+ * Return: 0, -ENOSPC when all DFU_MAX_DEVICES numbers are taken, or an
+ * error from the driver core.
+ */
+int dfu_chardev_add(struct dfu_dev *dfu)
+{
+	int ret;
+
+	ret = ida_alloc_max(&dfu_ida, DFU_MAX_DEVICES - 1, GFP_KERNEL);
+	if (ret < 0)
+		return ret;
+	dfu->id = ret;
+	dfu->dev.parent = &dfu->intf->dev;
+	dfu->dev.devt = MKDEV(MAJOR(dfu_devt), dfu->id);
+	ret = dev_set_name(&dfu->dev, "dfu%d", dfu->id);
+	if (!ret)
+		ret = cdev_device_add(&dfu->cdev, &dfu->dev);
+	if (ret) {
+		ida_free(&dfu_ida, dfu->id);
+		dfu->id = -1;
+	}
+	return ret;
+}
+
+/**
+ * dfu_chardev_del() - remove /dev/dfuN and free N for the next device
+ * @dfu: a device published by dfu_chardev_add()
+ *
+ * Files still open keep @dfu alive; their calls fail with -ENODEV.
+ *
+ * Context: process.
+ */
+void dfu_chardev_del(struct dfu_dev *dfu)
+{
+	cdev_device_del(&dfu->cdev, &dfu->dev);
+	ida_free(&dfu_ida, dfu->id);
+}
+
+/**
+ * dfu_chardev_init() - register the dfu class and its device numbers
+ *
+ * Context: module init.
+ * Return: 0 or an error from the driver core.
+ */
+int dfu_chardev_init(void)
+{
+	int ret;
+
+	ret = alloc_chrdev_region(&dfu_devt, 0, DFU_MAX_DEVICES, "dfu");
+	if (ret)
+		return ret;
+	ret = class_register(&dfu_class);
+	if (ret)
+		unregister_chrdev_region(dfu_devt, DFU_MAX_DEVICES);
+	return ret;
+}
+
+/**
+ * dfu_chardev_exit() - undo dfu_chardev_init()
+ *
+ * Context: module exit, after the USB driver is deregistered.
+ */
+void dfu_chardev_exit(void)
+{
+	class_unregister(&dfu_class);
+	unregister_chrdev_region(dfu_devt, DFU_MAX_DEVICES);
+	ida_destroy(&dfu_ida);
+}

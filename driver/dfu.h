@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dfu.h - private types of the USB DFU class driver
+ *
+ * Data flows one way: chardev.c (files, byte streams) calls proto.c (DFU
+ * requests and the host side of the state machine), which talks to usbcore.
+ * usb.c owns the lifetime of struct dfu_dev; sysfs.c only reads it.
+ */
+
+#ifndef _DFU_H
+#define _DFU_H
+
+#include <linux/cdev.h>
+#include <linux/completion.h>
+#include <linux/device.h>
+#include <linux/ktime.h>
+#include <linux/mutex.h>
+#include <linux/usb.h>
+#include <uapi/linux/usb/dfu.h>
+
+#include "compat.h"
+
+/* DFU class-specific requests, DFU 1.1 section 3, table 3.2 */
+#define DFU_DETACH		0
+#define DFU_DNLOAD		1
+#define DFU_UPLOAD		2
+#define DFU_GETSTATUS		3
+#define DFU_CLRSTATUS		4
+#define DFU_GETSTATE		5
+#define DFU_ABORT		6
+
+#define DFU_GETSTATUS_LEN	6
+#define DFU_MAX_DEVICES		256
+
+/* bits of dfu_dev.flags */
+#define DFU_FLAG_GONE		0	/* disconnect() has started */
+
+/**
+ * struct dfu_functional_desc - the DFU functional descriptor (DFU 1.1, 4.1.3)
+ * @bLength: 9 for DFU 1.1, 7 for DFU 1.0 (no @bcdDFUVersion)
+ * @bDescriptorType: USB_DT_DFU_FUNCTIONAL
+ * @bmAttributes: DFU_ATTR_* bits
+ * @wDetachTimeOut: ms the device waits for a reset after DFU_DETACH
+ * @wTransferSize: maximum bytes per DFU_DNLOAD or DFU_UPLOAD
+ * @bcdDFUVersion: DFU release the device follows
+ */
+struct dfu_functional_desc {
+	u8 bLength;
+	u8 bDescriptorType;
+	u8 bmAttributes;
+	__le16 wDetachTimeOut;
+	__le16 wTransferSize;
+	__le16 bcdDFUVersion;
+} __packed;
+
+#define DFU_FUNC_DESC_MIN_LEN	7
+
+/**
+ * struct dfu_dev - one DFU interface, published as /dev/dfuN
+ * @udev: the USB device (referenced)
+ * @intf: the DFU interface; not dereferenced after disconnect()
+ * @dev: the class device dfuN; its refcount owns this structure
+ * @cdev: the character device
+ * @id: N in dfuN, from the driver's IDA
+ * @flags: DFU_FLAG_* bits, set without @io_mutex
+ * @info: descriptor fields and settings reported by DFU_IOCTL_GET_INFO
+ * @io_mutex: serialises every request to the device and guards the
+ *	fields below it
+ * @urb: the control URB every DFU request uses, killed by disconnect()
+ * @setup: the URB's setup packet
+ * @buf: wTransferSize bytes, DMA-safe: the block being downloaded or uploaded
+ * @sbuf: small DMA-safe buffer for DFU_GETSTATUS and DFU_GETSTATE
+ * @done: completed by the URB's completion handler
+ * @done_time: when the URB completed; poll waits are measured from it
+ * @status: the device's last answer to DFU_GETSTATUS
+ * @owner: the open file whose download or upload is in progress, or NULL
+ * @writer: a file is open for writing
+ * @result: outcome of the last download or upload
+ */
+struct dfu_dev {
+	struct usb_device *udev;
+	struct usb_interface *intf;
+	struct device dev;
+	struct cdev cdev;
+	int id;
+	unsigned long flags;
+	struct dfu_info info;
+
+	struct mutex io_mutex;	/* serialises requests, guards what follows */
+	struct urb *urb;
+	struct usb_ctrlrequest *setup;
+	u8 *buf;
+	u8 *sbuf;
+	struct completion done;
+	ktime_t done_time;
+	struct dfu_status status;
+	struct dfu_file *owner;
+	bool writer;
+	struct dfu_result result;
+};
+
+/**
+ * enum dfu_xfer - where an open file's download or upload stands
+ * @DFU_XFER_NONE: nothing sent yet
+ * @DFU_XFER_ACTIVE: blocks are being transferred
+ * @DFU_XFER_DONE: finished; an upload reads EOF
+ * @DFU_XFER_FAILED: failed or aborted; writes return @dfu_file.error
+ */
+enum dfu_xfer {
+	DFU_XFER_NONE,
+	DFU_XFER_ACTIVE,
+	DFU_XFER_DONE,
+	DFU_XFER_FAILED,
+};
+
+/**
+ * struct dfu_file - per-open state
+ * @dfu: the device (a reference is held while the file is open)
+ * @xfer: where the transfer stands
+ * @upload: the transfer is an upload (read), not a download (write)
+ * @error: the errno a failed transfer returns from later calls
+ * @pos: bytes of the stream consumed (download) or returned (upload)
+ * @block: index of the next block, not wrapped
+ * @fill: download: bytes waiting in dfu_dev.buf; upload: bytes in it
+ * @head: upload: bytes of dfu_dev.buf already returned
+ * @start: when the first request of the transfer was sent
+ */
+struct dfu_file {
+	struct dfu_dev *dfu;
+	enum dfu_xfer xfer;
+	bool upload;
+	int error;
+	loff_t pos;
+	u32 block;
+	u32 fill;
+	u32 head;
+	ktime_t start;
+};
+
+static inline bool dfu_gone(struct dfu_dev *dfu)
+{
+	return test_bit(DFU_FLAG_GONE, &dfu->flags);
+}
+
+/* desc.c */
+int dfu_parse_descriptors(struct dfu_dev *dfu, struct usb_interface *intf);
+
+/* proto.c */
+int dfu_get_status(struct dfu_dev *dfu, struct dfu_status *st);
+int dfu_get_state(struct dfu_dev *dfu, u8 *state);
+int dfu_clear_status(struct dfu_dev *dfu);
+int dfu_abort(struct dfu_dev *dfu);
+int dfu_prepare(struct dfu_dev *dfu);
+int dfu_download_block(struct dfu_dev *dfu, u32 block, u16 len);
+int dfu_manifest(struct dfu_dev *dfu, u32 block);
+int dfu_upload_block(struct dfu_dev *dfu, u32 block);
+int dfu_end_upload(struct dfu_dev *dfu);
+const char *dfu_state_name(u8 state);
+const char *dfu_status_name(u8 status);
+
+/* chardev.c */
+int dfu_chardev_init(void);
+void dfu_chardev_exit(void);
+void dfu_chardev_setup(struct dfu_dev *dfu);
+int dfu_chardev_add(struct dfu_dev *dfu);
+void dfu_chardev_del(struct dfu_dev *dfu);
+
+/* usb.c */
+void dfu_release_dev(struct device *dev);
+
+/* sysfs.c */
+extern const struct attribute_group *dfu_groups[];
+
+/* usb.c: module parameters */
+extern unsigned int dfu_ctrl_timeout_ms;
+extern unsigned int dfu_busy_timeout_ms;
+extern unsigned int dfu_max_poll_ms;
+
+#endif /* _DFU_H */

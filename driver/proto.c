@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * proto.c - DFU class requests and the host side of the DFU state machine
+ *
+ * Every function here is called with dfu_dev.io_mutex held and knows nothing
+ * about files. Requests go out on one preallocated control URB, so that
+ * disconnect() can end a transfer in flight at once and no block allocates.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hrtimer.h>
+#include <linux/sched.h>
+#include "dfu.h"
+
+/*
+ * A device that answers "busy, poll again in 0 ms" gets this many immediate
+ * polls; after that the host waits DFU_ZERO_POLL_FLOOR_US between polls so
+ * that a device that never finishes cannot keep the bus saturated.
+ */
+#define DFU_ZERO_POLLS_FREE	16
+#define DFU_ZERO_POLL_FLOOR_US	1000
+/* Timer slack for poll waits: small next to a 1 ms bwPollTimeout. */
+#define DFU_POLL_SLACK_NS	(50 * NSEC_PER_USEC)
+
+static const char * const dfu_state_names[] = {
+	[DFU_STATE_APP_IDLE]		= "appIDLE",
+	[DFU_STATE_APP_DETACH]		= "appDETACH",
+	[DFU_STATE_DFU_IDLE]		= "dfuIDLE",
+	[DFU_STATE_DNLOAD_SYNC]		= "dfuDNLOAD-SYNC",
+	[DFU_STATE_DNBUSY]		= "dfuDNBUSY",
+	[DFU_STATE_DNLOAD_IDLE]		= "dfuDNLOAD-IDLE",
+	[DFU_STATE_MANIFEST_SYNC]	= "dfuMANIFEST-SYNC",
+	[DFU_STATE_MANIFEST]		= "dfuMANIFEST",
+	[DFU_STATE_MANIFEST_WAIT_RESET]	= "dfuMANIFEST-WAIT-RESET",
+	[DFU_STATE_UPLOAD_IDLE]		= "dfuUPLOAD-IDLE",
+	[DFU_STATE_ERROR]		= "dfuERROR",
+};
+
+static const char * const dfu_status_names[] = {
+	[DFU_STATUS_OK]			= "OK",
+	[DFU_STATUS_ERR_TARGET]		= "errTARGET",
+	[DFU_STATUS_ERR_FILE]		= "errFILE",
+	[DFU_STATUS_ERR_WRITE]		= "errWRITE",
+	[DFU_STATUS_ERR_ERASE]		= "errERASE",
+	[DFU_STATUS_ERR_CHECK_ERASED]	= "errCHECK_ERASED",
+	[DFU_STATUS_ERR_PROG]		= "errPROG",
+	[DFU_STATUS_ERR_VERIFY]		= "errVERIFY",
+	[DFU_STATUS_ERR_ADDRESS]	= "errADDRESS",
+	[DFU_STATUS_ERR_NOTDONE]	= "errNOTDONE",
+	[DFU_STATUS_ERR_FIRMWARE]	= "errFIRMWARE",
+	[DFU_STATUS_ERR_VENDOR]		= "errVENDOR",
+	[DFU_STATUS_ERR_USBR]		= "errUSBR",
+	[DFU_STATUS_ERR_POR]		= "errPOR",
+	[DFU_STATUS_ERR_UNKNOWN]	= "errUNKNOWN",
+	[DFU_STATUS_ERR_STALLEDPKT]	= "errSTALLEDPKT",
+};
+
+/**
+ * dfu_state_name() - the DFU 1.1 name of a bState value
+ * @state: bState as reported by the device
+ *
+ * Context: any.
+ * Return: a static string such as "dfuIDLE", or "unknown".
+ */
+const char *dfu_state_name(u8 state)
+{
+	return state < ARRAY_SIZE(dfu_state_names) ? dfu_state_names[state] : "unknown";
+}
+
+/**
+ * dfu_status_name() - the DFU 1.1 name of a bStatus value
+ * @status: bStatus as reported by the device
+ *
+ * Context: any.
+ * Return: a static string such as "errWRITE", or "unknown".
+ */
+const char *dfu_status_name(u8 status)
+{
+	return status < ARRAY_SIZE(dfu_status_names) ? dfu_status_names[status] : "unknown";
+}
+
+static void dfu_ctrl_complete(struct urb *urb)
+{
+	struct dfu_dev *dfu = urb->context;
+
+	dfu->done_time = ktime_get();
+	complete(&dfu->done);
+}
+
+static bool dfu_request_is_in(u8 request)
+{
+	return request == DFU_UPLOAD || request == DFU_GETSTATUS ||
+	       request == DFU_GETSTATE;
+}
+
+/*
+ * Send one class request to the DFU interface (DFU 1.1, section 3) and wait
+ * for it, at most dfu_ctrl_timeout_ms. @data must be DMA-safe.
+ * Returns the bytes transferred, -ENODEV once the device is unplugged,
+ * -ETIMEDOUT, -EPIPE for a stall, or another USB error.
+ */
+static int dfu_request(struct dfu_dev *dfu, u8 request, u16 value,
+		       void *data, u16 len)
+{
+	bool in = dfu_request_is_in(request);
+	unsigned int pipe;
+	int ret;
+
+	if (dfu_gone(dfu))
+		return -ENODEV;
+
+	dfu->setup->bRequestType = (in ? USB_DIR_IN : USB_DIR_OUT) |
+				   USB_TYPE_CLASS | USB_RECIP_INTERFACE;
+	dfu->setup->bRequest = request;
+	dfu->setup->wValue = cpu_to_le16(value);
+	dfu->setup->wIndex = cpu_to_le16(dfu->info.bInterfaceNumber);
+	dfu->setup->wLength = cpu_to_le16(len);
+	pipe = in ? usb_rcvctrlpipe(dfu->udev, 0) : usb_sndctrlpipe(dfu->udev, 0);
+	usb_fill_control_urb(dfu->urb, dfu->udev, pipe, (u8 *)dfu->setup,
+			     data, len, dfu_ctrl_complete, dfu);
+
+	reinit_completion(&dfu->done);
+	ret = usb_submit_urb(dfu->urb, GFP_KERNEL);
+	if (ret)
+		return dfu_gone(dfu) ? -ENODEV : ret;
+
+	if (!wait_for_completion_timeout(&dfu->done,
+					 msecs_to_jiffies(dfu_ctrl_timeout_ms))) {
+		usb_kill_urb(dfu->urb);
+		return dfu_gone(dfu) ? -ENODEV : -ETIMEDOUT;
+	}
+	if (dfu_gone(dfu))
+		return -ENODEV;
+	if (dfu->urb->status)
+		return dfu->urb->status;
+	return dfu->urb->actual_length;
+}
+
+/**
+ * dfu_get_status() - send DFU_GETSTATUS (DFU 1.1, 6.1.2)
+ * @dfu: the device
+ * @st: where the answer goes; it is also kept in @dfu->status
+ *
+ * Context: process; io_mutex held.
+ * Return: 0, -EPROTO for an answer that is not 6 bytes or has a bState
+ * outside the spec, or an error of the transfer (-ENODEV, -ETIMEDOUT,
+ * -EPIPE, ...).
+ */
+int dfu_get_status(struct dfu_dev *dfu, struct dfu_status *st)
+{
+	u8 *b = dfu->sbuf;
+	int ret;
+
+	ret = dfu_request(dfu, DFU_GETSTATUS, 0, b, DFU_GETSTATUS_LEN);
+	if (ret < 0)
+		return ret;
+	if (ret != DFU_GETSTATUS_LEN || b[4] > DFU_STATE_ERROR) {
+		dev_warn_ratelimited(&dfu->dev,
+				     "malformed DFU_GETSTATUS answer (%d bytes, bState %u)\n",
+				     ret, ret > 4 ? b[4] : 0);
+		return -EPROTO;
+	}
+	st->bStatus = b[0];
+	st->bwPollTimeout = b[1] | b[2] << 8 | b[3] << 16;
+	st->bState = b[4];
+	st->iString = b[5];
+	st->reserved = 0;
+	dfu->status = *st;
+	return 0;
+}
+
+/**
+ * dfu_get_state() - send DFU_GETSTATE, which never changes the state
+ * @dfu: the device
+ * @state: where bState goes
+ *
+ * Context: process; io_mutex held.
+ * Return: 0, -EPROTO for a malformed answer, or a transfer error.
+ */
+int dfu_get_state(struct dfu_dev *dfu, u8 *state)
+{
+	int ret;
+
+	ret = dfu_request(dfu, DFU_GETSTATE, 0, dfu->sbuf, 1);
+	if (ret < 0)
+		return ret;
+	if (ret != 1 || dfu->sbuf[0] > DFU_STATE_ERROR)
+		return -EPROTO;
+	*state = dfu->sbuf[0];
+	return 0;
+}
+
+/**
+ * dfu_abort() - send DFU_ABORT: back to dfuIDLE from dfuDNLOAD-IDLE or
+ *	dfuUPLOAD-IDLE (DFU 1.1, 6.1.4)
+ * @dfu: the device
+ *
+ * Context: process; io_mutex held.
+ * Return: 0 or a transfer error.
+ */
+int dfu_abort(struct dfu_dev *dfu)
+{
+	int ret = dfu_request(dfu, DFU_ABORT, 0, NULL, 0);
+
+	return ret < 0 ? ret : 0;
+}
+
+/**
+ * dfu_clear_status() - leave dfuERROR with DFU_CLRSTATUS (DFU 1.1, 6.1.3)
+ * @dfu: the device
+ *
+ * Sends DFU_GETSTATUS first and DFU_CLRSTATUS only if the device is in
+ * dfuERROR: some devices (the ST library) treat a CLRSTATUS in any other
+ * state as an error.
+ *
+ * Context: process; io_mutex held.
+ * Return: 0 or a transfer error.
+ */
+int dfu_clear_status(struct dfu_dev *dfu)
+{
+	struct dfu_status st;
+	int ret;
+
+	ret = dfu_get_status(dfu, &st);
+	if (ret || st.bState != DFU_STATE_ERROR)
+		return ret;
+	ret = dfu_request(dfu, DFU_CLRSTATUS, 0, NULL, 0);
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * Wait until the poll timeout the device asked for has passed, counted from
+ * the completion of the DFU_GETSTATUS that reported it. An absolute hrtimer
+ * with a small slack costs the bwPollTimeout and little more; msleep() and
+ * fsleep() add up to a jiffy (4 ms at HZ=250) or twice the time.
+ */
+static void dfu_poll_wait(struct dfu_dev *dfu, u32 poll_ms,
+			  unsigned int *zero_polls)
+{
+	ktime_t until;
+
+	if (!poll_ms) {
+		if (++*zero_polls <= DFU_ZERO_POLLS_FREE)
+			return;
+		until = ktime_add_us(ktime_get(), DFU_ZERO_POLL_FLOOR_US);
+	} else {
+		until = ktime_add_ms(dfu->done_time, min(poll_ms, dfu_max_poll_ms));
+	}
+
+	while (ktime_before(ktime_get(), until)) {
+		__set_current_state(TASK_UNINTERRUPTIBLE);
+		schedule_hrtimeout_range(&until, DFU_POLL_SLACK_NS, HRTIMER_MODE_ABS);
+	}
+}
+
+static bool dfu_state_busy(u8 state)
+{
+	return state == DFU_STATE_DNLOAD_SYNC || state == DFU_STATE_DNBUSY ||
+	       state == DFU_STATE_MANIFEST_SYNC || state == DFU_STATE_MANIFEST;
+}
+
+/*
+ * Poll DFU_GETSTATUS while the device reports a busy or synchronising state,
+ * waiting bwPollTimeout between polls, for at most dfu_busy_timeout_ms.
+ * The first answer after a request may still name the previous state
+ * (Zephyr), so this loops on the state, not on a count of polls.
+ */
+static int dfu_wait_while_busy(struct dfu_dev *dfu, struct dfu_status *st)
+{
+	ktime_t deadline = ktime_add_ms(ktime_get(), dfu_busy_timeout_ms);
+	unsigned int zero_polls = 0;
+	int ret;
+
+	for (;;) {
+		ret = dfu_get_status(dfu, st);
+		if (ret)
+			return ret;
+		if (st->bStatus != DFU_STATUS_OK || st->bState == DFU_STATE_ERROR)
+			return -EIO;
+		if (!dfu_state_busy(st->bState))
+			return 0;
+		if (ktime_after(ktime_get(), deadline)) {
+			dev_err(&dfu->dev, "device busy in %s for more than %u ms\n",
+				dfu_state_name(st->bState), dfu_busy_timeout_ms);
+			return -ETIMEDOUT;
+		}
+		dfu_poll_wait(dfu, st->bwPollTimeout, &zero_polls);
+	}
+}
+
+/**
+ * dfu_prepare() - bring the device to dfuIDLE before a download or upload
+ * @dfu: the device
+ *
+ * Selects the alternate setting (SET_INTERFACE resets device-side block
+ * counters, which some devices need), then leaves dfuERROR with
+ * DFU_CLRSTATUS or an unfinished transfer with DFU_ABORT, as DFU 1.1
+ * section 6.1 allows.
+ *
+ * Context: process; io_mutex held.
+ * Return: 0 once the device reports dfuIDLE, -EIO if it is in another state,
+ * or a transfer error.
+ */
+int dfu_prepare(struct dfu_dev *dfu)
+{
+	struct dfu_status st;
+	int ret;
+
+	ret = usb_set_interface(dfu->udev, dfu->info.bInterfaceNumber,
+				dfu->info.bAlternateSetting);
+	if (ret)
+		return dfu_gone(dfu) ? -ENODEV : ret;
+
+	ret = dfu_get_status(dfu, &st);
+	if (ret)
+		return ret;
+	switch (st.bState) {
+	case DFU_STATE_DFU_IDLE:
+		return 0;
+	case DFU_STATE_ERROR:
+		ret = dfu_request(dfu, DFU_CLRSTATUS, 0, NULL, 0);
+		break;
+	case DFU_STATE_DNLOAD_IDLE:
+	case DFU_STATE_UPLOAD_IDLE:
+		ret = dfu_abort(dfu);
+		break;
+	default:
+		break;
+	}
+	if (ret < 0)
+		return ret;
+
+	ret = dfu_get_status(dfu, &st);
+	if (ret)
+		return ret;
+	if (st.bState != DFU_STATE_DFU_IDLE) {
+		dev_err(&dfu->dev, "device stays in %s (%s), not dfuIDLE\n",
+			dfu_state_name(st.bState), dfu_status_name(st.bStatus));
+		return -EIO;
+	}
+	return 0;
+}
+
+/**
+ * dfu_download_block() - send one DFU_DNLOAD block and wait for the device
+ *	to take it (DFU 1.1, 6.1.1 and A.2.5 to A.2.7)
+ * @dfu: the device
+ * @block: block index; the wBlockNum sent is its low 16 bits
+ * @len: bytes of @dfu->buf to send, at most wTransferSize, not 0
+ *
+ * Context: process; io_mutex held.
+ * Return: 0 once the device reports dfuDNLOAD-IDLE; -EIO if it reports an
+ * error (bStatus and bState are then in @dfu->status); -EPROTO for an
+ * unexpected state; -ETIMEDOUT; -ENODEV; or another transfer error.
+ */
+int dfu_download_block(struct dfu_dev *dfu, u32 block, u16 len)
+{
+	struct dfu_status st;
+	int ret;
+
+	ret = dfu_request(dfu, DFU_DNLOAD, block & 0xffff, dfu->buf, len);
+	if (ret < 0)
+		return ret;
+	if (ret != len)
+		return -EIO;
+	ret = dfu_wait_while_busy(dfu, &st);
+	if (ret)
+		return ret;
+	if (st.bState != DFU_STATE_DNLOAD_IDLE) {
+		dev_err(&dfu->dev, "device in %s after block %u, expected dfuDNLOAD-IDLE\n",
+			dfu_state_name(st.bState), block);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* Errors that mean the device went away, as a non-tolerant one may. */
+static bool dfu_left_bus(int err)
+{
+	return err == -ENODEV || err == -ESHUTDOWN || err == -EPROTO ||
+	       err == -EILSEQ || err == -EPIPE || err == -ETIME;
+}
+
+/**
+ * dfu_manifest() - end the image and drive manifestation (DFU 1.1, 7.1)
+ * @dfu: the device
+ * @block: index of the next block; its low 16 bits go in the zero-length
+ *	DFU_DNLOAD, as devices that check block succession (U-Boot) require
+ *
+ * A manifestation-tolerant device is polled back to dfuIDLE. A device that
+ * is not tolerant may go to dfuMANIFEST-WAIT-RESET or leave the bus at once
+ * to run its new firmware; either counts as success.
+ *
+ * Context: process; io_mutex held.
+ * Return: 0 on success, -EIO if the device reports an error, -EPROTO for an
+ * unexpected state, -ETIMEDOUT, or another transfer error.
+ */
+int dfu_manifest(struct dfu_dev *dfu, u32 block)
+{
+	bool tolerant = dfu->info.bmAttributes & DFU_ATTR_MANIFESTATION_TOLERANT;
+	struct dfu_status st;
+	int ret;
+
+	ret = dfu_request(dfu, DFU_DNLOAD, block & 0xffff, NULL, 0);
+	if (ret >= 0)
+		ret = dfu_wait_while_busy(dfu, &st);
+	if (ret) {
+		if (!tolerant && dfu_left_bus(ret)) {
+			dev_info(&dfu->dev, "device left the bus to run its new firmware\n");
+			return 0;
+		}
+		return ret;
+	}
+	if (st.bState == DFU_STATE_DFU_IDLE ||
+	    st.bState == DFU_STATE_MANIFEST_WAIT_RESET)
+		return 0;
+	dev_err(&dfu->dev, "device in %s after manifestation\n",
+		dfu_state_name(st.bState));
+	return -EPROTO;
+}
+
+/**
+ * dfu_upload_block() - read one block with DFU_UPLOAD (DFU 1.1, 6.2)
+ * @dfu: the device
+ * @block: block index; the wValue sent is its low 16 bits
+ *
+ * Asks for wTransferSize bytes into @dfu->buf; a shorter answer ends the
+ * upload.
+ *
+ * Context: process; io_mutex held.
+ * Return: the number of bytes received, or a transfer error.
+ */
+int dfu_upload_block(struct dfu_dev *dfu, u32 block)
+{
+	return dfu_request(dfu, DFU_UPLOAD, block & 0xffff, dfu->buf,
+			   dfu->info.wTransferSize);
+}
+
+/**
+ * dfu_end_upload() - make sure the device is back in dfuIDLE after an upload
+ * @dfu: the device
+ *
+ * A short block returns a conforming device to dfuIDLE; some (Zephyr) stay
+ * in dfuUPLOAD-IDLE and get a DFU_ABORT.
+ *
+ * Context: process; io_mutex held.
+ * Return: 0 or a transfer error.
+ */
+int dfu_end_upload(struct dfu_dev *dfu)
+{
+	u8 state;
+	int ret;
+
+	ret = dfu_get_state(dfu, &state);
+	if (ret)
+		return ret;
+	return state == DFU_STATE_UPLOAD_IDLE ? dfu_abort(dfu) : 0;
+}

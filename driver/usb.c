@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * usb.c - USB DFU class driver: module, match table, probe and disconnect
+ *
+ * Binds interfaces of class 0xFE (application specific), subclass 0x01
+ * (Device Firmware Upgrade) and publishes each as /dev/dfuN. See
+ * Documentation/usb/dfu.rst.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/wait_bit.h>
+#include "dfu.h"
+
+unsigned int dfu_ctrl_timeout_ms = 40000;
+module_param_named(ctrl_timeout_ms, dfu_ctrl_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(ctrl_timeout_ms,
+		 "Time limit of one control request in ms; long enough for devices that erase inside the request (default 40000)");
+
+unsigned int dfu_busy_timeout_ms = 120000;
+module_param_named(busy_timeout_ms, dfu_busy_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(busy_timeout_ms,
+		 "Time limit in ms for a device to finish one block or manifestation (default 120000)");
+
+unsigned int dfu_max_poll_ms = 5000;
+module_param_named(max_poll_ms, dfu_max_poll_ms, uint, 0644);
+MODULE_PARM_DESC(max_poll_ms,
+		 "Longest single wait for bwPollTimeout in ms; the device is polled again after it (default 5000)");
+
+#define DFU_PROTOCOL_DFU_MODE	0x02
+
+static const struct usb_device_id dfu_ids[] = {
+	{ USB_INTERFACE_INFO(USB_CLASS_APP_SPEC, USB_SUBCLASS_DFU,
+			     DFU_PROTOCOL_DFU_MODE) },
+	{ }
+};
+MODULE_DEVICE_TABLE(usb, dfu_ids);
+
+/**
+ * dfu_release_dev() - free a DFU device when its last reference is gone
+ * @dev: the class device embedded in struct dfu_dev
+ *
+ * Context: any process context that drops the last reference: disconnect(),
+ * the release of the last open file, or a failed probe.
+ */
+void dfu_release_dev(struct device *dev)
+{
+	struct dfu_dev *dfu = container_of(dev, struct dfu_dev, dev);
+
+	usb_free_urb(dfu->urb);
+	kfree(dfu->setup);
+	kfree(dfu->buf);
+	kfree(dfu->sbuf);
+	usb_put_dev(dfu->udev);
+	kfree(dfu);
+}
+
+static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
+{
+	struct dfu_dev *dfu;
+	int ret;
+
+	dfu = kzalloc(sizeof(*dfu), GFP_KERNEL);
+	if (!dfu)
+		return -ENOMEM;
+	dfu->udev = usb_get_dev(interface_to_usbdev(intf));
+	dfu->intf = intf;
+	mutex_init(&dfu->io_mutex);
+	init_completion(&dfu->done);
+	dfu_chardev_setup(dfu);
+
+	ret = dfu_parse_descriptors(dfu, intf);
+	if (ret)
+		goto err_put;
+
+	ret = -ENOMEM;
+	dfu->urb = usb_alloc_urb(0, GFP_KERNEL);
+	dfu->setup = kmalloc(sizeof(*dfu->setup), GFP_KERNEL);
+	dfu->buf = kmalloc(dfu->info.wTransferSize, GFP_KERNEL);
+	dfu->sbuf = kmalloc(DFU_GETSTATUS_LEN, GFP_KERNEL);
+	if (!dfu->urb || !dfu->setup || !dfu->buf || !dfu->sbuf)
+		goto err_put;
+
+	usb_set_intfdata(intf, dfu);
+	ret = dfu_chardev_add(dfu);
+	if (ret) {
+		usb_set_intfdata(intf, NULL);
+		goto err_put;
+	}
+
+	dev_info(&dfu->dev, "DFU %x.%02x interface %u of %04x:%04x, %u alt settings, wTransferSize %u, bmAttributes 0x%02x\n",
+		 dfu->info.bcdDFUVersion >> 8, dfu->info.bcdDFUVersion & 0xff,
+		 dfu->info.bInterfaceNumber, dfu->info.idVendor,
+		 dfu->info.idProduct, dfu->info.bNumAltSettings,
+		 dfu->info.wTransferSize, dfu->info.bmAttributes);
+	return 0;
+
+err_put:
+	put_device(&dfu->dev);
+	return ret;
+}
+
+static void dfu_disconnect(struct usb_interface *intf)
+{
+	struct dfu_dev *dfu = usb_get_intfdata(intf);
+
+	/* Calls in progress see this and fail with -ENODEV from here on. */
+	set_bit(DFU_FLAG_GONE, &dfu->flags);
+	smp_mb__after_atomic();
+	wake_up_var(&dfu->flags);
+	/* End a request in flight now and refuse new ones. */
+	usb_poison_urb(dfu->urb);
+	dfu_chardev_del(dfu);
+
+	/* Wait for the call holding the device to leave it. */
+	mutex_lock(&dfu->io_mutex);
+	mutex_unlock(&dfu->io_mutex);
+
+	usb_set_intfdata(intf, NULL);
+	dev_info(&intf->dev, "DFU interface disconnected\n");
+	put_device(&dfu->dev);
+}
+
+/*
+ * A USB reset (from another interface's driver or usbfs) returns a DFU-mode
+ * device to dfuIDLE or to its run-time firmware. Hold off our requests while
+ * it runs; a transfer that was in progress fails on its next request.
+ */
+static int dfu_pre_reset(struct usb_interface *intf)
+{
+	struct dfu_dev *dfu = usb_get_intfdata(intf);
+
+	mutex_lock(&dfu->io_mutex);
+	return 0;
+}
+
+static int dfu_post_reset(struct usb_interface *intf)
+{
+	struct dfu_dev *dfu = usb_get_intfdata(intf);
+
+	mutex_unlock(&dfu->io_mutex);
+	return 0;
+}
+
+static struct usb_driver dfu_driver = {
+	.name = "dfu",
+	.probe = dfu_probe,
+	.disconnect = dfu_disconnect,
+	.pre_reset = dfu_pre_reset,
+	.post_reset = dfu_post_reset,
+	.id_table = dfu_ids,
+};
+
+static int __init dfu_init(void)
+{
+	int ret;
+
+	ret = dfu_chardev_init();
+	if (ret)
+		return ret;
+	ret = usb_register(&dfu_driver);
+	if (ret)
+		dfu_chardev_exit();
+	return ret;
+}
+module_init(dfu_init);
+
+static void __exit dfu_exit(void)
+{
+	usb_deregister(&dfu_driver);
+	dfu_chardev_exit();
+}
+module_exit(dfu_exit);
+
+MODULE_DESCRIPTION("USB Device Firmware Upgrade (DFU) class driver");
+MODULE_LICENSE("GPL");

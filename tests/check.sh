@@ -1,0 +1,76 @@
+#!/bin/bash
+# make check: host-side checks of the driver source, then the selftests in a
+# QEMU guest running Debian's 6.12 kernel against the emulated DFU device.
+# Ends with "N passed, N failed" (", N skipped" when any were skipped).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+tests/vm/setup.sh || { echo "check: tests/vm/setup.sh failed" >&2; exit 1; }
+# shellcheck source=/dev/null
+. build/vm.env
+mkdir -p build/check
+
+pass=0 fail=0 skip=0
+result() {	# result NAME STATUS [LOGFILE]
+	if [ "$2" -eq 0 ]; then
+		echo "ok - $1"
+		pass=$((pass + 1))
+	else
+		echo "not ok - $1"
+		[ -n "${3:-}" ] && sed 's/^/#   /' "$3" | tail -n 40
+		fail=$((fail + 1))
+	fi
+}
+
+# The driver builds without a single warning at W=1 on both Debian kernels.
+for kdir in "$KDIR_612" "$KDIR_61"; do
+	krel=$(basename "$(dirname "$kdir")")
+	log=build/check/build-$krel.log
+	make -s -C "$kdir" M="$top/driver" clean >/dev/null 2>&1
+	make -C "$kdir" M="$top/driver" W=1 modules >"$log" 2>&1
+	st=$?
+	grep -qiE 'warning|error' "$log" && st=1
+	result "driver builds at W=1 against $krel with no warnings" "$st" "$log"
+done
+
+# checkpatch --strict. The DFU spec's CamelCase field names (bStatus,
+# bwPollTimeout...) are kept on purpose, as usb/ch9.h keeps bLength.
+log=build/check/checkpatch.log
+perl "$CHECKPATCH" --no-tree --strict --terse --show-types \
+	--ignore LINUX_VERSION_CODE,CAMELCASE \
+	-f driver/*.c driver/*.h include/uapi/linux/usb/dfu.h >"$log" 2>&1
+st=$?
+grep -qE '(ERROR|WARNING|CHECK):' "$log" && st=1
+result "checkpatch.pl --strict is clean" "$st" "$log"
+
+log=build/check/kernel-doc.log
+perl "$KERNEL_DOC" -none -Wall driver/*.c driver/*.h include/uapi/linux/usb/dfu.h >"$log" 2>&1
+st=$?
+[ -s "$log" ] && st=1
+result "kernel-doc reports nothing" "$st" "$log"
+
+log=build/check/payload.log
+if tests/payload.sh >"$log" 2>&1; then
+	result "driver, emulator and selftests build" 0
+	vmlog=build/check/vm.log
+	tests/vm/run.sh --timeout "${DFU_CHECK_TIMEOUT:-3000}" --log "$vmlog" build/payload check >/dev/null
+	vmst=$?
+	tr -d '\r' <"$vmlog" | grep -E '^(not )?ok [0-9-]|^#' | grep -vE '^# *(RUN|OK) ' |
+		sed -n '/=== dmesg/q;p'
+	counts=$(tr -d '\r' <"$vmlog" | awk '
+		/^ok [0-9-]/ { if ($0 ~ /# SKIP/) s++; else p++ }
+		/^not ok [0-9-]/ { f++ }
+		END { printf "%d %d %d", p, f, s }')
+	read -r p f s <<<"$counts"
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	result "the VM ran every test and its kernel log is clean" "$vmst"
+else
+	result "driver, emulator and selftests build" 1 "$log"
+fi
+
+echo
+line="$pass passed, $fail failed"
+[ "$skip" -gt 0 ] && line="$line, $skip skipped"
+echo "$line"
+[ "$fail" -eq 0 ]

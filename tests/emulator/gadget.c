@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dfu-emu: raw_gadget transport and standard requests.
+ *
+ * raw_gadget queues one event per setup packet; the data stage does not
+ * move until we queue a request on ep0: EP0_WRITE for an IN data stage,
+ * EP0_READ for an OUT data stage (which also completes the transfer) or,
+ * with length 0, to ACK a request without data; EP0_STALL refuses it.
+ * Every control event must get exactly one of these, or raw_gadget stalls
+ * all following setup packets.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/usb/ch9.h>
+#include <linux/usb/raw_gadget.h>
+
+#include "gadget.h"
+#include "log.h"
+
+/* Event types under our own names: they are enum constants, which #ifndef
+ * cannot test, and Debian 12's 6.1 uapi header lacks 3-6. */
+#define DFU_EMU_EVENT_CONNECT		1
+#define DFU_EMU_EVENT_CONTROL		2
+#define DFU_EMU_EVENT_SUSPEND		3
+#define DFU_EMU_EVENT_RESUME		4
+#define DFU_EMU_EVENT_RESET		5
+#define DFU_EMU_EVENT_DISCONNECT	6
+
+#define EP0_MAXPACKET		64
+#define IO_MAX			65536
+#define DT_DFU_FUNCTIONAL	0x21
+#define CONFIG_VALUE		1
+#define MAX_POWER		50	/* 100 mA, in 2 mA units */
+#define STR_FIRST_ALT		4	/* 1-3: manufacturer, product, serial */
+
+struct gadget {
+	const struct gadget_config *cfg;
+	struct dfu_model *m;
+	int fd;
+	int config;		/* bConfigurationValue, 0 = unconfigured */
+	int ready_sent;
+	uint8_t dev_desc[18];
+	uint8_t func_desc[9];
+	uint8_t conf_desc[9 + 9 * GADGET_MAX_ALTS + 9];
+	size_t conf_len;
+	uint8_t str_desc[2 + 2 * 126];
+	struct usb_raw_ep_io *io;	/* IO_MAX bytes of data follow */
+};
+
+/* Fetched events: the header and the setup packet (a union, so that the
+ * flexible array of usb_raw_event is not a struct member). */
+static union {
+	struct usb_raw_event ev;
+	uint8_t raw[sizeof(struct usb_raw_event) +
+		    sizeof(struct usb_ctrlrequest)];
+} evbuf;
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = v >> 8;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Descriptor templates; the zeros at IDs and lengths are filled in below. */
+static const uint8_t dev_tmpl[18] = {
+	18, USB_DT_DEVICE, 0x00, 0x02,	/* bcdUSB 2.00 */
+	0, 0, 0, EP0_MAXPACKET,		/* class in the interface */
+	0, 0, 0, 0, 0, 0,		/* idVendor, idProduct, bcdDevice */
+	1, 2, 3, 1,			/* strings, bNumConfigurations */
+};
+static const uint8_t qual_desc[10] = {
+	10, USB_DT_DEVICE_QUALIFIER, 0x00, 0x02, 0, 0, 0, EP0_MAXPACKET, 1, 0,
+};
+static const uint8_t conf_tmpl[9] = {
+	9, USB_DT_CONFIG, 0, 0, 1, CONFIG_VALUE, 0, 0x80, MAX_POWER,
+};
+/* Interface 0 in DFU mode: class 0xfe, subclass 1, protocol 2. */
+static const uint8_t intf_tmpl[9] = {
+	9, USB_DT_INTERFACE, 0, 0, 0, 0xfe, 0x01, 0x02, 0,
+};
+
+static void build_descriptors(struct gadget *g)
+{
+	const struct gadget_config *c = g->cfg;
+	uint8_t *d = g->dev_desc, *p;
+	unsigned i;
+
+	memcpy(d, dev_tmpl, sizeof(dev_tmpl));
+	put16(d + 8, c->vid);
+	put16(d + 10, c->pid);
+	put16(d + 12, c->bcd_device);
+
+	d = g->func_desc;
+	d[0] = 9;
+	d[1] = DT_DFU_FUNCTIONAL;
+	d[2] = g->m->cfg.attrs;
+	put16(d + 3, c->detach_timeout);
+	put16(d + 5, g->m->cfg.transfer_size);
+	put16(d + 7, c->dfu_version);
+
+	/* One interface with one alt setting per memory target, each named
+	 * by its iInterface, and the functional descriptor after the last
+	 * one, where real DFU-mode devices put it. */
+	d = g->conf_desc;
+	memcpy(d, conf_tmpl, sizeof(conf_tmpl));
+	p = d + 9;
+	for (i = 0; i < g->m->cfg.n_alts; i++, p += 9) {
+		memcpy(p, intf_tmpl, sizeof(intf_tmpl));
+		p[3] = (uint8_t)i;			/* bAlternateSetting */
+		p[8] = (uint8_t)(STR_FIRST_ALT + i);	/* iInterface */
+	}
+	memcpy(p, g->func_desc, 9);
+	g->conf_len = (size_t)(p + 9 - d);
+	put16(d + 2, (uint16_t)g->conf_len);
+}
+
+/* String descriptor idx, or NULL to stall.  Text is taken as Latin-1. */
+static const uint8_t *string_desc(struct gadget *g, unsigned idx, size_t *len)
+{
+	const char *s;
+	size_t i, n;
+
+	if (idx == 0) {
+		static const uint8_t langs[] = { 4, USB_DT_STRING, 0x09, 0x04 };
+
+		*len = sizeof(langs);
+		return langs;
+	}
+	if (idx == 1)
+		s = "dfu-emu";
+	else if (idx == 2)
+		s = "DFU emulator";
+	else if (idx == 3)
+		s = g->cfg->serial;
+	else if (idx - STR_FIRST_ALT < g->m->cfg.n_alts)
+		s = g->cfg->alt_names[idx - STR_FIRST_ALT];
+	else
+		return NULL;
+	n = strlen(s);
+	if (n > 126)
+		n = 126;
+	g->str_desc[0] = (uint8_t)(2 + 2 * n);
+	g->str_desc[1] = USB_DT_STRING;
+	for (i = 0; i < n; i++)
+		put16(g->str_desc + 2 + 2 * i, (uint8_t)s[i]);
+	*len = 2 + 2 * n;
+	return g->str_desc;
+}
+
+static int ep0_io(struct gadget *g, unsigned long op, size_t len,
+		  uint16_t flags)
+{
+	int rv;
+
+	g->io->ep = 0;
+	g->io->flags = flags;
+	g->io->length = (uint32_t)len;
+	rv = ioctl(g->fd, op, g->io);
+	if (rv < 0)
+		emu_log("ep0 %s of %zu bytes failed: %s",
+			op == USB_RAW_IOCTL_EP0_WRITE ? "write" : "read", len,
+			strerror(errno));
+	return rv;
+}
+
+static void ep0_ack(struct gadget *g)
+{
+	ep0_io(g, USB_RAW_IOCTL_EP0_READ, 0, 0);
+}
+
+static void ep0_stall(struct gadget *g)
+{
+	if (ioctl(g->fd, USB_RAW_IOCTL_EP0_STALL, 0) < 0)
+		emu_log("ep0 stall failed: %s", strerror(errno));
+}
+
+/* IN data stage of at most wLength bytes. */
+static void ep0_reply(struct gadget *g, const void *data, size_t len,
+		      uint16_t wLength)
+{
+	uint16_t flags = 0;
+
+	if (wLength == 0) {	/* raw_gadget sees no IN data stage */
+		ep0_ack(g);
+		return;
+	}
+	if (len > wLength)
+		len = wLength;
+	/* A short reply ending on a full packet needs a ZLP, or the host
+	 * waits for more data until its URB times out. */
+	if (len < wLength && len > 0 && len % EP0_MAXPACKET == 0)
+		flags = USB_RAW_IO_FLAGS_ZERO;
+	memcpy(g->io->data, data, len);
+	ep0_io(g, USB_RAW_IOCTL_EP0_WRITE, len, flags);
+}
+
+static void notify(struct gadget *g, unsigned events)
+{
+	if (events && g->cfg->on_events)
+		g->cfg->on_events(g->cfg->ctx, events);
+}
+
+static void get_descriptor(struct gadget *g, const struct usb_ctrlrequest *c,
+			   uint16_t wValue, uint16_t wLength)
+{
+	const uint8_t *d = NULL;
+	size_t len = 0;
+
+	switch (wValue >> 8) {
+	case USB_DT_DEVICE:
+		d = g->dev_desc;
+		len = sizeof(g->dev_desc);
+		break;
+	case USB_DT_CONFIG:
+		if ((wValue & 0xff) == 0) {
+			d = g->conf_desc;
+			len = g->conf_len;
+		}
+		break;
+	case USB_DT_STRING:
+		d = string_desc(g, wValue & 0xff, &len);
+		break;
+	case USB_DT_DEVICE_QUALIFIER:	/* only a high-speed device has one */
+		if (g->cfg->high_speed) {
+			d = qual_desc;
+			len = sizeof(qual_desc);
+		}
+		break;
+	case DT_DFU_FUNCTIONAL:		/* dfu-util's fallback */
+		d = g->func_desc;
+		len = sizeof(g->func_desc);
+		break;
+	}
+	if (!d || !(c->bRequestType & USB_DIR_IN)) {
+		emu_log("stall GET_DESCRIPTOR 0x%04x", wValue);
+		ep0_stall(g);
+		return;
+	}
+	ep0_reply(g, d, len, wLength);
+}
+
+static void standard_request(struct gadget *g, const struct usb_ctrlrequest *c,
+			     uint16_t wValue, uint16_t wIndex, uint16_t wLength)
+{
+	static const uint8_t zero2[2];
+	uint8_t b;
+
+	switch (c->bRequest) {
+	case USB_REQ_GET_DESCRIPTOR:
+		get_descriptor(g, c, wValue, wLength);
+		return;
+	case USB_REQ_SET_CONFIGURATION:
+		if (wValue == CONFIG_VALUE) {
+			if (ioctl(g->fd, USB_RAW_IOCTL_VBUS_DRAW, MAX_POWER) < 0 ||
+			    ioctl(g->fd, USB_RAW_IOCTL_CONFIGURE, 0) < 0) {
+				emu_log("configure failed: %s",
+					strerror(errno));
+				ep0_stall(g);
+				return;
+			}
+		} else if (wValue != 0) {
+			break;
+		}
+		g->config = wValue;
+		g->m->alt = 0;	/* a new configuration starts at alt 0 */
+		ep0_ack(g);
+		emu_log("SET_CONFIGURATION %u", wValue);
+		if (wValue && !g->ready_sent) {
+			g->ready_sent = 1;
+			notify(g, GADGET_EV_CONFIGURED);
+		}
+		return;
+	case USB_REQ_GET_CONFIGURATION:
+		b = (uint8_t)g->config;
+		ep0_reply(g, &b, 1, wLength);
+		return;
+	case USB_REQ_SET_INTERFACE:
+		if (wIndex != 0 || wValue >= g->m->cfg.n_alts)
+			break;
+		notify(g, model_set_interface(g->m, wValue));
+		ep0_ack(g);
+		emu_log("SET_INTERFACE alt %u", wValue);
+		return;
+	case USB_REQ_GET_INTERFACE:
+		if (wIndex != 0)
+			break;
+		b = (uint8_t)g->m->alt;
+		ep0_reply(g, &b, 1, wLength);
+		return;
+	case USB_REQ_GET_STATUS:	/* dummy_hcd answers it itself */
+		ep0_reply(g, zero2, 2, wLength);
+		return;
+	}
+	emu_log("stall standard request %02x %02x", c->bRequestType,
+		c->bRequest);
+	ep0_stall(g);
+}
+
+/* A DFU class request; returns 1 if the emulator must vanish. */
+static int dfu_request(struct gadget *g, const struct usb_ctrlrequest *c,
+		       uint16_t wValue, uint16_t wIndex, uint16_t wLength)
+{
+	struct model_result r;
+	int n;
+
+	model_request(g->m, c->bRequestType, c->bRequest, wValue, wIndex,
+		      wLength, now_us(), &r);
+	notify(g, r.events);
+	switch (r.action) {
+	case MODEL_ACK:
+		ep0_ack(g);
+		break;
+	case MODEL_STALL:
+		ep0_stall(g);
+		break;
+	case MODEL_REPLY:
+		ep0_reply(g, r.data, r.len, wLength);
+		break;
+	case MODEL_NEED_DATA:
+		/* The model only changes state once the data is in. */
+		n = ep0_io(g, USB_RAW_IOCTL_EP0_READ, r.len, 0);
+		if (n >= 0) {
+			model_data(g->m, g->io->data, (size_t)n, &r);
+			notify(g, r.events);
+		}
+		break;
+	case MODEL_DISCONNECT:
+		return 1;
+	}
+	return 0;
+}
+
+static int control(struct gadget *g, const struct usb_ctrlrequest *c)
+{
+	uint16_t wValue = le16toh(c->wValue), wIndex = le16toh(c->wIndex);
+	uint16_t wLength = le16toh(c->wLength);
+	uint8_t type = c->bRequestType & USB_TYPE_MASK;
+	uint8_t recip = c->bRequestType & USB_RECIP_MASK;
+
+	if (type == USB_TYPE_STANDARD) {
+		standard_request(g, c, wValue, wIndex, wLength);
+	} else if (type == USB_TYPE_CLASS && recip == USB_RECIP_INTERFACE) {
+		/* 0xA1/6 is GET_DESCRIPTOR; DFU's bRequest 6 (ABORT) is OUT. */
+		if ((c->bRequestType & USB_DIR_IN) &&
+		    c->bRequest == USB_REQ_GET_DESCRIPTOR)
+			get_descriptor(g, c, wValue, wLength);
+		else
+			return dfu_request(g, c, wValue, wIndex, wLength);
+	} else {
+		emu_log("stall request %02x %02x", c->bRequestType,
+			c->bRequest);
+		ep0_stall(g);
+	}
+	return 0;
+}
+
+static int gadget_open(struct gadget *g)
+{
+	const struct gadget_config *c = g->cfg;
+	struct usb_raw_init init;
+
+	if (strlen(c->udc_driver) >= UDC_NAME_LENGTH_MAX ||
+	    strlen(c->udc_device) >= UDC_NAME_LENGTH_MAX) {
+		fprintf(stderr, "dfu-emu: UDC name too long\n");
+		return -1;
+	}
+	g->fd = open("/dev/raw-gadget", O_RDWR);
+	if (g->fd < 0) {
+		perror("dfu-emu: /dev/raw-gadget");
+		return -1;
+	}
+	memset(&init, 0, sizeof(init));
+	strcpy((char *)init.driver_name, c->udc_driver);
+	strcpy((char *)init.device_name, c->udc_device);
+	init.speed = c->high_speed ? USB_SPEED_HIGH : USB_SPEED_FULL;
+	if (ioctl(g->fd, USB_RAW_IOCTL_INIT, &init) < 0) {
+		perror("dfu-emu: USB_RAW_IOCTL_INIT");
+		return -1;
+	}
+	if (ioctl(g->fd, USB_RAW_IOCTL_RUN, 0) < 0) {
+		perror("dfu-emu: USB_RAW_IOCTL_RUN (is the UDC there?)");
+		return -1;
+	}
+	return 0;
+}
+
+static enum gadget_exit event_loop(struct gadget *g)
+{
+	const struct gadget_config *c = g->cfg;
+	struct usb_ctrlrequest ctrl;
+	int rv;
+
+	for (;;) {
+		*c->fetch_waiting = 1;
+		if (*c->stop) {
+			*c->fetch_waiting = 0;
+			return GADGET_STOPPED;
+		}
+		evbuf.ev.type = 0;
+		evbuf.ev.length = sizeof(ctrl);
+		rv = ioctl(g->fd, USB_RAW_IOCTL_EVENT_FETCH, &evbuf.ev);
+		*c->fetch_waiting = 0;
+		if (rv < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("dfu-emu: USB_RAW_IOCTL_EVENT_FETCH");
+			return GADGET_FAILED;
+		}
+		switch (evbuf.ev.type) {
+		case DFU_EMU_EVENT_CONNECT:
+			emu_log("connected");
+			break;
+		case DFU_EMU_EVENT_CONTROL:
+			memcpy(&ctrl, evbuf.ev.data, sizeof(ctrl));
+			if (control(g, &ctrl))
+				return GADGET_DISCONNECT;
+			break;
+		case DFU_EMU_EVENT_RESET:
+		case DFU_EMU_EVENT_DISCONNECT:
+			emu_log("USB %s in state %d", evbuf.ev.type ==
+				DFU_EMU_EVENT_RESET ? "reset" : "disconnect",
+				g->m->state);
+			g->config = 0;
+			notify(g, model_usb_reset(g->m, evbuf.ev.type ==
+						  DFU_EMU_EVENT_DISCONNECT));
+			break;
+		case DFU_EMU_EVENT_SUSPEND:
+		case DFU_EMU_EVENT_RESUME:
+			emu_log("USB %s", evbuf.ev.type ==
+				DFU_EMU_EVENT_SUSPEND ? "suspend" : "resume");
+			break;
+		default:
+			emu_log("unknown raw_gadget event %u",
+				evbuf.ev.type);
+			break;
+		}
+	}
+}
+
+enum gadget_exit gadget_run(const struct gadget_config *cfg,
+			    struct dfu_model *m)
+{
+	struct gadget g;
+	enum gadget_exit ret = GADGET_FAILED;
+
+	memset(&g, 0, sizeof(g));
+	g.cfg = cfg;
+	g.m = m;
+	g.fd = -1;
+	g.io = malloc(sizeof(*g.io) + IO_MAX);
+	if (!g.io) {
+		perror("dfu-emu: malloc");
+		return GADGET_FAILED;
+	}
+	build_descriptors(&g);
+	if (gadget_open(&g) == 0)
+		ret = event_loop(&g);
+	if (g.fd >= 0)
+		close(g.fd);	/* the host sees an unplug */
+	free(g.io);
+	return ret;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dfu-emu: raw_gadget transport.  Binds to a UDC through /dev/raw-gadget,
+ * answers the standard requests from the descriptors below, and hands the
+ * DFU class requests to the model.
+ */
+#ifndef DFU_EMU_GADGET_H
+#define DFU_EMU_GADGET_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "model.h"
+
+#define GADGET_MAX_ALTS		32
+#define GADGET_EV_CONFIGURED	0x100u	/* beside the MODEL_EV_* bits */
+
+struct gadget_config {
+	const char *udc_driver;
+	const char *udc_device;
+	int high_speed;
+	uint16_t vid, pid, bcd_device;
+	const char *serial;
+	const char *alt_names[GADGET_MAX_ALTS];	/* model's cfg.n_alts used */
+	uint16_t detach_timeout;
+	uint16_t dfu_version;
+
+	/* Called before the request that caused them is answered. */
+	void (*on_events)(void *ctx, unsigned events);
+	void *ctx;
+
+	/* Signal handling: the handler sets *stop; while *fetch_waiting is
+	 * set the loop is blocked in EVENT_FETCH and may be jumped out of. */
+	volatile sig_atomic_t *stop;
+	volatile sig_atomic_t *fetch_waiting;
+};
+
+enum gadget_exit {
+	GADGET_STOPPED,		/* *stop was set */
+	GADGET_DISCONNECT,	/* the model asked to vanish */
+	GADGET_FAILED,		/* raw_gadget error (reported on stderr) */
+};
+
+/* Opens /dev/raw-gadget, binds and serves until one of the above. */
+enum gadget_exit gadget_run(const struct gadget_config *g,
+			    struct dfu_model *m);
+
+#endif /* DFU_EMU_GADGET_H */

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dfu-emu: an emulated USB DFU 1.1 device (DFU mode) on raw_gadget, used
+ * as the test fixture of the dfu driver.  This file: command line, the
+ * files the emulator writes (--out, --stats, --ready) and signals.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gadget.h"
+#include "log.h"
+#include "model.h"
+
+static const char usage_text[] =
+"usage: dfu-emu [options]\n"
+"  --udc-driver NAME        default dummy_udc\n"
+"  --udc-device NAME        default dummy_udc.0\n"
+"  --speed full|high        default high\n"
+"  --vid HEX --pid HEX      default 1209 and df00\n"
+"  --bcd-device HEX         default 0100\n"
+"  --serial STR             default EMU0\n"
+"  --transfer-size N        wTransferSize, 1..65535, default 4096\n"
+"  --attrs HEX              bmAttributes, default 0x07\n"
+"  --detach-timeout MS      default 1000\n"
+"  --dfu-version HEX        bcdDFUVersion, default 0x0110\n"
+"  --poll-ms N              bwPollTimeout in dfuDNBUSY replies, default 0\n"
+"  --busy-polls N           dfuDNBUSY answers per block, default 1\n"
+"  --manifest-poll-ms N     bwPollTimeout in dfuMANIFEST, default 0\n"
+"  --alt NAME               add an alt setting (repeatable), default Flash\n"
+"  --mem-size BYTES         device memory, default 67108864\n"
+"  --image FILE             initial memory contents, default empty\n"
+"  --out FILE               write each manifested image there\n"
+"  --stats FILE             write key=value statistics there\n"
+"  --ready FILE             create FILE once configured by the host\n"
+"  --fail-status CODE@N     GETSTATUS after block N reports CODE (once)\n"
+"  --stall REQ@N            stall REQ (detach, dnload, upload, getstatus,\n"
+"                           clrstatus, getstate, abort) at block N (once)\n"
+"  --disconnect-at N        vanish when DNLOAD block N arrives\n"
+"  --disconnect-upload-at N vanish when UPLOAD block N is requested\n"
+"  --strict-blocks          check wBlockNum sequence (default)\n"
+"  --no-strict-blocks       do not\n"
+"  --verbose                log events on stderr\n";
+
+static const char *const request_opt_names[DFU_NUM_REQUESTS] = {
+	"detach", "dnload", "upload", "getstatus", "clrstatus", "getstate",
+	"abort",
+};
+
+int emu_verbose;
+
+static struct dfu_model model;
+static struct model_config mcfg;
+static struct gadget_config gcfg;
+static const char *opt_image, *opt_out, *opt_stats, *opt_ready;
+
+static sigjmp_buf stop_env;
+static volatile sig_atomic_t stop_flag, fetch_waiting;
+
+void emu_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!emu_verbose)
+		return;
+	va_start(ap, fmt);
+	fputs("dfu-emu: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void __attribute__((noreturn)) usage(const char *fmt, const char *arg)
+{
+	if (fmt) {
+		fputs("dfu-emu: ", stderr);
+		fprintf(stderr, fmt, arg);
+		fputc('\n', stderr);
+	}
+	fputs(usage_text, stderr);
+	exit(2);
+}
+
+/* A number: base 16 for HEX options (0x optional), else decimal or 0x. */
+static unsigned long long number(const char *opt, const char *s, int hex,
+				 unsigned long long min, unsigned long long max)
+{
+	unsigned long long v;
+	char *end;
+	int base = hex || (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ?
+		   16 : 10;
+
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (!*s || *s == '-' || *end || errno || v < min || v > max)
+		usage("bad value for --%s", opt);
+	return v;
+}
+
+/* "X@N" -> X in *head (NUL-terminated in place), N returned. */
+static unsigned long at_count(const char *opt, char *s, char **head)
+{
+	char *at = strchr(s, '@');
+
+	if (!at)
+		usage("--%s wants X@N", opt);
+	*at = '\0';
+	*head = s;
+	return (unsigned long)number(opt, at + 1, 0, 0, ULONG_MAX);
+}
+
+static void parse_args(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "udc-driver", 1, 0, 'D' }, { "udc-device", 1, 0, 'd' },
+		{ "speed", 1, 0, 'S' }, { "vid", 1, 0, 'V' },
+		{ "pid", 1, 0, 'P' }, { "bcd-device", 1, 0, 'B' },
+		{ "serial", 1, 0, 's' }, { "transfer-size", 1, 0, 't' },
+		{ "attrs", 1, 0, 'a' }, { "detach-timeout", 1, 0, 'T' },
+		{ "dfu-version", 1, 0, 'v' }, { "poll-ms", 1, 0, 'p' },
+		{ "busy-polls", 1, 0, 'b' }, { "manifest-poll-ms", 1, 0, 'm' },
+		{ "alt", 1, 0, 'A' }, { "mem-size", 1, 0, 'M' },
+		{ "image", 1, 0, 'i' }, { "out", 1, 0, 'o' },
+		{ "stats", 1, 0, 'x' }, { "ready", 1, 0, 'r' },
+		{ "fail-status", 1, 0, 'f' }, { "stall", 1, 0, 'z' },
+		{ "disconnect-at", 1, 0, 'c' },
+		{ "disconnect-upload-at", 1, 0, 'u' },
+		{ "strict-blocks", 0, 0, 'k' }, { "no-strict-blocks", 0, 0, 'K' },
+		{ "verbose", 0, 0, 'w' }, { "help", 0, 0, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	unsigned long n;
+	char *head;
+	int c, i, idx;
+
+	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+		const char *o = c == '?' ? "" : opts[idx].name;
+
+		switch (c) {
+		case 'D': gcfg.udc_driver = optarg; break;
+		case 'd': gcfg.udc_device = optarg; break;
+		case 'S':
+			if (strcmp(optarg, "full") && strcmp(optarg, "high"))
+				usage("bad value for --%s", o);
+			gcfg.high_speed = !strcmp(optarg, "high");
+			break;
+		case 'V': gcfg.vid = number(o, optarg, 1, 0, 0xffff); break;
+		case 'P': gcfg.pid = number(o, optarg, 1, 0, 0xffff); break;
+		case 'B':
+			gcfg.bcd_device = number(o, optarg, 1, 0, 0xffff);
+			break;
+		case 's': gcfg.serial = optarg; break;
+		case 't':
+			mcfg.transfer_size = number(o, optarg, 0, 1, 0xffff);
+			break;
+		case 'a': mcfg.attrs = number(o, optarg, 1, 0, 0xff); break;
+		case 'T':
+			gcfg.detach_timeout = number(o, optarg, 0, 0, 0xffff);
+			break;
+		case 'v':
+			gcfg.dfu_version = number(o, optarg, 1, 0, 0xffff);
+			break;
+		case 'p':
+			mcfg.poll_ms = number(o, optarg, 0, 0, 0xffffff);
+			break;
+		case 'b':
+			mcfg.busy_polls = number(o, optarg, 0, 0, ULONG_MAX);
+			break;
+		case 'm':
+			mcfg.manifest_poll_ms =
+				number(o, optarg, 0, 0, 0xffffff);
+			break;
+		case 'A':
+			if (mcfg.n_alts == GADGET_MAX_ALTS)
+				usage("at most 32 --%s", o);
+			gcfg.alt_names[mcfg.n_alts++] = optarg;
+			break;
+		case 'M':
+			mcfg.mem_size = number(o, optarg, 0, 0, SIZE_MAX);
+			break;
+		case 'i': opt_image = optarg; break;
+		case 'o': opt_out = optarg; break;
+		case 'x': opt_stats = optarg; break;
+		case 'r': opt_ready = optarg; break;
+		case 'f':
+			if (mcfg.n_fail == MODEL_MAX_RULES)
+				usage("too many --%s", o);
+			n = at_count(o, optarg, &head);
+			mcfg.fail[mcfg.n_fail].status =
+				number(o, head, 0, 0, 0xff);
+			mcfg.fail[mcfg.n_fail++].block = n;
+			break;
+		case 'z':
+			if (mcfg.n_stall == MODEL_MAX_RULES)
+				usage("too many --%s", o);
+			n = at_count(o, optarg, &head);
+			for (i = 0; i < DFU_NUM_REQUESTS; i++)
+				if (!strcmp(head, request_opt_names[i]))
+					break;
+			if (i == DFU_NUM_REQUESTS)
+				usage("unknown request '%s' for --stall", head);
+			mcfg.stall[mcfg.n_stall].request = i;
+			mcfg.stall[mcfg.n_stall++].count = n;
+			break;
+		case 'c':
+			mcfg.disconnect_at = number(o, optarg, 0, 0, LONG_MAX);
+			break;
+		case 'u':
+			mcfg.disconnect_upload_at =
+				number(o, optarg, 0, 0, LONG_MAX);
+			break;
+		case 'k': mcfg.strict_blocks = 1; break;
+		case 'K': mcfg.strict_blocks = 0; break;
+		case 'w': emu_verbose = 1; break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			usage(NULL, NULL);
+		}
+	}
+	if (optind < argc)
+		usage("unexpected argument '%s'", argv[optind]);
+	if (mcfg.n_alts == 0)
+		gcfg.alt_names[mcfg.n_alts++] = "Flash";
+}
+
+/* Whole-file output through FILE.tmp and rename(), so that a reader sees
+ * the old file or the new one, never half of one. */
+static FILE *tmp_open(const char *path, char *tmp, size_t size)
+{
+	FILE *f;
+
+	snprintf(tmp, size, "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		fprintf(stderr, "dfu-emu: %s: %s\n", tmp, strerror(errno));
+	return f;
+}
+
+static void tmp_commit(FILE *f, const char *tmp, const char *path)
+{
+	int bad = ferror(f);
+
+	if (fclose(f) || bad || rename(tmp, path))
+		fprintf(stderr, "dfu-emu: cannot write %s\n", path);
+}
+
+static void write_stats(void)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if (!opt_stats || !(f = tmp_open(opt_stats, tmp, sizeof(tmp))))
+		return;
+	model_write_stats(&model, f);
+	tmp_commit(f, tmp, opt_stats);
+}
+
+static void write_image(void)
+{
+	const uint8_t *data;
+	char tmp[4096];
+	size_t len;
+	FILE *f;
+
+	if (!opt_out || !(f = tmp_open(opt_out, tmp, sizeof(tmp))))
+		return;
+	model_image(&model, &data, &len);
+	if (len)
+		fwrite(data, 1, len, f);
+	tmp_commit(f, tmp, opt_out);
+}
+
+static void on_events(void *ctx, unsigned events)
+{
+	FILE *f;
+
+	(void)ctx;
+	if (events & MODEL_EV_MANIFEST)
+		write_image();
+	if (events & (MODEL_EV_STATS | MODEL_EV_MANIFEST))
+		write_stats();
+	if ((events & GADGET_EV_CONFIGURED) && opt_ready) {
+		f = fopen(opt_ready, "w");
+		if (!f || fclose(f))
+			fprintf(stderr, "dfu-emu: cannot create %s\n",
+				opt_ready);
+	}
+}
+
+/* Initial memory: the whole --image file. */
+static void load_image(uint8_t **data, size_t *len)
+{
+	struct stat st;
+	FILE *f;
+
+	*data = NULL;
+	*len = 0;
+	if (!opt_image)
+		return;
+	f = fopen(opt_image, "rb");
+	if (!f || fstat(fileno(f), &st) || !S_ISREG(st.st_mode))
+		usage("cannot read --image %s", opt_image);
+	if ((unsigned long long)st.st_size > mcfg.mem_size)
+		usage("--image %s is larger than --mem-size", opt_image);
+	*len = (size_t)st.st_size;
+	*data = malloc(*len ? *len : 1);
+	if (!*data || fread(*data, 1, *len, f) != *len)
+		usage("cannot read --image %s", opt_image);
+	fclose(f);
+}
+
+/* SIGTERM/SIGINT: while the loop waits in EVENT_FETCH, leave it at once
+ * (checking a flag before the ioctl would race with the signal);
+ * otherwise the loop sees the flag when the current request is done. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+	if (fetch_waiting) {
+		fetch_waiting = 0;
+		siglongjmp(stop_env, 1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa;
+	enum gadget_exit ret;
+	uint8_t *image;
+	size_t image_len;
+
+	gcfg.udc_driver = "dummy_udc";
+	gcfg.udc_device = "dummy_udc.0";
+	gcfg.high_speed = 1;
+	gcfg.vid = 0x1209;
+	gcfg.pid = 0xdf00;
+	gcfg.bcd_device = 0x0100;
+	gcfg.serial = "EMU0";
+	gcfg.detach_timeout = 1000;
+	gcfg.dfu_version = 0x0110;
+	gcfg.on_events = on_events;
+	gcfg.stop = &stop_flag;
+	gcfg.fetch_waiting = &fetch_waiting;
+	mcfg.attrs = DFU_ATTR_CAN_DNLOAD | DFU_ATTR_CAN_UPLOAD |
+		     DFU_ATTR_MANIFEST_TOL;
+	mcfg.transfer_size = 4096;
+	mcfg.busy_polls = 1;
+	mcfg.mem_size = 64 << 20;
+	mcfg.strict_blocks = 1;
+	mcfg.disconnect_at = -1;
+	mcfg.disconnect_upload_at = -1;
+
+	parse_args(argc, argv);
+	load_image(&image, &image_len);
+	model_init(&model, &mcfg, image, image_len);
+	write_stats();
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: ioctls see EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	if (sigsetjmp(stop_env, 1) == 0)
+		ret = gadget_run(&gcfg, &model);
+	else
+		ret = GADGET_STOPPED;
+	write_stats();
+	model_free(&model);
+	emu_log("exit (%s)", ret == GADGET_FAILED ? "error" :
+		ret == GADGET_DISCONNECT ? "disconnect" : "signal");
+	return ret == GADGET_FAILED ? 1 : 0;
+}

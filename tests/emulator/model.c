@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dfu-emu: DFU 1.1 device model.  Follows the state table (§7 of the
+ * protocol reference) for a DFU-mode device.  "stall_e" below is the
+ * table's E: stall and enter dfuERROR with bStatus errSTALLEDPKT; a plain
+ * stall leaves the state alone (used in dfuERROR and for malformed
+ * requests).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "model.h"
+
+void model_init(struct dfu_model *m, const struct model_config *cfg,
+		uint8_t *image, size_t image_len)
+{
+	memset(m, 0, sizeof(*m));
+	m->cfg = *cfg;
+	m->state = DFU_IDLE;
+	m->status = DFU_STATUS_OK;
+	m->pending_status = -1;
+	m->pending_rule = -1;
+	m->mem = image;
+	m->mem_len = image_len;
+}
+
+void model_free(struct dfu_model *m)
+{
+	free(m->stage);
+	free(m->mem);
+	m->stage = m->mem = NULL;
+}
+
+/* Drop whatever transfer is in progress (download or upload). */
+static void abandon_transfer(struct dfu_model *m)
+{
+	m->stage_len = 0;
+	m->busy_left = 0;
+	m->manifest_done = 0;
+	m->pending_status = -1;
+	m->pending_rule = -1;
+	m->next_block = 0;
+	m->up_off = 0;
+	m->up_blocks = 0;
+}
+
+static void enter_error(struct dfu_model *m, struct model_result *r,
+			uint8_t status)
+{
+	abandon_transfer(m);
+	m->state = DFU_ERROR;
+	m->status = status;
+	r->events |= MODEL_EV_STATS;
+	emu_log("dfuERROR, bStatus 0x%02x", status);
+}
+
+static void stall(struct dfu_model *m, struct model_result *r)
+{
+	m->st.stalls++;
+	r->action = MODEL_STALL;
+}
+
+/* The table's "E": stall, and enter dfuERROR unless already there. */
+static void stall_e(struct dfu_model *m, struct model_result *r)
+{
+	stall(m, r);
+	if (m->state != DFU_ERROR)
+		enter_error(m, r, DFU_STATUS_ERR_STALLEDPKT);
+}
+
+static void status_reply(struct dfu_model *m, struct model_result *r,
+			 uint32_t poll_ms)
+{
+	if (poll_ms > 0xffffff)
+		poll_ms = 0xffffff;
+	m->reply[0] = m->status;
+	m->reply[1] = poll_ms & 0xff;
+	m->reply[2] = (poll_ms >> 8) & 0xff;
+	m->reply[3] = (poll_ms >> 16) & 0xff;
+	m->reply[4] = (uint8_t)m->state;	/* the state entered now */
+	m->reply[5] = 0;			/* iString */
+	r->action = MODEL_REPLY;
+	r->data = m->reply;
+	r->len = 6;
+}
+
+/* Milliseconds until the deadline, rounded up so a host that waits exactly
+ * that long is never early. */
+static uint32_t remaining_ms(const struct dfu_model *m, uint64_t now_us)
+{
+	if (now_us >= m->deadline_us)
+		return 0;
+	return (uint32_t)((m->deadline_us - now_us + 999) / 1000);
+}
+
+/* Timer events, evaluated lazily at each request. */
+static void run_timers(struct dfu_model *m, uint64_t now_us,
+		       struct model_result *r)
+{
+	if (now_us < m->deadline_us)
+		return;
+	if (m->state == DFU_DNBUSY) {
+		m->state = DFU_DNLOAD_SYNC;
+	} else if (m->state == DFU_MANIFEST) {
+		/* The image was committed when dfuMANIFEST was entered. */
+		if (m->cfg.attrs & DFU_ATTR_MANIFEST_TOL) {
+			m->state = DFU_MANIFEST_SYNC;
+		} else {
+			m->state = DFU_MANIFEST_WAIT_RESET;
+			r->events |= MODEL_EV_STATS;
+		}
+	}
+}
+
+/* The staged download becomes the device memory. */
+static void commit_image(struct dfu_model *m, struct model_result *r)
+{
+	free(m->mem);
+	m->mem = m->stage;
+	m->mem_len = m->stage_len;
+	m->stage = NULL;
+	m->stage_len = m->stage_cap = 0;
+	m->st.manifests++;
+	m->st.image_bytes = m->mem_len;
+	r->events |= MODEL_EV_MANIFEST | MODEL_EV_STATS;
+	emu_log("manifest %zu bytes", m->mem_len);
+}
+
+static void do_getstatus(struct dfu_model *m, uint64_t now_us,
+			 struct model_result *r)
+{
+	switch (m->state) {
+	case DFU_DNLOAD_SYNC:
+		if (m->pending_status >= 0) {
+			/* --fail-status, or the block did not fit in memory */
+			int rule = m->pending_rule;
+
+			if (rule >= 0)
+				m->cfg.fail[rule].fired = 1;
+			enter_error(m, r, (uint8_t)m->pending_status);
+			status_reply(m, r, 0);
+		} else if (m->busy_left > 0) {
+			m->busy_left--;
+			m->state = DFU_DNBUSY;
+			m->deadline_us = now_us + (uint64_t)m->cfg.poll_ms * 1000;
+			status_reply(m, r, m->cfg.poll_ms);
+		} else {
+			m->state = DFU_DNLOAD_IDLE;
+			status_reply(m, r, 0);
+		}
+		break;
+	case DFU_DNBUSY:
+		/* Still busy (run_timers() did not fire): the host did not
+		 * wait the bwPollTimeout it was given. */
+		m->st.early_polls++;
+		emu_log("early GETSTATUS in dfuDNBUSY");
+		status_reply(m, r, remaining_ms(m, now_us));
+		break;
+	case DFU_MANIFEST_SYNC:
+		if (!m->manifest_done) {
+			commit_image(m, r);
+			m->manifest_done = 1;
+			m->state = DFU_MANIFEST;
+			m->deadline_us = now_us +
+				(uint64_t)m->cfg.manifest_poll_ms * 1000;
+			status_reply(m, r, m->cfg.manifest_poll_ms);
+		} else {
+			/* Manifestation tolerant and done: back to idle. */
+			m->manifest_done = 0;
+			m->state = DFU_IDLE;
+			r->events |= MODEL_EV_STATS;
+			status_reply(m, r, 0);
+		}
+		break;
+	case DFU_MANIFEST:
+		status_reply(m, r, remaining_ms(m, now_us));
+		break;
+	default:	/* dfuIDLE, dfuDNLOAD-IDLE, dfuUPLOAD-IDLE, dfuERROR */
+		status_reply(m, r, 0);
+		break;
+	}
+}
+
+static void do_dnload(struct dfu_model *m, uint16_t wValue, uint16_t wLength,
+		      struct model_result *r)
+{
+	uint16_t expect = m->next_block;
+
+	if (m->state == DFU_IDLE) {
+		if (!(m->cfg.attrs & DFU_ATTR_CAN_DNLOAD))
+			goto bad;
+		if (wLength == 0) {
+			/* Nothing to end: stall like U-Boot does. */
+			m->st.zero_len_in_idle++;
+			emu_log("zero-length DNLOAD in dfuIDLE");
+			goto bad;
+		}
+		expect = 0;	/* first block of a new download */
+	} else if (m->state != DFU_DNLOAD_IDLE) {
+		goto bad;
+	}
+	if (wLength > m->cfg.transfer_size)
+		goto bad;
+	/* U-Boot's rule: 0 first, then +1 modulo 65536, the final
+	 * zero-length DNLOAD included. */
+	if (m->cfg.strict_blocks && wValue != expect) {
+		m->st.block_errors++;
+		emu_log("DNLOAD wBlockNum %u, expected %u", wValue, expect);
+		goto bad;
+	}
+	if (wLength == 0) {
+		/* End of image; manifestation starts at the next GETSTATUS. */
+		m->manifest_done = 0;
+		m->state = DFU_MANIFEST_SYNC;
+		r->action = MODEL_ACK;
+		return;
+	}
+	m->dn_block = wValue;
+	r->action = MODEL_NEED_DATA;
+	r->len = wLength;
+	return;
+bad:
+	stall_e(m, r);
+}
+
+/* Room for len more bytes in the staging buffer (need <= mem_size). */
+static int stage_reserve(struct dfu_model *m, size_t len)
+{
+	size_t need = m->stage_len + len;
+	size_t cap = need <= m->cfg.mem_size / 2 ? 2 * need : m->cfg.mem_size;
+	uint8_t *p;
+
+	if (need <= m->stage_cap)
+		return 0;
+	p = realloc(m->stage, cap);
+	if (!p)
+		return -1;
+	m->stage = p;
+	m->stage_cap = cap;
+	return 0;
+}
+
+void model_data(struct dfu_model *m, const uint8_t *data, size_t len,
+		struct model_result *r)
+{
+	unsigned long index;
+	unsigned i;
+
+	memset(r, 0, sizeof(*r));
+	r->action = MODEL_ACK;
+	if (m->state == DFU_IDLE) {	/* a new download starts */
+		abandon_transfer(m);
+		m->st.blocks = 0;
+	}
+	index = m->st.blocks++;
+	if (len > m->cfg.mem_size - m->stage_len) {
+		/* The device says so at the next GETSTATUS, as flash would. */
+		m->pending_status = DFU_STATUS_ERR_ADDRESS;
+		m->pending_rule = -1;
+		emu_log("block %lu beyond --mem-size", index);
+	} else if (stage_reserve(m, len) < 0) {
+		m->pending_status = DFU_STATUS_ERR_WRITE;
+		m->pending_rule = -1;
+	} else {
+		if (len)
+			memcpy(m->stage + m->stage_len, data, len);
+		m->stage_len += len;
+	}
+	for (i = 0; i < m->cfg.n_fail && m->pending_status < 0; i++) {
+		if (!m->cfg.fail[i].fired && m->cfg.fail[i].block == index) {
+			m->pending_status = m->cfg.fail[i].status;
+			m->pending_rule = (int)i;
+		}
+	}
+	m->next_block = (uint16_t)(m->dn_block + 1);
+	m->busy_left = m->cfg.busy_polls;
+	m->state = DFU_DNLOAD_SYNC;
+}
+
+static void do_upload(struct dfu_model *m, uint16_t wValue, uint16_t wLength,
+		      struct model_result *r)
+{
+	size_t n;
+
+	if (m->state == DFU_IDLE) {
+		if (!(m->cfg.attrs & DFU_ATTR_CAN_UPLOAD))
+			goto bad;
+	} else if (m->state != DFU_UPLOAD_IDLE) {
+		goto bad;
+	}
+	if (wLength > m->cfg.transfer_size)
+		goto bad;
+	if (m->state == DFU_IDLE) {
+		m->up_off = 0;
+		m->up_blocks = 0;
+	}
+	/* Hosts count wValue 0, 1, 2...; a mismatch is noted, not fatal. */
+	if (wValue != (uint16_t)m->up_blocks) {
+		m->st.upload_block_errors++;
+		emu_log("UPLOAD wValue %u, expected %u", wValue,
+			(unsigned)(uint16_t)m->up_blocks);
+	}
+	n = m->mem_len - m->up_off;
+	if (n > wLength)
+		n = wLength;
+	r->action = MODEL_REPLY;
+	r->data = m->mem ? m->mem + m->up_off : m->reply;
+	r->len = n;
+	m->up_off += n;
+	m->up_blocks++;
+	if (n < wLength) {
+		/* A short frame (maybe 0 bytes) ends the upload. */
+		m->state = DFU_IDLE;
+		m->st.uploads++;
+		r->events |= MODEL_EV_STATS;
+		emu_log("upload done, %zu bytes", m->up_off);
+	} else {
+		m->state = DFU_UPLOAD_IDLE;
+	}
+	return;
+bad:
+	stall_e(m, r);
+}
+
+/* --stall REQ@N: N counts the blocks of the current download (UPLOAD: the
+ * blocks served in the current upload).  A DNLOAD or UPLOAD arriving in
+ * dfuIDLE starts a new transfer and so sees 0. */
+static unsigned long fault_count(const struct dfu_model *m, int req)
+{
+	if (req == DFU_UPLOAD)
+		return m->state == DFU_IDLE ? 0 : m->up_blocks;
+	if (req == DFU_DNLOAD && m->state == DFU_IDLE)
+		return 0;
+	return m->st.blocks;
+}
+
+static int injected_stall(struct dfu_model *m, int req, unsigned long count)
+{
+	unsigned i;
+
+	for (i = 0; i < m->cfg.n_stall; i++) {
+		struct model_stall_rule *s = &m->cfg.stall[i];
+
+		if (!s->fired && s->request == req && s->count == count) {
+			s->fired = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void state_reply(struct dfu_model *m, struct model_result *r)
+{
+	m->reply[0] = (uint8_t)m->state;
+	r->action = MODEL_REPLY;
+	r->data = m->reply;
+	r->len = 1;
+}
+
+static int is_in_request(uint8_t bRequest)
+{
+	return bRequest == DFU_UPLOAD || bRequest == DFU_GETSTATUS ||
+	       bRequest == DFU_GETSTATE;
+}
+
+/* The request as the state table has it, once fault injection passed. */
+static void dispatch(struct dfu_model *m, uint8_t bRequest, uint16_t wValue,
+		     uint16_t wLength, uint64_t now_us, struct model_result *r)
+{
+	switch (bRequest) {
+	case DFU_GETSTATUS:
+		if (wLength != 6)
+			stall(m, r);
+		else
+			do_getstatus(m, now_us, r);
+		break;
+	case DFU_GETSTATE:	/* never changes state */
+		if (wLength != 1)
+			stall(m, r);
+		else
+			state_reply(m, r);
+		break;
+	case DFU_DNLOAD:
+		do_dnload(m, wValue, wLength, r);
+		break;
+	case DFU_UPLOAD:
+		do_upload(m, wValue, wLength, r);
+		break;
+	case DFU_ABORT:
+		/* The table allows 2, 5, 9; 3 and 6 too, leniently (ST lib). */
+		if (m->state == DFU_IDLE || m->state == DFU_DNLOAD_IDLE ||
+		    m->state == DFU_UPLOAD_IDLE ||
+		    m->state == DFU_DNLOAD_SYNC ||
+		    m->state == DFU_MANIFEST_SYNC) {
+			abandon_transfer(m);
+			m->state = DFU_IDLE;
+			m->st.aborts++;
+			r->events |= MODEL_EV_STATS;
+		} else {
+			stall_e(m, r);
+		}
+		break;
+	case DFU_CLRSTATUS:
+		if (m->state == DFU_ERROR) {
+			abandon_transfer(m);
+			m->state = DFU_IDLE;
+			m->status = DFU_STATUS_OK;
+			m->st.clrstatus++;
+			r->events |= MODEL_EV_STATS;
+		} else {
+			stall_e(m, r);
+		}
+		break;
+	default:	/* DETACH means nothing in DFU mode */
+		stall_e(m, r);
+		break;
+	}
+}
+
+void model_request(struct dfu_model *m, uint8_t bmRequestType,
+		   uint8_t bRequest, uint16_t wValue, uint16_t wIndex,
+		   uint16_t wLength, uint64_t now_us, struct model_result *r)
+{
+	int in = (bmRequestType & 0x80) != 0;
+	unsigned long count;
+
+	memset(r, 0, sizeof(*r));
+	r->action = MODEL_ACK;
+	run_timers(m, now_us, r);
+
+	if (bRequest >= DFU_NUM_REQUESTS || wIndex != 0 ||
+	    in != is_in_request(bRequest)) {
+		emu_log("bad class request %02x %02x wIndex %u",
+			bmRequestType, bRequest, wIndex);
+		stall(m, r);
+		return;
+	}
+	if (bRequest == DFU_DNLOAD)
+		m->st.dnload_requests++;
+	if (bRequest == DFU_UPLOAD)
+		m->st.upload_requests++;
+
+	/* Only a USB reset leaves dfuMANIFEST-WAIT-RESET; nothing else,
+	 * not even fault injection, moves it. */
+	if (m->state == DFU_MANIFEST_WAIT_RESET) {
+		if (bRequest == DFU_GETSTATUS && wLength == 6)
+			status_reply(m, r, 0);
+		else if (bRequest == DFU_GETSTATE && wLength == 1)
+			state_reply(m, r);
+		else
+			stall(m, r);
+		return;
+	}
+
+	count = fault_count(m, bRequest);
+	if (injected_stall(m, bRequest, count)) {
+		emu_log("injected stall of request %u at %lu", bRequest,
+			count);
+		stall(m, r);
+		enter_error(m, r, DFU_STATUS_ERR_STALLEDPKT);
+		return;
+	}
+	if ((bRequest == DFU_DNLOAD && wLength > 0 &&
+	     m->cfg.disconnect_at >= 0 &&
+	     count == (unsigned long)m->cfg.disconnect_at) ||
+	    (bRequest == DFU_UPLOAD && m->cfg.disconnect_upload_at >= 0 &&
+	     count == (unsigned long)m->cfg.disconnect_upload_at)) {
+		emu_log("disconnect at request %u, block %lu", bRequest,
+			count);
+		r->action = MODEL_DISCONNECT;
+		return;
+	}
+	dispatch(m, bRequest, wValue, wLength, now_us, r);
+}
+
+/* SET_INTERFACE: abandon everything and clear dfuERROR, as U-Boot does. */
+unsigned model_set_interface(struct dfu_model *m, unsigned alt)
+{
+	abandon_transfer(m);
+	m->state = DFU_IDLE;
+	m->status = DFU_STATUS_OK;
+	m->alt = alt;
+	m->st.set_interface++;
+	return MODEL_EV_STATS;
+}
+
+/* USB reset (or disconnect): back to dfuIDLE.  From dfuMANIFEST-WAIT-RESET
+ * this is the normal way out; the image is already in memory.  Elsewhere a
+ * download in progress is lost (it is only staged). */
+unsigned model_usb_reset(struct dfu_model *m, int disconnect)
+{
+	abandon_transfer(m);
+	m->state = DFU_IDLE;
+	m->status = DFU_STATUS_OK;
+	m->alt = 0;
+	m->deadline_us = 0;
+	if (!disconnect)
+		m->st.resets++;
+	return MODEL_EV_STATS;
+}
+
+void model_image(const struct dfu_model *m, const uint8_t **data,
+		 size_t *len)
+{
+	*data = m->mem;
+	*len = m->mem_len;
+}
+
+void model_write_stats(const struct dfu_model *m, FILE *f)
+{
+	const struct model_stats *s = &m->st;
+
+	fprintf(f, "state=%d\nstatus=%u\nmanifests=%lu\nimage_bytes=%lu\n"
+		"dnload_requests=%lu\nblocks=%lu\nearly_polls=%lu\n"
+		"aborts=%lu\nclrstatus=%lu\nset_interface=%lu\nalt=%u\n"
+		"uploads=%lu\nupload_requests=%lu\nblock_errors=%lu\n"
+		"upload_block_errors=%lu\nzero_len_in_idle=%lu\nstalls=%lu\n"
+		"resets=%lu\n",
+		(int)m->state, m->status, s->manifests, s->image_bytes,
+		s->dnload_requests, s->blocks, s->early_polls, s->aborts,
+		s->clrstatus, s->set_interface, m->alt, s->uploads,
+		s->upload_requests, s->block_errors, s->upload_block_errors,
+		s->zero_len_in_idle, s->stalls, s->resets);
+}

@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dfu_fault_test - what /dev/dfuN does when things go wrong: device errors
+ * and stalls at a given block, an error at the end of the image, a second
+ * writer, devices that cannot download or upload, unplug and signals in the
+ * middle of a transfer. After each failure the device must take a retry.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/usb/dfu.h>
+
+#include "kselftest_harness.h"
+#include "emu.h"
+
+#define IMG_PATH	"/tmp/fault-image.bin"
+
+/* Write an image of len bytes to IMG_PATH and return it. */
+static unsigned char *make_image(size_t len, unsigned int seed)
+{
+	unsigned char *img = malloc(len);
+
+	if (!img)
+		return NULL;
+	fill_pattern(img, len, seed);
+	if (write_file(IMG_PATH, img, len)) {
+		free(img);
+		return NULL;
+	}
+	return img;
+}
+
+static int device_has(struct emu *e, const unsigned char *buf, size_t len)
+{
+	size_t got_len;
+	unsigned char *got = read_file(emu_image_path(e), &got_len);
+	int same = got && got_len == len && !memcmp(got, buf, len);
+
+	free(got);
+	return same;
+}
+
+static int get_status(struct emu *e, struct dfu_status *st)
+{
+	int fd = open(e->node, O_RDONLY);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, DFU_IOCTL_GET_STATUS, st) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int get_result(struct emu *e, struct dfu_result *r)
+{
+	int fd = open(e->node, O_RDONLY);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, DFU_IOCTL_GET_RESULT, r) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int get_state(struct emu *e)
+{
+	int fd = open(e->node, O_RDONLY);
+	__u8 state = 0xff;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, DFU_IOCTL_GET_STATE, &state))
+		state = 0xff;
+	close(fd);
+	return state;
+}
+
+/* A device error at block 5: cat fails, the status is visible, a retry works. */
+TEST(device_error_then_retry)
+{
+	size_t len = 20 * 64 + 10;
+	unsigned char *img = make_image(len, 1);
+	struct dfu_status st;
+	struct dfu_result r;
+	struct emu e;
+	char buf[128];
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64",
+			       "--fail-status", "3@5", NULL));
+	EXPECT_NE(0, run_sh("cat %s > %s 2>/dev/null", IMG_PATH, e.node));
+
+	ASSERT_EQ(0, get_status(&e, &st));
+	EXPECT_EQ(DFU_STATUS_ERR_WRITE, st.bStatus);
+	EXPECT_EQ(DFU_STATE_ERROR, st.bState);
+	ASSERT_EQ(0, get_result(&e, &r));
+	EXPECT_EQ(-EIO, r.error);
+	EXPECT_EQ(DFU_STATUS_ERR_WRITE, r.bStatus);
+	EXPECT_EQ(5u, r.block);
+	EXPECT_EQ(5ull * 64, r.bytes);
+	ASSERT_EQ(0, read_attr(&e, "last_result", buf, sizeof(buf)));
+	EXPECT_EQ(0, strncmp(buf, "-EIO", 4)) {
+		TH_LOG("last_result: %s", buf);
+	}
+	ASSERT_EQ(0, read_attr(&e, "status", buf, sizeof(buf)));
+	EXPECT_STREQ("errWRITE", buf);
+	EXPECT_EQ(0, emu_stat(&e, "manifests") > 0);
+
+	ASSERT_EQ(0, run_sh("cat %s > %s", IMG_PATH, e.node));
+	EXPECT_TRUE(device_has(&e, img, len));
+	ASSERT_EQ(0, read_attr(&e, "last_result", buf, sizeof(buf)));
+	EXPECT_EQ(0, strncmp(buf, "ok ", 3));
+	emu_stop(&e);
+	free(img);
+}
+
+/* A stalled DNLOAD: EIO, errSTALLEDPKT visible, and a retry works. */
+TEST(stall_then_retry)
+{
+	size_t len = 10 * 64;
+	unsigned char *img = make_image(len, 2);
+	struct dfu_status st;
+	struct emu e;
+	int fd;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64",
+			       "--stall", "dnload@3", NULL));
+	EXPECT_EQ(-EIO, flash_buf(e.node, img, len, len));
+	ASSERT_EQ(0, get_status(&e, &st));
+	EXPECT_EQ(DFU_STATUS_ERR_STALLEDPKT, st.bStatus);
+	EXPECT_EQ(DFU_STATE_ERROR, st.bState);
+	/* DFU_IOCTL_CLR_STATUS leaves dfuERROR, and only then is it sent */
+	fd = open(e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, ioctl(fd, DFU_IOCTL_CLR_STATUS));
+	EXPECT_EQ(0, ioctl(fd, DFU_IOCTL_CLR_STATUS));
+	close(fd);
+	EXPECT_EQ(DFU_STATE_DFU_IDLE, get_state(&e));
+	EXPECT_EQ(1, emu_wait_stat(&e, "clrstatus", 1, 2000));
+	ASSERT_EQ(0, flash_buf(e.node, img, len, len));
+	EXPECT_TRUE(device_has(&e, img, len));
+	emu_stop(&e);
+	free(img);
+}
+
+/*
+ * An error on the last, short block, which only close() sends: coreutils cat
+ * and dd conv=fsync report it; busybox cat ignores close(), so sysfs has it.
+ */
+TEST(error_at_close)
+{
+	size_t len = 3 * 64 + 10;
+	unsigned char *img = make_image(len, 3);
+	char buf[128];
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64",
+			       "--fail-status", "6@3", NULL));
+	EXPECT_NE(0, run_sh("cat %s > %s 2>/dev/null", IMG_PATH, e.node));
+	ASSERT_EQ(0, read_attr(&e, "last_result", buf, sizeof(buf)));
+	EXPECT_EQ(0, strncmp(buf, "-EIO", 4));
+	EXPECT_EQ(0, strstr(buf, "errPROG") == NULL) {
+		TH_LOG("last_result: %s", buf);
+	}
+	emu_stop(&e);
+
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64",
+			       "--fail-status", "6@3", NULL));
+	EXPECT_NE(0, run_sh("dd if=%s of=%s bs=1M conv=fsync status=none 2>/dev/null",
+			    IMG_PATH, e.node));
+	emu_stop(&e);
+
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64",
+			       "--fail-status", "6@3", NULL));
+	EXPECT_EQ(0, run_sh("busybox cat %s > %s", IMG_PATH, e.node));
+	ASSERT_EQ(0, read_attr(&e, "last_result", buf, sizeof(buf)));
+	EXPECT_EQ(0, strncmp(buf, "-EIO", 4));
+	/* and a retry works */
+	ASSERT_EQ(0, run_sh("cat %s > %s", IMG_PATH, e.node));
+	EXPECT_TRUE(device_has(&e, img, len));
+	emu_stop(&e);
+	free(img);
+}
+
+TEST(second_writer_busy)
+{
+	struct emu e;
+	int fd1, fd2, fd3;
+
+	ASSERT_EQ(0, emu_start(&e, NULL));
+	fd1 = open(e.node, O_WRONLY);
+	ASSERT_LE(0, fd1);
+	fd2 = open(e.node, O_WRONLY);
+	EXPECT_EQ(-1, fd2);
+	EXPECT_EQ(EBUSY, errno);
+	fd2 = open(e.node, O_RDWR);
+	EXPECT_EQ(-1, fd2);
+	EXPECT_EQ(EBUSY, errno);
+	fd3 = open(e.node, O_RDONLY);
+	EXPECT_LE(0, fd3);
+	close(fd3);
+	close(fd1);
+	fd1 = open(e.node, O_WRONLY);
+	EXPECT_LE(0, fd1);
+	close(fd1);
+	emu_stop(&e);
+}
+
+/* Read and write refused on devices without bitCanUpload / bitCanDnload. */
+TEST(capabilities)
+{
+	struct emu e;
+	char c;
+	int fd;
+
+	ASSERT_EQ(0, emu_start(&e, "--attrs", "0x05", NULL));
+	fd = open(e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, read(fd, &c, 1));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	close(fd);
+	emu_stop(&e);
+
+	ASSERT_EQ(0, emu_start(&e, "--attrs", "0x06", NULL));
+	EXPECT_EQ(-1, open(e.node, O_WRONLY));
+	EXPECT_EQ(EROFS, errno);
+	fd = open(e.node, O_RDONLY);
+	EXPECT_LE(0, fd);
+	close(fd);
+	emu_stop(&e);
+}
+
+TEST(unplug_mid_download)
+{
+	size_t len = 100 * 64;
+	unsigned char *img = make_image(len, 4);
+	struct dfu_status st;
+	ssize_t n;
+	struct emu e;
+	int fd;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64",
+			       "--disconnect-at", "10", NULL));
+	fd = open(e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	n = write(fd, img, len);
+	EXPECT_EQ(-1, n);
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-1, write(fd, img, 64));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-1, ioctl(fd, DFU_IOCTL_GET_STATUS, &st));
+	EXPECT_EQ(ENODEV, errno);
+	close(fd);
+	EXPECT_EQ(0, emu_wait_exit(&e, 5000));
+	EXPECT_NE(0, access(e.sysfs, F_OK));
+	emu_stop(&e);
+	free(img);
+}
+
+TEST(unplug_mid_upload)
+{
+	size_t len = 50 * 64;
+	unsigned char *img = make_image(len, 5);
+	char buf[4096];
+	struct emu e;
+	ssize_t n;
+	int fd;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--image", IMG_PATH,
+			       "--disconnect-upload-at", "10", NULL));
+	fd = open(e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	n = read(fd, buf, sizeof(buf));
+	/* the blocks before the unplug may arrive; then ENODEV */
+	if (n > 0) {
+		EXPECT_EQ(10 * 64, n);
+		EXPECT_EQ(0, memcmp(buf, img, n));
+		n = read(fd, buf, sizeof(buf));
+	}
+	EXPECT_EQ(-1, n);
+	EXPECT_EQ(ENODEV, errno);
+	close(fd);
+	EXPECT_EQ(0, emu_wait_exit(&e, 5000));
+	emu_stop(&e);
+	free(img);
+}
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A SIGINT the writer handles: write() fails with EINTR, nothing is
+ * manifested and the device is back in dfuIDLE.
+ */
+TEST(sigint_handled_write)
+{
+	size_t len = 2000 * 64;
+	unsigned char *img = make_image(len, 6);
+	struct dfu_result r;
+	struct emu e;
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "5", NULL));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct sigaction sa = { .sa_handler = on_sigint };
+		int fd = open(e.node, O_WRONLY);
+
+		sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART */
+		if (fd < 0)
+			_exit(100);
+		if (write(fd, img, len) >= 0)
+			_exit(101);
+		_exit(errno == EINTR ? 0 : 102);
+	}
+	usleep(500 * 1000);
+	kill(pid, SIGINT);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(DFU_STATE_DFU_IDLE, get_state(&e));
+	ASSERT_EQ(0, get_result(&e, &r));
+	EXPECT_EQ(-EINTR, r.error);
+	EXPECT_GT(r.block, 0u);
+	emu_stop(&e);
+	EXPECT_EQ(0, emu_stat(&e, "manifests"));
+	free(img);
+}
+
+/* cat killed by SIGINT: its partial image must not be manifested. */
+TEST(sigint_kills_cat)
+{
+	size_t len = 2000 * 64;
+	unsigned char *img = make_image(len, 7);
+	struct dfu_result r;
+	struct emu e;
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "5", NULL));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int fd = open(e.node, O_WRONLY);
+
+		if (fd < 0 || dup2(fd, 1) < 0)
+			_exit(100);
+		signal(SIGINT, SIG_DFL);
+		execlp("cat", "cat", IMG_PATH, (char *)NULL);
+		_exit(101);
+	}
+	usleep(500 * 1000);
+	kill(pid, SIGINT);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(DFU_STATE_DFU_IDLE, get_state(&e));
+	ASSERT_EQ(0, get_result(&e, &r));
+	EXPECT_EQ(-EINTR, r.error);
+	emu_stop(&e);
+	EXPECT_EQ(0, emu_stat(&e, "manifests"));
+	free(img);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * emu.c - helpers of the DFU selftests: the emulated device's life cycle,
+ * files, and flashing through /dev/dfuN.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emu.h"
+
+#define EMU_MAX_ARGS	48
+#define NODE_WAIT_MS	20000
+
+static const char *emu_binary(void)
+{
+	const char *p = getenv("DFU_EMU");
+
+	return p ? p : "/payload/dfu-emu";
+}
+
+long long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+unsigned char *read_file(const char *path, size_t *len)
+{
+	unsigned char *buf = NULL;
+	size_t size = 0, cap = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		if (size == cap) {
+			unsigned char *nb;
+
+			cap = cap ? cap * 2 : 65536;
+			nb = realloc(buf, cap);
+			if (!nb)
+				goto fail;
+			buf = nb;
+		}
+		n = read(fd, buf + size, cap - size);
+		if (n < 0)
+			goto fail;
+		if (!n)
+			break;
+		size += n;
+	}
+	close(fd);
+	*len = size;
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+int write_file(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, len) != (ssize_t)len)
+		ret = -EIO;
+	if (close(fd))
+		ret = -errno;
+	return ret;
+}
+
+/* The sysfs serial of the USB device a dfu class device belongs to. */
+static int node_serial(const char *name, char *buf, size_t len)
+{
+	char path[320];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/dfu/%s/device/../serial", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, len, f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+static int find_node(struct emu *e)
+{
+	DIR *d = opendir("/sys/class/dfu");
+	struct dirent *de;
+	char serial[64];
+	int found = -1;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "dfu", 3))
+			continue;
+		if (node_serial(de->d_name, serial, sizeof(serial)))
+			continue;
+		if (strcmp(serial, e->serial))
+			continue;
+		snprintf(e->node, sizeof(e->node), "/dev/%.16s", de->d_name);
+		snprintf(e->sysfs, sizeof(e->sysfs), "/sys/class/dfu/%.16s", de->d_name);
+		found = access(e->node, F_OK) ? -1 : 0;
+		break;
+	}
+	closedir(d);
+	return found;
+}
+
+static pid_t spawn(char **argv)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	/* Dies with the test, so a failed assertion leaves no device behind. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	execv(argv[0], argv);
+	perror(argv[0]);
+	_exit(127);
+}
+
+int emu_start(struct emu *e, ...)
+{
+	static unsigned int counter;
+	char *argv[EMU_MAX_ARGS];
+	char out[96], stats[96];
+	int argc = 0, tries, waited;
+	va_list ap;
+	char *arg;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->serial, sizeof(e->serial), "T%d-%u", getpid(), counter++);
+	snprintf(e->dir, sizeof(e->dir), "/tmp/emu-%s", e->serial);
+	mkdir(e->dir, 0755);
+	snprintf(out, sizeof(out), "%s/image", e->dir);
+	snprintf(stats, sizeof(stats), "%s/stats", e->dir);
+
+	argv[argc++] = (char *)emu_binary();
+	argv[argc++] = "--serial";
+	argv[argc++] = e->serial;
+	argv[argc++] = "--out";
+	argv[argc++] = out;
+	argv[argc++] = "--stats";
+	argv[argc++] = stats;
+	va_start(ap, e);
+	while ((arg = va_arg(ap, char *)) && argc < EMU_MAX_ARGS - 1)
+		argv[argc++] = arg;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	/* The UDC may still be held by the previous test's dying device. */
+	for (tries = 0; tries < 50; tries++) {
+		int status;
+
+		e->pid = spawn(argv);
+		for (waited = 0; waited < NODE_WAIT_MS; waited += 10) {
+			if (!find_node(e))
+				return 0;
+			if (waitpid(e->pid, &status, WNOHANG) == e->pid) {
+				e->pid = 0;
+				break;
+			}
+			sleep_ms(10);
+		}
+		if (e->pid) {
+			fprintf(stderr, "# no /dev/dfu node for %s after %d ms\n",
+				e->serial, NODE_WAIT_MS);
+			emu_stop(e);
+			return -1;
+		}
+		sleep_ms(100);
+	}
+	fprintf(stderr, "# %s keeps exiting before enumeration\n", argv[0]);
+	return -1;
+}
+
+static void wait_node_gone(struct emu *e)
+{
+	int waited;
+
+	if (!e->node[0])
+		return;
+	for (waited = 0; waited < NODE_WAIT_MS; waited += 10) {
+		if (access(e->sysfs, F_OK))
+			return;
+		sleep_ms(10);
+	}
+	fprintf(stderr, "# %s still present after its device left\n", e->node);
+}
+
+int emu_wait_exit(struct emu *e, int timeout_ms)
+{
+	int status, waited;
+
+	for (waited = 0; e->pid && waited < timeout_ms; waited += 10) {
+		if (waitpid(e->pid, &status, WNOHANG) == e->pid) {
+			e->pid = 0;
+			wait_node_gone(e);
+			return 0;
+		}
+		sleep_ms(10);
+	}
+	return e->pid ? -1 : 0;
+}
+
+void emu_stop(struct emu *e)
+{
+	if (e->pid > 0) {
+		kill(e->pid, SIGTERM);
+		waitpid(e->pid, NULL, 0);
+		e->pid = 0;
+	}
+	wait_node_gone(e);
+}
+
+const char *emu_image_path(struct emu *e)
+{
+	static char path[96];
+
+	snprintf(path, sizeof(path), "%s/image", e->dir);
+	return path;
+}
+
+long emu_stat(struct emu *e, const char *key)
+{
+	char path[96], line[128];
+	size_t klen = strlen(key);
+	long value = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/stats", e->dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == '=') {
+			value = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return value;
+}
+
+long emu_wait_stat(struct emu *e, const char *key, long value, int timeout_ms)
+{
+	long v = emu_stat(e, key);
+	int waited;
+
+	for (waited = 0; v != value && waited < timeout_ms; waited += 10) {
+		sleep_ms(10);
+		v = emu_stat(e, key);
+	}
+	return v;
+}
+
+int read_attr(struct emu *e, const char *attr, char *buf, size_t len)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", e->sysfs, attr);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+void fill_pattern(unsigned char *buf, size_t len, unsigned int seed)
+{
+	unsigned int x = seed * 2654435761u + 1;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = x;
+	}
+}
+
+int flash_buf(const char *node, const unsigned char *buf, size_t len, size_t chunk)
+{
+	size_t done = 0;
+	int fd = open(node, O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (done < len) {
+		size_t n = len - done < chunk ? len - done : chunk;
+		ssize_t w = write(fd, buf + done, n);
+
+		if (w < 0) {
+			ret = -errno;
+			break;
+		}
+		done += w;
+	}
+	if (close(fd) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+unsigned char *upload_buf(const char *node, size_t *len, size_t chunk)
+{
+	unsigned char *buf = NULL;
+	size_t size = 0;
+	int fd = open(node, O_RDONLY);
+
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		unsigned char *nb = realloc(buf, size + chunk);
+		ssize_t n;
+
+		if (!nb)
+			goto fail;
+		buf = nb;
+		n = read(fd, buf + size, chunk);
+		if (n < 0)
+			goto fail;
+		if (!n)
+			break;
+		size += n;
+	}
+	close(fd);
+	*len = size;
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+int run_sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	status = system(cmd);
+	if (status < 0)
+		return -1;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * emu.h - start and stop the emulated DFU device (tests/emulator) and find
+ * the /dev/dfuN node the driver created for it. Tests use only what a user
+ * has: the node, its ioctls (uapi header) and sysfs.
+ */
+#ifndef DFU_TEST_EMU_H
+#define DFU_TEST_EMU_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct emu {
+	pid_t pid;
+	char dir[64];		/* scratch directory: image, stats */
+	char serial[32];	/* unique per start; finds the node */
+	char node[32];		/* /dev/dfuN */
+	char sysfs[64];		/* /sys/class/dfu/dfuN */
+};
+
+/*
+ * Start dfu-emu with the extra arguments (NULL-terminated) and wait for its
+ * node. Returns 0, or -1 with a message on stderr.
+ */
+int emu_start(struct emu *e, ...);
+/* SIGTERM, reap, and wait for the node to go away. */
+void emu_stop(struct emu *e);
+/* Wait for the emulator to exit by itself (disconnect injection). */
+int emu_wait_exit(struct emu *e, int timeout_ms);
+/* Value of key in the emulator's stats file, or -1. */
+long emu_stat(struct emu *e, const char *key);
+/* Wait until emu_stat(key) == value; returns the last value seen. */
+long emu_wait_stat(struct emu *e, const char *key, long value, int timeout_ms);
+/* Path of the image the device manifested last. */
+const char *emu_image_path(struct emu *e);
+
+/* Read a whole file; *len gets its size. Caller frees. NULL on error. */
+unsigned char *read_file(const char *path, size_t *len);
+int write_file(const char *path, const void *buf, size_t len);
+/* Read a sysfs attribute of the node, newline stripped, into buf. */
+int read_attr(struct emu *e, const char *attr, char *buf, size_t len);
+/* Fill buf with a pattern that differs for every seed and offset. */
+void fill_pattern(unsigned char *buf, size_t len, unsigned int seed);
+/* Write len bytes to the node in chunks of chunk bytes and close it.
+ * Returns 0, or -errno of the first failing write() or close(). */
+int flash_buf(const char *node, const unsigned char *buf, size_t len, size_t chunk);
+/* Upload the node's image with read() calls of chunk bytes. */
+unsigned char *upload_buf(const char *node, size_t *len, size_t chunk);
+/* Monotonic time in microseconds. */
+long long now_us(void);
+/* Run a shell command; returns its exit status, or 128 + signal. */
+int run_sh(const char *fmt, ...);
+
+#endif

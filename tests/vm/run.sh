@@ -1,0 +1,214 @@
+#!/bin/bash
+# Usage: tests/vm/run.sh [--mem MB] [--timeout SEC] [--log FILE] PAYLOAD_DIR [ARGS...]
+#
+# Boots Debian's 6.12 kernel in QEMU with a busybox initramfs, loads
+# usb-common, usbcore, udc-core, dummy_hcd (num=$DUMMY_HCD_NUM, default 1) and
+# raw_gadget, then runs PAYLOAD_DIR/run ARGS... as /payload/run (cwd /payload).
+# The run fails when the payload fails or the kernel log shows BUG, WARNING,
+# Oops, KASAN, use-after-free, general protection or hung-task reports.
+# Exit status: the payload's (or 1 for a bad kernel log); 124 on timeout;
+# 125 when the guest stopped without reporting (e.g. a kernel panic).
+#
+# The guest sees the environment variables DFU_* and DUMMY_HCD_NUM of the
+# caller. In the guest /bin/sh is dash, /bin/bash is bash, and cat, dd,
+# sha256sum, cmp, timeout, stat, stdbuf, env are the host's GNU binaries;
+# every other command is a busybox applet. Build test programs -static.
+# Extra kernel parameters: DFU_VM_APPEND="...". KVM: DFU_VM_ACCEL=kvm.
+set -eu
+
+usage() { sed -n 2p "$0" | sed 's/^# //' >&2; exit 2; }
+
+mem=2048
+timeout=300
+log=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--mem) mem=${2:?}; shift 2 ;;
+	--timeout) timeout=${2:?}; shift 2 ;;
+	--log) log=${2:?}; shift 2 ;;
+	-h|--help) usage ;;
+	--) shift; break ;;
+	-*) usage ;;
+	*) break ;;
+	esac
+done
+[ $# -ge 1 ] || usage
+payload=$1
+shift
+[ -x "$payload/run" ] || { echo "vm: $payload/run is missing or not executable" >&2; exit 2; }
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))
+"$here/setup.sh"
+# shellcheck source=/dev/null
+. "$top/build/vm.env"
+
+vmdir=$top/build/vm
+mkdir -p "$vmdir"
+log=${log:-$vmdir/console.log}
+tmp=$(mktemp -d "$vmdir/tmp.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# Single-quote a string for the guest shell.
+q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+
+# --- guest init ------------------------------------------------------------------
+write_init() {
+	cat <<'EOF'
+#!/bin/busybox sh
+export PATH=/usr/sbin:/usr/bin HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t debugfs debugfs /sys/kernel/debug
+. /etc/dfu-vm.conf
+
+rc=0
+for m in usb-common usbcore udc-core "dummy_hcd num=${DUMMY_HCD_NUM:-1}" raw_gadget; do
+	set -- $m
+	if ! insmod "/lib/modules/vm/$1.ko" $2; then
+		echo "vm: insmod $m failed"
+		rc=1
+		break
+	fi
+done
+
+if [ $rc = 0 ]; then
+	echo "vm: payload starts at $(cut -d' ' -f1 /proc/uptime)s uptime"
+	cd /payload
+	eval "set -- $ARGS"
+	/usr/bin/timeout -k 10 "$PAYLOAD_TIMEOUT" ./run "$@" </dev/null
+	rc=$?
+	cd /
+	echo "vm: payload exit status $rc at $(cut -d' ' -f1 /proc/uptime)s uptime"
+	if [ $rc = 124 ]; then
+		echo "vm: payload timed out after ${PAYLOAD_TIMEOUT}s; blocked tasks in dmesg"
+		echo w >/proc/sysrq-trigger
+	fi
+fi
+
+bad='(^|[^[:alnum:]_])(BUG|WARNING)([^[:alnum:]_]|$)|Oops|general protection'
+bad="$bad|use-after-free|KASAN|hung_task|blocked for more than"
+if dmesg | grep -E "$bad" >/tmp/bad; then
+	echo "vm: ===== kernel log problems ====="
+	cat /tmp/bad
+	echo "vm: ===== end of kernel log problems ====="
+	[ $rc != 0 ] || rc=1
+fi
+echo "vm: ===== dmesg begin ====="
+dmesg
+echo "vm: ===== dmesg end ====="
+echo "DFU-VM-EXIT $rc"
+stty onlcr	# TCSADRAIN: wait until the console has sent everything
+poweroff -f
+EOF
+}
+
+# --- base initramfs (cached; rebuilt when its inputs change) -----------------------
+base=$vmdir/base.cpio
+# Copy the shared libraries ldd lists for $1 into the staging dir $st.
+copy_libs() {
+	local lib
+	for lib in $(ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+				     $1 ~ /^\// { print $1 }'); do
+		[ -e "$st$lib" ] && continue
+		mkdir -p "$st$(dirname "$lib")"
+		cp -L "$lib" "$st$lib"
+	done
+}
+build_base() {
+	local b d p
+	st=$tmp/base
+	mkdir -p "$st"/usr/bin "$st"/usr/sbin "$st"/usr/lib/modules/vm "$st"/usr/lib64 \
+		"$st"/usr/libexec/coreutils "$st"/dev "$st"/proc "$st"/sys "$st"/tmp \
+		"$st"/run "$st"/etc "$st"/root "$st"/payload
+	for d in bin sbin lib lib64; do ln -s "usr/$d" "$st/$d"; done
+	write_init >"$st/init"
+	chmod 755 "$st/init"
+	[ "$(id -u)" != 0 ] || mknod -m 600 "$st/dev/console" c 5 1
+
+	# Host binaries (with their libraries) that win over busybox applets.
+	cp /usr/libexec/coreutils/libstdbuf.so "$st/usr/libexec/coreutils/"
+	for b in cat dd sha256sum cmp timeout stat stdbuf env dash bash; do
+		b=$(command -v "$b")
+		cp -L "$b" "$st/usr/bin/"
+		copy_libs "$b"
+	done
+	copy_libs /usr/libexec/coreutils/libstdbuf.so
+	ln -s dash "$st/usr/bin/sh"
+
+	# busybox and its applet links (existing files are kept).
+	cp "$(command -v busybox)" "$st/usr/bin/busybox"
+	for p in $("$st/usr/bin/busybox" --list-full); do
+		[ -e "$st/$p" ] || [ -L "$st/$p" ] || ln -s /usr/bin/busybox "$st/$p"
+	done
+
+	# Modules, decompressed for busybox insmod.
+	for p in common/usb-common core/usbcore gadget/udc/udc-core gadget/udc/dummy_hcd; do
+		xz -dc "$KMODDIR/kernel/drivers/usb/$p.ko.xz" >"$st/usr/lib/modules/vm/${p##*/}.ko"
+	done
+	cp "$RAW_GADGET_KO" "$st/usr/lib/modules/vm/"
+
+	(cd "$st" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$st.cpio"
+	mv -f "$st.cpio" "$base"
+}
+if ! [ "$base" -nt "$0" ] || ! [ "$base" -nt "$top/build/vm.env" ] ||
+   ! [ "$base" -nt "$RAW_GADGET_KO" ]; then
+	build_base
+fi
+
+# --- per-run part: payload and configuration ---------------------------------------
+run=$tmp/run
+mkdir -p "$run/root/payload" "$run/root/etc"
+cp -RL "$payload/." "$run/root/payload/"
+
+ptimeout=$((timeout > 90 ? timeout - 30 : timeout * 2 / 3))
+{
+	args=""
+	for a in "$@"; do args="$args $(q "$a")"; done
+	echo "ARGS=$(q "$args")"
+	echo "PAYLOAD_TIMEOUT=$ptimeout"
+	for n in $(compgen -e); do
+		case $n in
+		DFU_*|DUMMY_HCD_NUM) echo "export $n=$(q "${!n}")" ;;
+		esac
+	done
+} >"$run/root/etc/dfu-vm.conf"
+(cd "$run/root" && find . | cpio -o -H newc -R 0:0 --quiet) >"$run/payload.cpio"
+cat "$base" "$run/payload.cpio" >"$run/initrd.cpio"
+
+# --- boot --------------------------------------------------------------------------
+case ${DFU_VM_ACCEL:-tcg} in
+kvm) accel="-accel kvm -cpu host" ;;
+*) accel="-accel ${DFU_VM_ACCEL:-tcg}" ;;
+esac
+
+# Drop CRs, NULs and the terminal escapes SeaBIOS sends; stay unbuffered.
+clean() { sed -u -e 's/\r$//' -e 's/\x00//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g'; }
+
+start=$(date +%s.%N)
+set +e
+# shellcheck disable=SC2086
+timeout -k 5 "$timeout" qemu-system-x86_64 -machine q35 $accel -m "$mem" -smp 2 \
+	-nographic -no-reboot -nic none \
+	-kernel "$VMLINUZ" -initrd "$run/initrd.cpio" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=4 ${DFU_VM_APPEND:-}" \
+	</dev/null 2>&1 | clean | tee "$log"
+qrc=${PIPESTATUS[0]}
+set -e
+elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+
+code=$(grep -a -o 'DFU-VM-EXIT [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)
+if [ -z "$code" ]; then
+	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+		echo "vm: TIMEOUT: no result after ${timeout}s (log: $log)" >&2
+		exit 124
+	fi
+	echo "vm: FAILED: guest stopped without DFU-VM-EXIT marker (qemu status $qrc: QEMU error or kernel panic; log: $log)" >&2
+	exit 125
+fi
+printf 'vm: exit status %s after %.1fs (log: %s)\n' "$code" "$elapsed" "$log" >&2
+exit "$code"
