@@ -108,6 +108,7 @@ static void dfu_disconnect(struct usb_interface *intf)
 
 	/* Calls in progress see this and fail with -ENODEV from here on. */
 	set_bit(DFU_FLAG_GONE, &dfu->flags);
+	/* order the flag before the waker's check for waiters */
 	smp_mb__after_atomic();
 	wake_up_var(&dfu->flags);
 	/* End a request in flight now and refuse new ones. */

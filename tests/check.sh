@@ -39,13 +39,13 @@ done
 log=build/check/checkpatch.log
 perl "$CHECKPATCH" --no-tree --strict --terse --show-types \
 	--ignore LINUX_VERSION_CODE,CAMELCASE \
-	-f driver/*.c driver/*.h include/uapi/linux/usb/dfu.h >"$log" 2>&1
+	-f $(git ls-files 'driver/*.[ch]') include/uapi/linux/usb/dfu.h >"$log" 2>&1
 st=$?
 grep -qE '(ERROR|WARNING|CHECK):' "$log" && st=1
 result "checkpatch.pl --strict is clean" "$st" "$log"
 
 log=build/check/kernel-doc.log
-perl "$KERNEL_DOC" -none -Wall driver/*.c driver/*.h include/uapi/linux/usb/dfu.h >"$log" 2>&1
+perl "$KERNEL_DOC" -none -Wall $(git ls-files 'driver/*.[ch]') include/uapi/linux/usb/dfu.h >"$log" 2>&1
 st=$?
 [ -s "$log" ] && st=1
 result "kernel-doc reports nothing" "$st" "$log"

@@ -11,13 +11,14 @@ cd "$top"
 
 make -s -C "$KDIR_612" M="$top/driver" modules
 make -s -C tests/emulator
+make -s -C userspace
 make -s -C tests/selftests KSFT_DIR="$KSFT_DIR"
 
 p=build/payload
 rm -rf "$p"
 mkdir -p "$p/images" "$p/guest"
 cp driver/dfu.ko tests/emulator/dfu-emu tests/selftests/dfu_flash_test \
-	tests/selftests/dfu_fault_test "$p/"
+	tests/selftests/dfu_fault_test userspace/dfuctl "$p/"
 cp tests/guest/run "$p/"
 cp tests/guest/*.sh "$p/guest/"
 cp "$UBOOT_BIN" "$p/images/u-boot.bin"

@@ -129,15 +129,32 @@ TEST_F(dfu, sysfs_and_info)
 	EXPECT_EQ(0, emu_stat(&self->emu, "dnload_requests"));
 }
 
+/* The helper reads the same through the ioctls, with sysexits codes. */
+TEST_F(dfu, dfuctl_info_and_status)
+{
+	const char *node = self->emu.node;
+
+	EXPECT_EQ(0, run_sh("/payload/dfuctl info %s | grep -q 'wTransferSize: %s bytes'",
+			    node, self->tsize));
+	EXPECT_EQ(0, run_sh("/payload/dfuctl status %s | grep -q 'state dfuIDLE, status OK'",
+			    node));
+	EXPECT_EQ(0, run_sh("/payload/dfuctl result %s | grep -q 'no transfer yet'", node));
+	EXPECT_EQ(64, run_sh("/payload/dfuctl frobnicate 2>/dev/null"));	/* EX_USAGE */
+	EXPECT_EQ(69, run_sh("/payload/dfuctl info /dev/dfu-none 2>/dev/null"));	/* EX_UNAVAILABLE */
+}
+
 /* Flash one size with one write() per chunk, check the device, upload it back. */
 static void flash_size(struct __test_metadata *_metadata, struct emu *e,
 		       size_t len, size_t chunk, unsigned int seed)
 {
 	unsigned char *img = malloc(len + 1), *up;
 	long manifests = emu_stat(e, "manifests");
+	long selects = emu_stat(e, "set_interface");
+	char state[32];
 	size_t up_len;
 
 	ASSERT_NE(NULL, img);
+	ASSERT_LE(0, selects);
 	fill_pattern(img, len, seed);
 	ASSERT_EQ(0, flash_buf(e->node, img, len, chunk)) {
 		TH_LOG("flash of %zu bytes in %zu-byte writes failed", len, chunk);
@@ -146,10 +163,15 @@ static void flash_size(struct __test_metadata *_metadata, struct emu *e,
 	ASSERT_TRUE(device_has(e, img, len)) {
 		TH_LOG("image of %zu bytes differs on the device", len);
 	}
+	/* the download started by selecting the alt setting */
+	EXPECT_EQ(selects + 1, emu_stat(e, "set_interface"));
 	up = upload_buf(e->node, &up_len, 128 * 1024);
 	ASSERT_NE(NULL, up);
 	ASSERT_EQ(len, up_len);
 	ASSERT_EQ(0, memcmp(img, up, len));
+	/* and the upload ended with the device back in dfuIDLE */
+	ASSERT_EQ(0, read_attr(e, "state", state, sizeof(state)));
+	EXPECT_STREQ("dfuIDLE", state);
 	free(up);
 	free(img);
 }
@@ -192,31 +214,45 @@ TEST_F(dfu, empty_open_close_sends_nothing)
 	EXPECT_EQ(0, emu_stat(&self->emu, "zero_len_in_idle"));
 }
 
+/* Tests that start their own emulated devices with their own settings. */
+FIXTURE(own_device) {
+};
+
+FIXTURE_SETUP(own_device)
+{
+}
+
+FIXTURE_TEARDOWN(own_device)
+{
+}
+
 /* The real firmware image, flashed the ways people flash it. */
-TEST_F_TIMEOUT(dfu, real_image_cat_dd, 900)
+TEST_F_TIMEOUT(own_device, real_image_cat_dd, 900)
 {
 	const char *img_path = real_image();
 	size_t len;
 	unsigned char *img = read_file(img_path, &len);
+	struct emu e;
 
-	if (!img)
-		SKIP(return, "%s not found", img_path);
-	if (variant->transfer_size < 4096)
-		SKIP(free(img); return, "run at 4096 bytes per block only, to save time");
+	ASSERT_NE(NULL, img) {
+		TH_LOG("%s: %s", img_path, strerror(errno));
+	}
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "4096", NULL));
 
-	ASSERT_EQ(0, run_sh("cat %s > %s", img_path, self->emu.node));
-	ASSERT_TRUE(device_has(&self->emu, img, len));
+	ASSERT_EQ(0, run_sh("cat %s > %s", img_path, e.node));
+	ASSERT_TRUE(device_has(&e, img, len));
 
 	ASSERT_EQ(0, run_sh("dd if=%s of=%s bs=1M conv=fsync status=none",
-			    img_path, self->emu.node));
-	ASSERT_TRUE(device_has(&self->emu, img, len));
+			    img_path, e.node));
+	ASSERT_TRUE(device_has(&e, img, len));
 
-	ASSERT_EQ(0, run_sh("dd if=%s of=%s bs=1 status=none", img_path,
-			    self->emu.node));
-	ASSERT_TRUE(device_has(&self->emu, img, len));
+	ASSERT_EQ(0, run_sh("dd if=%s of=%s bs=1 status=none", img_path, e.node));
+	ASSERT_TRUE(device_has(&e, img, len));
 
-	ASSERT_EQ(0, run_sh("cat %s > /tmp/backup.bin", self->emu.node));
+	ASSERT_EQ(0, run_sh("cat %s > /tmp/backup.bin", e.node));
 	ASSERT_EQ(0, run_sh("cmp %s /tmp/backup.bin", img_path));
+	EXPECT_EQ(3, emu_stat(&e, "manifests"));
+	emu_stop(&e);
 	free(img);
 }
 
@@ -262,7 +298,7 @@ static int cmp_ll(const void *a, const void *b)
  * which would be charged to the driver although a real device is separate
  * hardware (measured: 6.9 ms across CPUs, 5.3 ms on one).
  */
-TEST_F_TIMEOUT(dfu, poll_precision, 600)
+TEST_F_TIMEOUT(own_device, poll_precision, 600)
 {
 	enum { PAIRS = 5, BLOCKS = 200 };
 	long long delta[PAIRS], us0, us5;
@@ -270,9 +306,6 @@ TEST_F_TIMEOUT(dfu, poll_precision, 600)
 	cpu_set_t one_cpu;
 	int i;
 
-	if (variant->transfer_size != 64)
-		SKIP(return, "one run is enough");
-	emu_stop(&self->emu);
 	CPU_ZERO(&one_cpu);
 	CPU_SET(0, &one_cpu);
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one_cpu), &one_cpu));

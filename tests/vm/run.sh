@@ -11,7 +11,7 @@
 #
 # The guest sees the environment variables DFU_* and DUMMY_HCD_NUM of the
 # caller. In the guest /bin/sh is dash, /bin/bash is bash, and cat, dd,
-# sha256sum, cmp, timeout, stat, stdbuf, env are the host's GNU binaries;
+# date, sha256sum, cmp, timeout, stat, stdbuf, env are the host's GNU binaries;
 # every other command is a busybox applet. Build test programs -static.
 # Extra kernel parameters: DFU_VM_APPEND="...". KVM: DFU_VM_ACCEL=kvm.
 set -eu
@@ -132,7 +132,7 @@ build_base() {
 
 	# Host binaries (with their libraries) that win over busybox applets.
 	cp /usr/libexec/coreutils/libstdbuf.so "$st/usr/libexec/coreutils/"
-	for b in cat dd sha256sum cmp timeout stat stdbuf env dash bash; do
+	for b in cat dd date sha256sum cmp timeout stat stdbuf env dash bash; do
 		b=$(command -v "$b")
 		cp -L "$b" "$st/usr/bin/"
 		copy_libs "$b"

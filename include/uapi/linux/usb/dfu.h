@@ -111,6 +111,7 @@ struct dfu_info {
  * @bState: device state after the transfer
  * @reserved: zero
  * @block: the block number (0-based, not wrapped) the transfer stopped at
+ * @reserved2: zero
  * @bytes: bytes the device accepted (download) or sent (upload)
  * @duration_us: time from the first to the last request, in microseconds
  */
