@@ -230,6 +230,7 @@ static ssize_t dfu_write(struct file *file, const char __user *ubuf,
 		goto out;
 	}
 
+	df->writer = task_tgid_nr(current);
 	while (done < count) {
 		size_t n = min_t(size_t, count - done, size - df->fill);
 
@@ -396,7 +397,15 @@ static int dfu_flush(struct file *file, fl_owner_t id)
 	struct dfu_dev *dfu = df->dfu;
 	int ret = 0;
 
+	/*
+	 * The image ends when the process that wrote it closes the file, so
+	 * that cat sees the result even where the shell holds the file too
+	 * (dash), or when the last holder closes it. Another holder's close
+	 * must not cut the image short.
+	 */
 	if (!(file->f_mode & FMODE_WRITE))
+		return 0;
+	if (file_count(file) > 1 && task_tgid_nr(current) != df->writer)
 		return 0;
 	mutex_lock(&dfu->io_mutex);
 	if (df->xfer == DFU_XFER_ACTIVE && !df->upload) {

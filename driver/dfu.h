@@ -124,6 +124,7 @@ enum dfu_xfer {
  * @fill: download: bytes waiting in dfu_dev.buf; upload: bytes in it
  * @head: upload: bytes of dfu_dev.buf already returned
  * @start: when the first request of the transfer was sent
+ * @writer: thread group of the process that wrote last
  */
 struct dfu_file {
 	struct dfu_dev *dfu;
@@ -135,6 +136,7 @@ struct dfu_file {
 	u32 fill;
 	u32 head;
 	ktime_t start;
+	pid_t writer;
 };
 
 static inline bool dfu_gone(struct dfu_dev *dfu)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/usb/dfu.h>
 
@@ -252,6 +253,48 @@ TEST_F_TIMEOUT(own_device, real_image_cat_dd, 900)
 	ASSERT_EQ(0, run_sh("cat %s > /tmp/backup.bin", e.node));
 	ASSERT_EQ(0, run_sh("cmp %s /tmp/backup.bin", img_path));
 	EXPECT_EQ(3, emu_stat(&e, "manifests"));
+	emu_stop(&e);
+	free(img);
+}
+
+/*
+ * A process that shares the open file but did not write it (a parent that
+ * handed the node to a child) closes its copy in the middle of the image:
+ * the image goes on, and ends when the writer closes it.
+ */
+TEST_F(own_device, other_holder_close_keeps_image)
+{
+	size_t len = 6 * 64 + 5, half = 3 * 64 + 1;
+	unsigned char *img = malloc(len);
+	int wrote[2], closed[2], fd, status;
+	struct emu e;
+	pid_t pid;
+	char c;
+
+	ASSERT_NE(NULL, img);
+	fill_pattern(img, len, 11);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", NULL));
+	ASSERT_EQ(0, pipe(wrote));
+	ASSERT_EQ(0, pipe(closed));
+	fd = open(e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (write(fd, img, half) != (ssize_t)half || write(wrote[1], "w", 1) != 1 ||
+		    read(closed[0], &c, 1) != 1 ||
+		    write(fd, img + half, len - half) != (ssize_t)(len - half))
+			_exit(1);
+		_exit(close(fd) ? 2 : 0);
+	}
+	ASSERT_EQ(1, read(wrote[0], &c, 1));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(0, emu_stat(&e, "manifests") > 0);
+	ASSERT_EQ(1, write(closed[1], "c", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_TRUE(device_has(&e, img, len));
+	EXPECT_EQ(1, emu_stat(&e, "manifests"));
 	emu_stop(&e);
 	free(img);
 }

@@ -42,9 +42,11 @@ done
 if [ -n "$missing" ]; then
 	say "installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo="sudo -E"
+	$sudo apt-get update -qq >/dev/null
 	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
 # --- kernel releases -----------------------------------------------------------
