@@ -67,36 +67,42 @@ static void dfu_begin(struct dfu_file *df, bool upload)
 }
 
 /*
- * Record the outcome of a transfer for DFU_IOCTL_GET_RESULT and sysfs, and
- * log one line, so that callers that ignore close() (busybox cat) can learn it.
+ * End a transfer: record its outcome for DFU_IOCTL_GET_RESULT and sysfs and
+ * log one line, so that callers that ignore close() (busybox cat) can learn
+ * it. @err is 0 or the error as proto.c returned it; the caller gets it
+ * back as it should see it. The device's status is the last one it sent,
+ * asked again only after a stall, which says nothing about the cause.
  */
-static void dfu_finish(struct dfu_file *df, int err, u64 bytes)
+static int dfu_finish(struct dfu_file *df, int err, u64 bytes)
 {
 	struct dfu_dev *dfu = df->dfu;
 	struct dfu_result *r = &dfu->result;
 	const char *what = df->upload ? "upload" : "download";
 	u64 us = ktime_us_delta(ktime_get(), df->start);
+	bool stalled = err == -EPIPE;
+	struct dfu_status st;
+
+	if (err)
+		err = dfu_user_error(dfu, err);
+	if (stalled && !dfu_gone(dfu))
+		dfu_get_status(dfu, &st);
 
 	memset(r, 0, sizeof(*r));
 	r->error = err;
 	r->block = df->block;
 	r->bytes = bytes;
 	r->duration_us = us;
-	if (err && !dfu_gone(dfu) && err != -EINTR && err != -ECANCELED) {
-		struct dfu_status st;
-
-		/* Learn why, without clearing: the next transfer does that. */
-		if (!dfu_get_status(dfu, &st)) {
-			r->bStatus = st.bStatus;
-			r->bState = st.bState;
-		}
-	} else if (!err || err == -EINTR || err == -ECANCELED) {
+	if (!dfu_gone(dfu)) {
+		r->bStatus = dfu->status.bStatus;
 		r->bState = dfu->status.bState;
 	}
 
 	if (!err)
 		dev_info(&dfu->dev, "%s of %llu bytes done in %llu ms\n",
 			 what, bytes, div_u64(us, USEC_PER_MSEC));
+	else if (dfu_gone(dfu))
+		dev_err(&dfu->dev, "%s failed at block %u after %llu bytes: device unplugged\n",
+			what, df->block, bytes);
 	else
 		dev_err(&dfu->dev, "%s failed at block %u after %llu bytes: %pe, device %s (%s)\n",
 			what, df->block, bytes, ERR_PTR(err),
@@ -104,8 +110,26 @@ static void dfu_finish(struct dfu_file *df, int err, u64 bytes)
 
 	df->xfer = err ? DFU_XFER_FAILED : DFU_XFER_DONE;
 	df->error = err;
+	df->told = false;
 	if (dfu->owner == df)
 		dfu->owner = NULL;
+	return err;
+}
+
+/**
+ * dfu_abandon() - fail the transfer in progress without a request
+ * @dfu: the device, just reset or resumed with its DFU state lost
+ *
+ * The owner's next call returns -EIO; nothing it wrote is manifested.
+ *
+ * Context: process; io_mutex held.
+ */
+void dfu_abandon(struct dfu_dev *dfu)
+{
+	struct dfu_file *df = dfu->owner;
+
+	if (df)
+		dfu_finish(df, -EIO, df->upload ? df->pos : df->pos - df->fill);
 }
 
 /* Give up a download or upload in progress and return the device to dfuIDLE. */
@@ -138,15 +162,19 @@ static int dfu_open(struct inode *inode, struct file *file)
 		goto err_unlock;
 	}
 	if (file->f_mode & FMODE_WRITE) {
+		if (dfu_is_dfuse(dfu)) {
+			ret = -EOPNOTSUPP;
+			goto err_unlock;
+		}
 		if (!(dfu->info.bmAttributes & DFU_ATTR_CAN_DNLOAD)) {
 			ret = -EROFS;
 			goto err_unlock;
 		}
-		if (dfu->writer) {
+		if (dfu->has_writer) {
 			ret = -EBUSY;
 			goto err_unlock;
 		}
-		dfu->writer = true;
+		dfu->has_writer = true;
 	}
 	get_device(&dfu->dev);
 	mutex_unlock(&dfu->io_mutex);
@@ -176,9 +204,7 @@ static int dfu_download_end(struct dfu_file *df)
 	}
 	if (!ret)
 		ret = dfu_manifest(dfu, df->block);
-	ret = ret ? dfu_user_error(dfu, ret) : 0;
-	dfu_finish(df, ret, df->pos - df->fill);
-	return ret;
+	return dfu_finish(df, ret, df->pos - df->fill);
 }
 
 static ssize_t dfu_write(struct file *file, const char __user *ubuf,
@@ -221,8 +247,7 @@ static ssize_t dfu_write(struct file *file, const char __user *ubuf,
 		dfu_begin(df, false);
 		ret = dfu_prepare(dfu);
 		if (ret) {
-			ret = dfu_user_error(dfu, ret);
-			dfu_finish(df, ret, 0);
+			ret = dfu_finish(df, ret, 0);
 			goto out;
 		}
 	} else if (*ppos != df->pos) {
@@ -230,7 +255,7 @@ static ssize_t dfu_write(struct file *file, const char __user *ubuf,
 		goto out;
 	}
 
-	df->writer = task_tgid_nr(current);
+	df->writer_tgid = task_tgid_nr(current);
 	while (done < count) {
 		size_t n = min_t(size_t, count - done, size - df->fill);
 
@@ -252,8 +277,7 @@ static ssize_t dfu_write(struct file *file, const char __user *ubuf,
 		}
 		ret = dfu_download_block(dfu, df->block, size);
 		if (ret) {
-			ret = dfu_user_error(dfu, ret);
-			dfu_finish(df, ret, df->pos - df->fill);
+			ret = dfu_finish(df, ret, df->pos - df->fill);
 			goto out;
 		}
 		df->block++;
@@ -262,6 +286,8 @@ static ssize_t dfu_write(struct file *file, const char __user *ubuf,
 	*ppos = df->pos;
 	ret = 0;
 out:
+	if (ret && df->xfer == DFU_XFER_FAILED)
+		df->told = true;
 	mutex_unlock(&dfu->io_mutex);
 	return ret ? ret : done;
 }
@@ -274,7 +300,7 @@ static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
 	size_t done = 0;
 	int ret;
 
-	if (!(dfu->info.bmAttributes & DFU_ATTR_CAN_UPLOAD))
+	if (!(dfu->info.bmAttributes & DFU_ATTR_CAN_UPLOAD) || dfu_is_dfuse(dfu))
 		return -EOPNOTSUPP;
 	if (!count)
 		return 0;
@@ -283,6 +309,10 @@ static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
 		return ret;
 	if (dfu_gone(dfu)) {
 		ret = -ENODEV;
+		goto out;
+	}
+	if (df->xfer == DFU_XFER_ACTIVE && !df->upload) {
+		ret = -EBUSY;
 		goto out;
 	}
 	if (*ppos != df->pos || df->xfer == DFU_XFER_NONE) {
@@ -301,8 +331,7 @@ static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
 		dfu_begin(df, true);
 		ret = dfu_prepare(dfu);
 		if (ret) {
-			ret = dfu_user_error(dfu, ret);
-			dfu_finish(df, ret, 0);
+			ret = dfu_finish(df, ret, 0);
 			goto out;
 		}
 	}
@@ -324,17 +353,15 @@ static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
 			}
 			ret = dfu_upload_block(dfu, df->block);
 			if (ret < 0) {
-				ret = dfu_user_error(dfu, ret);
-				dfu_finish(df, ret, df->pos);
+				ret = dfu_finish(df, ret, df->pos);
 				break;
 			}
 			df->block++;
 			df->head = 0;
 			df->fill = ret;
 			if (df->fill < dfu->info.wTransferSize) {
-				ret = dfu_end_upload(dfu);
-				ret = ret ? dfu_user_error(dfu, ret) : 0;
-				dfu_finish(df, ret, df->pos + df->fill);
+				ret = dfu_finish(df, dfu_end_upload(dfu),
+						 df->pos + df->fill);
 				if (ret)
 					break;
 			}
@@ -356,6 +383,17 @@ out:
 	return done ? done : ret;
 }
 
+/*
+ * Is the current process dying of a signal (not calling exit())? Threads
+ * of a process that calls exit_group() are killed too, but with the
+ * group's exit code, which has no signal number in it.
+ */
+static bool dfu_killed(void)
+{
+	return (current->flags & PF_EXITING) &&
+	       (READ_ONCE(current->signal->group_exit_code) & 0x7f);
+}
+
 /* End an unfinished download: finish it, or cancel it if the writer was killed. */
 static int dfu_end_stream(struct dfu_file *df)
 {
@@ -365,7 +403,7 @@ static int dfu_end_stream(struct dfu_file *df)
 	 * A process killed by a signal closes its files on the way out; its
 	 * image is incomplete and must not be manifested.
 	 */
-	if (current->flags & PF_SIGNALED) {
+	if (dfu_killed()) {
 		dfu_cancel(df, -EINTR);
 		return -EINTR;
 	}
@@ -387,6 +425,8 @@ static int dfu_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 		ret = df->error;
 	else
 		ret = dfu_end_stream(df);
+	if (ret && df->xfer == DFU_XFER_FAILED)
+		df->told = true;
 	mutex_unlock(&dfu->io_mutex);
 	return ret;
 }
@@ -405,17 +445,20 @@ static int dfu_flush(struct file *file, fl_owner_t id)
 	 */
 	if (!(file->f_mode & FMODE_WRITE))
 		return 0;
-	if (file_count(file) > 1 && task_tgid_nr(current) != df->writer)
+	if (file_count(file) > 1 && task_tgid_nr(current) != df->writer_tgid)
 		return 0;
 	mutex_lock(&dfu->io_mutex);
 	if (df->xfer == DFU_XFER_ACTIVE && !df->upload) {
-		if (dfu_gone(dfu)) {
-			dfu_finish(df, -ENODEV, df->pos - df->fill);
-			ret = -ENODEV;
-		} else {
+		if (dfu_gone(dfu))
+			ret = dfu_finish(df, -ENODEV, df->pos - df->fill);
+		else
 			ret = dfu_end_stream(df);
-		}
+	} else if (df->xfer == DFU_XFER_FAILED && !df->told) {
+		/* failed behind the writer's back: a reset, another's abort */
+		ret = df->error;
 	}
+	if (ret && df->xfer == DFU_XFER_FAILED)
+		df->told = true;
 	mutex_unlock(&dfu->io_mutex);
 	return ret;
 }
@@ -429,7 +472,7 @@ static int dfu_release(struct inode *inode, struct file *file)
 	if (df->xfer == DFU_XFER_ACTIVE)
 		dfu_cancel(df, df->upload ? 0 : -ECANCELED);
 	if (file->f_mode & FMODE_WRITE)
-		dfu->writer = false;
+		dfu->has_writer = false;
 	mutex_unlock(&dfu->io_mutex);
 
 	kfree(df);
@@ -526,7 +569,7 @@ static const struct file_operations dfu_fops = {
  * @dfu: a new device
  *
  * From here on the class device's reference count owns @dfu: put_device()
- * frees it through dfu_release().
+ * frees it through dfu_release_dev().
  *
  * Context: process.
  */

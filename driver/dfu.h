@@ -74,7 +74,7 @@ struct dfu_functional_desc {
  * @done_time: when the URB completed; poll waits are measured from it
  * @status: the device's last answer to DFU_GETSTATUS
  * @owner: the open file whose download or upload is in progress, or NULL
- * @writer: a file is open for writing
+ * @has_writer: a file is open for writing
  * @result: outcome of the last download or upload
  */
 struct dfu_dev {
@@ -95,7 +95,7 @@ struct dfu_dev {
 	ktime_t done_time;
 	struct dfu_status status;
 	struct dfu_file *owner;
-	bool writer;
+	bool has_writer;
 	struct dfu_result result;
 };
 
@@ -119,25 +119,38 @@ enum dfu_xfer {
  * @xfer: where the transfer stands
  * @upload: the transfer is an upload (read), not a download (write)
  * @error: the errno a failed transfer returns from later calls
+ * @told: a call has returned @error to the file's user
  * @pos: bytes of the stream consumed (download) or returned (upload)
  * @block: index of the next block, not wrapped
  * @fill: download: bytes waiting in dfu_dev.buf; upload: bytes in it
  * @head: upload: bytes of dfu_dev.buf already returned
  * @start: when the first request of the transfer was sent
- * @writer: thread group of the process that wrote last
+ * @writer_tgid: thread group of the process that wrote last
  */
 struct dfu_file {
 	struct dfu_dev *dfu;
 	enum dfu_xfer xfer;
 	bool upload;
 	int error;
+	bool told;
 	loff_t pos;
 	u32 block;
 	u32 fill;
 	u32 head;
 	ktime_t start;
-	pid_t writer;
+	pid_t writer_tgid;
 };
+
+/*
+ * ST's DfuSe (bcdDFUVersion 0x011a) reads DFU_DNLOAD block 0 as a command
+ * (erase, read-unprotect): plain DFU transfers must never reach it.
+ */
+#define DFU_VERSION_DFUSE	0x011a
+
+static inline bool dfu_is_dfuse(struct dfu_dev *dfu)
+{
+	return dfu->info.bcdDFUVersion == DFU_VERSION_DFUSE;
+}
 
 static inline bool dfu_gone(struct dfu_dev *dfu)
 {
@@ -166,6 +179,7 @@ void dfu_chardev_exit(void);
 void dfu_chardev_setup(struct dfu_dev *dfu);
 int dfu_chardev_add(struct dfu_dev *dfu);
 void dfu_chardev_del(struct dfu_dev *dfu);
+void dfu_abandon(struct dfu_dev *dfu);
 
 /* usb.c */
 void dfu_release_dev(struct device *dev);

@@ -125,6 +125,11 @@ static int dfu_request(struct dfu_dev *dfu, u8 request, u16 value,
 	if (ret)
 		return dfu_gone(dfu) ? -ENODEV : ret;
 
+	/*
+	 * Not killable: a dying writer still needs its last requests (the
+	 * block in flight, then DFU_ABORT) to leave the device in dfuIDLE.
+	 * The wait is bounded, and disconnect() kills the URB at once.
+	 */
 	if (!wait_for_completion_timeout(&dfu->done,
 					 msecs_to_jiffies(dfu_ctrl_timeout_ms))) {
 		usb_kill_urb(dfu->urb);
@@ -143,7 +148,7 @@ static int dfu_request(struct dfu_dev *dfu, u8 request, u16 value,
  * @st: where the answer goes; it is also kept in @dfu->status
  *
  * Context: process; io_mutex held.
- * Return: 0, -EPROTO for an answer that is not 6 bytes or has a bState
+ * Return: 0, -EBADMSG for an answer that is not 6 bytes or has a bState
  * outside the spec, or an error of the transfer (-ENODEV, -ETIMEDOUT,
  * -EPIPE, ...).
  */
@@ -159,7 +164,7 @@ int dfu_get_status(struct dfu_dev *dfu, struct dfu_status *st)
 		dev_warn_ratelimited(&dfu->dev,
 				     "malformed DFU_GETSTATUS answer (%d bytes, bState %u)\n",
 				     ret, ret > 4 ? b[4] : 0);
-		return -EPROTO;
+		return -EBADMSG;
 	}
 	st->bStatus = b[0];
 	st->bwPollTimeout = b[1] | b[2] << 8 | b[3] << 16;
@@ -176,7 +181,7 @@ int dfu_get_status(struct dfu_dev *dfu, struct dfu_status *st)
  * @state: where bState goes
  *
  * Context: process; io_mutex held.
- * Return: 0, -EPROTO for a malformed answer, or a transfer error.
+ * Return: 0, -EBADMSG for a malformed answer, or a transfer error.
  */
 int dfu_get_state(struct dfu_dev *dfu, u8 *state)
 {
@@ -186,7 +191,7 @@ int dfu_get_state(struct dfu_dev *dfu, u8 *state)
 	if (ret < 0)
 		return ret;
 	if (ret != 1 || dfu->sbuf[0] > DFU_STATE_ERROR)
-		return -EPROTO;
+		return -EBADMSG;
 	*state = dfu->sbuf[0];
 	return 0;
 }
@@ -245,7 +250,8 @@ static void dfu_poll_wait(struct dfu_dev *dfu, u32 poll_ms,
 			return;
 		until = ktime_add_us(ktime_get(), DFU_ZERO_POLL_FLOOR_US);
 	} else {
-		until = ktime_add_ms(dfu->done_time, min(poll_ms, dfu_max_poll_ms));
+		until = ktime_add_ms(dfu->done_time,
+				     min(poll_ms, max(dfu_max_poll_ms, 1U)));
 	}
 
 	while (ktime_before(ktime_get(), until)) {
@@ -254,6 +260,7 @@ static void dfu_poll_wait(struct dfu_dev *dfu, u32 poll_ms,
 	}
 }
 
+/* States in which the device is still working on a block or manifestation. */
 static bool dfu_state_busy(u8 state)
 {
 	return state == DFU_STATE_DNLOAD_SYNC || state == DFU_STATE_DNBUSY ||
@@ -315,6 +322,12 @@ int dfu_prepare(struct dfu_dev *dfu)
 	ret = dfu_get_status(dfu, &st);
 	if (ret)
 		return ret;
+	/* left busy by an interrupted transfer: let it finish first */
+	if (dfu_state_busy(st.bState)) {
+		ret = dfu_wait_while_busy(dfu, &st);
+		if (ret && ret != -EIO)
+			return ret;
+	}
 	switch (st.bState) {
 	case DFU_STATE_DFU_IDLE:
 		return 0;
@@ -351,8 +364,8 @@ int dfu_prepare(struct dfu_dev *dfu)
  *
  * Context: process; io_mutex held.
  * Return: 0 once the device reports dfuDNLOAD-IDLE; -EIO if it reports an
- * error (bStatus and bState are then in @dfu->status); -EPROTO for an
- * unexpected state; -ETIMEDOUT; -ENODEV; or another transfer error.
+ * error, stays in another state, or takes fewer bytes (bStatus and bState
+ * are then in @dfu->status); -ETIMEDOUT; -ENODEV; or another transfer error.
  */
 int dfu_download_block(struct dfu_dev *dfu, u32 block, u16 len)
 {
@@ -370,16 +383,16 @@ int dfu_download_block(struct dfu_dev *dfu, u32 block, u16 len)
 	if (st.bState != DFU_STATE_DNLOAD_IDLE) {
 		dev_err(&dfu->dev, "device in %s after block %u, expected dfuDNLOAD-IDLE\n",
 			dfu_state_name(st.bState), block);
-		return -EPROTO;
+		return -EIO;
 	}
 	return 0;
 }
 
-/* Errors that mean the device went away, as a non-tolerant one may. */
+/* Transfer errors of a device that dropped off the bus, as one may to reboot. */
 static bool dfu_left_bus(int err)
 {
 	return err == -ENODEV || err == -ESHUTDOWN || err == -EPROTO ||
-	       err == -EILSEQ || err == -EPIPE || err == -ETIME;
+	       err == -EILSEQ || err == -ETIME;
 }
 
 /**
@@ -393,8 +406,9 @@ static bool dfu_left_bus(int err)
  * to run its new firmware; either counts as success.
  *
  * Context: process; io_mutex held.
- * Return: 0 on success, -EIO if the device reports an error, -EPROTO for an
- * unexpected state, -ETIMEDOUT, or another transfer error.
+ * Return: 0 on success, -EIO if the device reports an error or stalls the
+ * end of the image or ends in an unexpected state, -ETIMEDOUT, or another
+ * transfer error.
  */
 int dfu_manifest(struct dfu_dev *dfu, u32 block)
 {
@@ -402,9 +416,14 @@ int dfu_manifest(struct dfu_dev *dfu, u32 block)
 	struct dfu_status st;
 	int ret;
 
+	/* a stall of this request is the device refusing the image (errNOTDONE) */
 	ret = dfu_request(dfu, DFU_DNLOAD, block & 0xffff, NULL, 0);
-	if (ret >= 0)
+	if (ret >= 0) {
 		ret = dfu_wait_while_busy(dfu, &st);
+		/* a device rebooting into its new firmware may stall the poll */
+		if (ret == -EPIPE && !tolerant)
+			ret = -ESHUTDOWN;
+	}
 	if (ret) {
 		if (!tolerant && dfu_left_bus(ret)) {
 			dev_info(&dfu->dev, "device left the bus to run its new firmware\n");
@@ -417,7 +436,7 @@ int dfu_manifest(struct dfu_dev *dfu, u32 block)
 		return 0;
 	dev_err(&dfu->dev, "device in %s after manifestation\n",
 		dfu_state_name(st.bState));
-	return -EPROTO;
+	return -EIO;
 }
 
 /**

@@ -49,8 +49,11 @@ static ssize_t last_result_show(struct device *dev,
 {
 	struct dfu_dev *dfu = dev_get_drvdata(dev);
 	struct dfu_result r;
+	int ret;
 
-	mutex_lock(&dfu->io_mutex);
+	ret = mutex_lock_interruptible(&dfu->io_mutex);
+	if (ret)
+		return ret;
 	r = dfu->result;
 	mutex_unlock(&dfu->io_mutex);
 	if (!r.error && !r.duration_us)

@@ -127,7 +127,7 @@ static void dfu_disconnect(struct usb_interface *intf)
 /*
  * A USB reset (from another interface's driver or usbfs) returns a DFU-mode
  * device to dfuIDLE or to its run-time firmware. Hold off our requests while
- * it runs; a transfer that was in progress fails on its next request.
+ * it runs; a transfer that was in progress has lost its blocks and fails.
  */
 static int dfu_pre_reset(struct usb_interface *intf)
 {
@@ -141,6 +141,31 @@ static int dfu_post_reset(struct usb_interface *intf)
 {
 	struct dfu_dev *dfu = usb_get_intfdata(intf);
 
+	dfu_abandon(dfu);
+	mutex_unlock(&dfu->io_mutex);
+	return 0;
+}
+
+/*
+ * No URB outlives a request, so there is nothing to stop for suspend. A
+ * resume that had to reset the device lost the transfer in progress.
+ */
+static int dfu_suspend(struct usb_interface *intf, pm_message_t message)
+{
+	return 0;
+}
+
+static int dfu_resume(struct usb_interface *intf)
+{
+	return 0;
+}
+
+static int dfu_reset_resume(struct usb_interface *intf)
+{
+	struct dfu_dev *dfu = usb_get_intfdata(intf);
+
+	mutex_lock(&dfu->io_mutex);
+	dfu_abandon(dfu);
 	mutex_unlock(&dfu->io_mutex);
 	return 0;
 }
@@ -151,6 +176,9 @@ static struct usb_driver dfu_driver = {
 	.disconnect = dfu_disconnect,
 	.pre_reset = dfu_pre_reset,
 	.post_reset = dfu_post_reset,
+	.suspend = dfu_suspend,
+	.resume = dfu_resume,
+	.reset_resume = dfu_reset_resume,
 	.id_table = dfu_ids,
 };
 

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/usb/dfu.h>
+#include <linux/usbdevice_fs.h>
 
 #include "kselftest_harness.h"
 #include "emu.h"
@@ -239,6 +240,90 @@ TEST(capabilities)
 	EXPECT_LE(0, fd);
 	close(fd);
 	emu_stop(&e);
+
+	/* DfuSe reads DFU_DNLOAD block 0 as a command: refused until supported */
+	ASSERT_EQ(0, emu_start(&e, "--dfu-version", "0x011a", NULL));
+	EXPECT_EQ(-1, open(e.node, O_WRONLY));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	fd = open(e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, read(fd, &c, 1));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	close(fd);
+	emu_stop(&e);
+	EXPECT_EQ(0, emu_stat(&e, "dnload_requests"));
+	EXPECT_EQ(0, emu_stat(&e, "upload_requests"));
+}
+
+/* A device that is not manifestation tolerant ends in dfuMANIFEST-WAIT-RESET. */
+TEST(not_manifestation_tolerant)
+{
+	size_t len = 5 * 64 + 3;
+	unsigned char *img = make_image(len, 8);
+	char buf[64];
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--attrs", "0x03",
+			       "--manifest-poll-ms", "20", NULL));
+	ASSERT_EQ(0, run_sh("cat %s > %s", IMG_PATH, e.node));
+	EXPECT_TRUE(device_has(&e, img, len));
+	EXPECT_EQ(1, emu_stat(&e, "manifests"));
+	ASSERT_EQ(0, read_attr(&e, "state", buf, sizeof(buf)));
+	EXPECT_STREQ("dfuMANIFEST-WAIT-RESET", buf);
+	ASSERT_EQ(0, read_attr(&e, "last_result", buf, sizeof(buf)));
+	EXPECT_EQ(0, strncmp(buf, "ok ", 3));
+	emu_stop(&e);
+	free(img);
+}
+
+/*
+ * A USB reset by someone else (usbfs) in the middle of a download: the
+ * device lost the blocks, so the writer gets EIO and nothing is manifested.
+ */
+TEST(usb_reset_mid_download)
+{
+	size_t chunk = 20 * 64, len = 100 * chunk;
+	unsigned char *img = make_image(len, 9);
+	char busnum[16], devnum[16], usbfs[64];
+	int status, ufd;
+	struct emu e;
+	pid_t pid;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "2", NULL));
+	ASSERT_EQ(0, read_attr(&e, "device/../busnum", busnum, sizeof(busnum)));
+	ASSERT_EQ(0, read_attr(&e, "device/../devnum", devnum, sizeof(devnum)));
+	snprintf(usbfs, sizeof(usbfs), "/dev/bus/usb/%03d/%03d", atoi(busnum), atoi(devnum));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int fd = open(e.node, O_WRONLY);
+		size_t done;
+
+		if (fd < 0)
+			_exit(100);
+		for (done = 0; done < len; done += chunk)
+			if (write(fd, img + done, chunk) < 0)
+				_exit(errno == EIO ? 0 : 101);
+		_exit(close(fd) == 0 ? 102 : errno == EIO ? 0 : 103);
+	}
+	usleep(500 * 1000);
+	ufd = open(usbfs, O_RDWR);
+	ASSERT_LE(0, ufd) {
+		TH_LOG("%s: %s", usbfs, strerror(errno));
+	}
+	EXPECT_EQ(0, ioctl(ufd, USBDEVFS_RESET, 0));
+	close(ufd);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, emu_stat(&e, "manifests"));
+	/* and the next flash works */
+	ASSERT_EQ(0, flash_buf(e.node, img, chunk, chunk));
+	EXPECT_TRUE(device_has(&e, img, chunk));
+	emu_stop(&e);
+	free(img);
 }
 
 TEST(unplug_mid_download)
