@@ -66,6 +66,12 @@ static void dfu_begin(struct dfu_file *df, bool upload)
 	df->dfu->owner = df;
 }
 
+/* Bytes the device has taken (download) or sent (upload) so far. */
+static u64 dfu_bytes(struct dfu_file *df)
+{
+	return df->upload ? df->pos + df->fill - df->head : df->pos - df->fill;
+}
+
 /*
  * End a transfer: record its outcome for DFU_IOCTL_GET_RESULT and sysfs and
  * log one line, so that callers that ignore close() (busybox cat) can learn
@@ -73,9 +79,10 @@ static void dfu_begin(struct dfu_file *df, bool upload)
  * back as it should see it. The device's status is the last one it sent,
  * asked again only after a stall, which says nothing about the cause.
  */
-static int dfu_finish(struct dfu_file *df, int err, u64 bytes)
+static int dfu_finish(struct dfu_file *df, int err)
 {
 	struct dfu_dev *dfu = df->dfu;
+	u64 bytes = dfu_bytes(df);
 	struct dfu_result *r = &dfu->result;
 	const char *what = df->upload ? "upload" : "download";
 	u64 us = ktime_us_delta(ktime_get(), df->start);
@@ -129,18 +136,29 @@ void dfu_abandon(struct dfu_dev *dfu)
 	struct dfu_file *df = dfu->owner;
 
 	if (df)
-		dfu_finish(df, -EIO, df->upload ? df->pos : df->pos - df->fill);
+		dfu_finish(df, -EIO);
 }
 
 /* Give up a download or upload in progress and return the device to dfuIDLE. */
 static void dfu_cancel(struct dfu_file *df, int err)
 {
-	struct dfu_dev *dfu = df->dfu;
-	u64 bytes = df->upload ? df->pos + df->fill - df->head : df->pos - df->fill;
+	if (!dfu_gone(df->dfu))
+		dfu_abort(df->dfu);
+	dfu_finish(df, err);
+}
 
-	if (!dfu_gone(dfu))
-		dfu_abort(dfu);
-	dfu_finish(df, err, bytes);
+/*
+ * Between two blocks of one write(), let status readers, DFU_IOCTL_ABORT
+ * and resets in: a large write() to a slow device must not hold the device
+ * for minutes. Returns 0 if the transfer goes on, else its error.
+ */
+static int dfu_between_blocks(struct dfu_file *df)
+{
+	struct dfu_dev *dfu = df->dfu;
+
+	mutex_unlock(&dfu->io_mutex);
+	mutex_lock(&dfu->io_mutex);
+	return df->xfer == DFU_XFER_ACTIVE ? 0 : df->error;
 }
 
 static int dfu_open(struct inode *inode, struct file *file)
@@ -204,7 +222,7 @@ static int dfu_download_end(struct dfu_file *df)
 	}
 	if (!ret)
 		ret = dfu_manifest(dfu, df->block);
-	return dfu_finish(df, ret, df->pos - df->fill);
+	return dfu_finish(df, ret);
 }
 
 static ssize_t dfu_write(struct file *file, const char __user *ubuf,
@@ -247,7 +265,7 @@ static ssize_t dfu_write(struct file *file, const char __user *ubuf,
 		dfu_begin(df, false);
 		ret = dfu_prepare(dfu);
 		if (ret) {
-			ret = dfu_finish(df, ret, 0);
+			ret = dfu_finish(df, ret);
 			goto out;
 		}
 	} else if (*ppos != df->pos) {
@@ -277,11 +295,16 @@ static ssize_t dfu_write(struct file *file, const char __user *ubuf,
 		}
 		ret = dfu_download_block(dfu, df->block, size);
 		if (ret) {
-			ret = dfu_finish(df, ret, df->pos - df->fill);
+			ret = dfu_finish(df, ret);
 			goto out;
 		}
 		df->block++;
 		df->fill = 0;
+		if (done < count) {
+			ret = dfu_between_blocks(df);
+			if (ret)
+				goto out;
+		}
 	}
 	*ppos = df->pos;
 	ret = 0;
@@ -331,7 +354,7 @@ static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
 		dfu_begin(df, true);
 		ret = dfu_prepare(dfu);
 		if (ret) {
-			ret = dfu_finish(df, ret, 0);
+			ret = dfu_finish(df, ret);
 			goto out;
 		}
 	}
@@ -353,15 +376,14 @@ static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
 			}
 			ret = dfu_upload_block(dfu, df->block);
 			if (ret < 0) {
-				ret = dfu_finish(df, ret, df->pos);
+				ret = dfu_finish(df, ret);
 				break;
 			}
 			df->block++;
 			df->head = 0;
 			df->fill = ret;
 			if (df->fill < dfu->info.wTransferSize) {
-				ret = dfu_finish(df, dfu_end_upload(dfu),
-						 df->pos + df->fill);
+				ret = dfu_finish(df, dfu_end_upload(dfu));
 				if (ret)
 					break;
 			}
@@ -450,7 +472,7 @@ static int dfu_flush(struct file *file, fl_owner_t id)
 	mutex_lock(&dfu->io_mutex);
 	if (df->xfer == DFU_XFER_ACTIVE && !df->upload) {
 		if (dfu_gone(dfu))
-			ret = dfu_finish(df, -ENODEV, df->pos - df->fill);
+			ret = dfu_finish(df, -ENODEV);
 		else
 			ret = dfu_end_stream(df);
 	} else if (df->xfer == DFU_XFER_FAILED && !df->told) {

@@ -430,6 +430,52 @@ TEST(sigint_handled_write)
 	free(img);
 }
 
+/*
+ * DFU_IOCTL_ABORT from another process in the middle of a download: the
+ * writer gets ECANCELED, nothing is manifested, the device is in dfuIDLE.
+ */
+TEST(abort_ioctl_mid_download)
+{
+	size_t chunk = 100 * 64, len = 20 * chunk;
+	unsigned char *img = make_image(len, 10);
+	struct dfu_result r;
+	struct emu e;
+	int status, fd;
+	pid_t pid;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "2", NULL));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int wfd = open(e.node, O_WRONLY);
+
+		if (wfd < 0)
+			_exit(100);
+		/* one write() of the whole image: the abort lands inside it */
+		if (write(wfd, img, len) >= 0)
+			_exit(101);
+		if (errno != ECANCELED)
+			_exit(102);
+		_exit(close(wfd) ? 103 : 0);
+	}
+	usleep(500 * 1000);
+	fd = open(e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, ioctl(fd, DFU_IOCTL_ABORT));
+	close(fd);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(DFU_STATE_DFU_IDLE, get_state(&e));
+	ASSERT_EQ(0, get_result(&e, &r));
+	EXPECT_EQ(-ECANCELED, r.error);
+	EXPECT_GT(r.block, 0u);
+	emu_stop(&e);
+	EXPECT_EQ(0, emu_stat(&e, "manifests"));
+	free(img);
+}
+
 /* cat killed by SIGINT: its partial image must not be manifested. */
 TEST(sigint_kills_cat)
 {
