@@ -54,18 +54,6 @@ static int dfu_user_error(struct dfu_dev *dfu, int err)
 	}
 }
 
-static void dfu_begin(struct dfu_file *df, bool upload)
-{
-	df->xfer = DFU_XFER_ACTIVE;
-	df->upload = upload;
-	df->error = 0;
-	df->block = 0;
-	df->fill = 0;
-	df->head = 0;
-	df->start = ktime_get();
-	df->dfu->owner = df;
-}
-
 /* Bytes the device has taken (download) or sent (upload) so far. */
 static u64 dfu_bytes(struct dfu_file *df)
 {
@@ -137,6 +125,27 @@ void dfu_abandon(struct dfu_dev *dfu)
 
 	if (df)
 		dfu_finish(df, -EIO);
+}
+
+/* Start a download or upload from offset 0, with the device in dfuIDLE. */
+static int dfu_begin(struct dfu_file *df, bool upload)
+{
+	struct dfu_dev *dfu = df->dfu;
+	int ret;
+
+	if (dfu->owner)
+		return -EBUSY;
+	df->xfer = DFU_XFER_ACTIVE;
+	df->upload = upload;
+	df->error = 0;
+	df->pos = 0;
+	df->block = 0;
+	df->fill = 0;
+	df->head = 0;
+	df->start = ktime_get();
+	dfu->owner = df;
+	ret = dfu_prepare(dfu);
+	return ret ? dfu_finish(df, ret) : 0;
 }
 
 /* Give up a download or upload in progress and return the device to dfuIDLE. */
@@ -253,21 +262,9 @@ static ssize_t dfu_write(struct file *file, const char __user *ubuf,
 	}
 	if (df->xfer != DFU_XFER_ACTIVE) {
 		/* A new image starts at offset 0, as from open() or after fsync(). */
-		df->pos = 0;
-		if (*ppos != 0) {
-			ret = -ESPIPE;
+		ret = *ppos ? -ESPIPE : dfu_begin(df, false);
+		if (ret)
 			goto out;
-		}
-		if (dfu->owner) {
-			ret = -EBUSY;
-			goto out;
-		}
-		dfu_begin(df, false);
-		ret = dfu_prepare(dfu);
-		if (ret) {
-			ret = dfu_finish(df, ret);
-			goto out;
-		}
 	} else if (*ppos != df->pos) {
 		ret = -ESPIPE;
 		goto out;
@@ -346,17 +343,9 @@ static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
 		}
 		if (df->xfer == DFU_XFER_ACTIVE)
 			dfu_cancel(df, -ECANCELED);
-		if (dfu->owner) {
-			ret = -EBUSY;
+		ret = dfu_begin(df, true);
+		if (ret)
 			goto out;
-		}
-		df->pos = 0;
-		dfu_begin(df, true);
-		ret = dfu_prepare(dfu);
-		if (ret) {
-			ret = dfu_finish(df, ret);
-			goto out;
-		}
 	}
 	if (df->xfer == DFU_XFER_FAILED) {
 		ret = df->error;

@@ -343,7 +343,7 @@ static int cmp_ll(const void *a, const void *b)
  */
 TEST_F_TIMEOUT(own_device, poll_precision, 600)
 {
-	enum { PAIRS = 5, BLOCKS = 200 };
+	enum { PAIRS = 7, BLOCKS = 200 };
 	long long delta[PAIRS], us0, us5;
 	long early0, early5, early = 0;
 	cpu_set_t one_cpu;

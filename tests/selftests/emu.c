@@ -45,26 +45,26 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-unsigned char *read_file(const char *path, size_t *len)
+/* Read fd to its end with read() calls of at most chunk bytes; closes fd. */
+static unsigned char *read_fd(int fd, size_t *len, size_t chunk)
 {
 	unsigned char *buf = NULL;
 	size_t size = 0, cap = 0;
 	ssize_t n;
-	int fd = open(path, O_RDONLY);
 
 	if (fd < 0)
 		return NULL;
 	for (;;) {
-		if (size == cap) {
+		if (cap - size < chunk) {
 			unsigned char *nb;
 
-			cap = cap ? cap * 2 : 65536;
+			cap = 2 * cap + chunk;
 			nb = realloc(buf, cap);
 			if (!nb)
 				goto fail;
 			buf = nb;
 		}
-		n = read(fd, buf + size, cap - size);
+		n = read(fd, buf + size, chunk);
 		if (n < 0)
 			goto fail;
 		if (!n)
@@ -78,6 +78,11 @@ fail:
 	free(buf);
 	close(fd);
 	return NULL;
+}
+
+unsigned char *read_file(const char *path, size_t *len)
+{
+	return read_fd(open(path, O_RDONLY), len, 65536);
 }
 
 int write_file(const char *path, const void *buf, size_t len)
@@ -343,33 +348,7 @@ int flash_buf(const char *node, const unsigned char *buf, size_t len, size_t chu
 
 unsigned char *upload_buf(const char *node, size_t *len, size_t chunk)
 {
-	unsigned char *buf = NULL;
-	size_t size = 0;
-	int fd = open(node, O_RDONLY);
-
-	if (fd < 0)
-		return NULL;
-	for (;;) {
-		unsigned char *nb = realloc(buf, size + chunk);
-		ssize_t n;
-
-		if (!nb)
-			goto fail;
-		buf = nb;
-		n = read(fd, buf + size, chunk);
-		if (n < 0)
-			goto fail;
-		if (!n)
-			break;
-		size += n;
-	}
-	close(fd);
-	*len = size;
-	return buf;
-fail:
-	free(buf);
-	close(fd);
-	return NULL;
+	return read_fd(open(node, O_RDONLY), len, chunk);
 }
 
 int run_sh(const char *fmt, ...)
