@@ -503,6 +503,7 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		u8 state;
 	} u;
 	size_t len = 0;
+	u32 alt = 0;
 	int ret;
 
 	switch (cmd) {
@@ -512,6 +513,10 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case DFU_IOCTL_ABORT:
 	case DFU_IOCTL_GET_INFO:
 	case DFU_IOCTL_GET_RESULT:
+		break;
+	case DFU_IOCTL_SET_ALT:
+		if (get_user(alt, (__u32 __user *)uarg))
+			return -EFAULT;
 		break;
 	default:
 		return -ENOTTY;
@@ -552,6 +557,9 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		u.result = dfu->result;
 		len = sizeof(u.result);
 		break;
+	case DFU_IOCTL_SET_ALT:
+		ret = dfu_set_alt(dfu, alt);
+		goto out;
 	}
 	if (ret)
 		ret = dfu_user_error(dfu, ret);

@@ -5,6 +5,8 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/slab.h>
+#include <linux/string.h>
 #include "dfu.h"
 
 /* Transfer size used when the descriptor says 0 (fwupd does the same). */
@@ -80,5 +82,88 @@ int dfu_parse_descriptors(struct dfu_dev *dfu, struct usb_interface *intf)
 			 DFU_FALLBACK_TRANSFER_SIZE);
 		info->wTransferSize = DFU_FALLBACK_TRANSFER_SIZE;
 	}
+	return 0;
+}
+
+/* Longest alt-setting name kept, in bytes (DfuSe memory maps run long). */
+#define DFU_ALT_NAME_MAX	256
+
+/**
+ * dfu_read_alt_names() - read the iInterface string of every alt setting
+ * @dfu: the device being probed; fills @dfu->alt_names
+ * @intf: its DFU interface
+ *
+ * The names tell DFU targets apart ("Flash", "u-boot", a DfuSe memory map).
+ * An alt setting without a string, or whose string cannot be read, gets "".
+ *
+ * Context: probe.
+ * Return: 0 or -ENOMEM.
+ */
+int dfu_read_alt_names(struct dfu_dev *dfu, struct usb_interface *intf)
+{
+	struct usb_device *udev = interface_to_usbdev(intf);
+	unsigned int i, n = intf->num_altsetting;
+	char *buf;
+
+	dfu->alt_names = kcalloc(n, sizeof(*dfu->alt_names), GFP_KERNEL);
+	buf = kmalloc(DFU_ALT_NAME_MAX, GFP_KERNEL);
+	if (!dfu->alt_names || !buf)
+		goto err;
+	for (i = 0; i < n; i++) {
+		struct usb_host_interface *alt = &intf->altsetting[i];
+		unsigned int num = alt->desc.bAlternateSetting;
+		int len = 0;
+
+		if (num >= n)
+			continue;	/* usbcore checks numbering; be safe */
+		if (alt->desc.iInterface)
+			len = usb_string(udev, alt->desc.iInterface, buf,
+					 DFU_ALT_NAME_MAX);
+		dfu->alt_names[num] = kstrndup(buf, len > 0 ? len : 0, GFP_KERNEL);
+		if (!dfu->alt_names[num])
+			goto err;
+	}
+	kfree(buf);
+	return 0;
+err:
+	kfree(buf);
+	return -ENOMEM;
+}
+
+/**
+ * dfu_free_alt_names() - free what dfu_read_alt_names() allocated
+ * @dfu: the device
+ *
+ * Context: release of the device.
+ */
+void dfu_free_alt_names(struct dfu_dev *dfu)
+{
+	unsigned int i;
+
+	if (!dfu->alt_names)
+		return;
+	for (i = 0; i < dfu->info.bNumAltSettings; i++)
+		kfree(dfu->alt_names[i]);
+	kfree(dfu->alt_names);
+}
+
+/**
+ * dfu_set_alt() - choose the alternate setting later transfers use
+ * @dfu: the device
+ * @alt: bAlternateSetting, below bNumAltSettings
+ *
+ * The SET_INTERFACE itself goes out at the start of each transfer.
+ *
+ * Context: process; io_mutex held.
+ * Return: 0, -EINVAL for an alt setting the interface lacks, -EBUSY while
+ * a transfer is in progress.
+ */
+int dfu_set_alt(struct dfu_dev *dfu, unsigned int alt)
+{
+	if (alt >= dfu->info.bNumAltSettings)
+		return -EINVAL;
+	if (dfu->owner)
+		return -EBUSY;
+	dfu->info.bAlternateSetting = alt;
 	return 0;
 }

@@ -64,6 +64,7 @@ struct dfu_functional_desc {
  * @id: N in dfuN, from the driver's IDA
  * @flags: DFU_FLAG_* bits, set without @io_mutex
  * @info: descriptor fields and settings reported by DFU_IOCTL_GET_INFO
+ * @alt_names: iInterface string of each alternate setting ("" for none)
  * @io_mutex: serialises every request to the device and guards the
  *	fields below it
  * @urb: the control URB every DFU request uses, killed by disconnect()
@@ -85,6 +86,7 @@ struct dfu_dev {
 	int id;
 	unsigned long flags;
 	struct dfu_info info;
+	char **alt_names;
 
 	struct mutex io_mutex;	/* serialises requests, guards what follows */
 	struct urb *urb;
@@ -159,6 +161,9 @@ static inline bool dfu_gone(struct dfu_dev *dfu)
 
 /* desc.c */
 int dfu_parse_descriptors(struct dfu_dev *dfu, struct usb_interface *intf);
+int dfu_read_alt_names(struct dfu_dev *dfu, struct usb_interface *intf);
+void dfu_free_alt_names(struct dfu_dev *dfu);
+int dfu_set_alt(struct dfu_dev *dfu, unsigned int alt);
 
 /* proto.c */
 int dfu_get_status(struct dfu_dev *dfu, struct dfu_status *st);

@@ -5,6 +5,8 @@
  */
 
 #include <linux/err.h>
+#include <linux/kernel.h>
+#include <linux/string.h>
 #include <linux/sysfs.h>
 #include "dfu.h"
 
@@ -79,8 +81,51 @@ DFU_INFO_ATTR(transfer_size, "%u", wTransferSize);
 DFU_INFO_ATTR(attributes, "0x%02x", bmAttributes);
 DFU_INFO_ATTR(detach_timeout, "%u", wDetachTimeOut);
 DFU_INFO_ATTR(dfu_version, "0x%04x", bcdDFUVersion);
-DFU_INFO_ATTR(alt, "%u", bAlternateSetting);
 DFU_INFO_ATTR(num_alts, "%u", bNumAltSettings);
+
+static ssize_t alt_show(struct device *dev, struct device_attribute *attr,
+			char *buf)
+{
+	struct dfu_dev *dfu = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(dfu->info.bAlternateSetting));
+}
+
+/* Takes the alt setting's number, or its name as alt_names shows it. */
+static ssize_t alt_store(struct device *dev, struct device_attribute *attr,
+			 const char *buf, size_t count)
+{
+	struct dfu_dev *dfu = dev_get_drvdata(dev);
+	unsigned int alt, i;
+	int ret;
+
+	if (kstrtouint(buf, 0, &alt)) {
+		alt = UINT_MAX;
+		for (i = 0; i < dfu->info.bNumAltSettings; i++)
+			if (*dfu->alt_names[i] && sysfs_streq(buf, dfu->alt_names[i]))
+				alt = i;
+	}
+	ret = mutex_lock_interruptible(&dfu->io_mutex);
+	if (ret)
+		return ret;
+	ret = dfu_gone(dfu) ? -ENODEV : dfu_set_alt(dfu, alt);
+	mutex_unlock(&dfu->io_mutex);
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_RW(alt);
+
+static ssize_t alt_names_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	struct dfu_dev *dfu = dev_get_drvdata(dev);
+	unsigned int i;
+	int len = 0;
+
+	for (i = 0; i < dfu->info.bNumAltSettings; i++)
+		len += sysfs_emit_at(buf, len, "%u %s\n", i, dfu->alt_names[i]);
+	return len;
+}
+static DEVICE_ATTR_RO(alt_names);
 
 static ssize_t mode_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
@@ -101,6 +146,7 @@ static struct attribute *dfu_attrs[] = {
 	&dev_attr_detach_timeout.attr,
 	&dev_attr_dfu_version.attr,
 	&dev_attr_alt.attr,
+	&dev_attr_alt_names.attr,
 	&dev_attr_num_alts.attr,
 	&dev_attr_mode.attr,
 	NULL,

@@ -49,6 +49,7 @@ void dfu_release_dev(struct device *dev)
 {
 	struct dfu_dev *dfu = container_of(dev, struct dfu_dev, dev);
 
+	dfu_free_alt_names(dfu);
 	usb_free_urb(dfu->urb);
 	kfree(dfu->setup);
 	kfree(dfu->buf);
@@ -72,6 +73,9 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	dfu_chardev_setup(dfu);
 
 	ret = dfu_parse_descriptors(dfu, intf);
+	if (ret)
+		goto err_put;
+	ret = dfu_read_alt_names(dfu, intf);
 	if (ret)
 		goto err_put;
 

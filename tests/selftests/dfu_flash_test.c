@@ -257,6 +257,67 @@ TEST_F_TIMEOUT(own_device, real_image_cat_dd, 900)
 	free(img);
 }
 
+/* Choosing the DFU target: by ioctl, or through sysfs by number or name. */
+TEST_F(own_device, alt_settings)
+{
+	unsigned char img[100];
+	struct dfu_info info;
+	char buf[128];
+	struct emu e;
+	__u32 alt;
+	int fd;
+
+	fill_pattern(img, sizeof(img), 12);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--alt", "Flash",
+			       "--alt", "Config", "--alt", "Bootloader", NULL));
+	ASSERT_EQ(0, read_attr(&e, "num_alts", buf, sizeof(buf)));
+	EXPECT_STREQ("3", buf);
+	ASSERT_EQ(0, read_attr(&e, "alt_names", buf, sizeof(buf)));
+	EXPECT_STREQ("0 Flash", buf);	/* read_attr keeps the first line */
+	EXPECT_EQ(0, run_sh("grep -qx '2 Bootloader' %s/alt_names", e.sysfs));
+	ASSERT_EQ(0, read_attr(&e, "alt", buf, sizeof(buf)));
+	EXPECT_STREQ("0", buf);
+
+	/* by number, through sysfs */
+	ASSERT_EQ(0, run_sh("echo 1 > %s/alt", e.sysfs));
+	ASSERT_EQ(0, flash_buf(e.node, img, sizeof(img), sizeof(img)));
+	EXPECT_EQ(1, emu_stat(&e, "alt"));
+	EXPECT_TRUE(device_has(&e, img, sizeof(img)));
+
+	/* by name */
+	ASSERT_EQ(0, run_sh("echo Bootloader > %s/alt", e.sysfs));
+	ASSERT_EQ(0, read_attr(&e, "alt", buf, sizeof(buf)));
+	EXPECT_STREQ("2", buf);
+	EXPECT_NE(0, run_sh("echo Nowhere > %s/alt 2>/dev/null", e.sysfs));
+	EXPECT_NE(0, run_sh("echo 3 > %s/alt 2>/dev/null", e.sysfs));
+
+	/* by ioctl */
+	fd = open(e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	alt = 3;
+	EXPECT_EQ(-1, ioctl(fd, DFU_IOCTL_SET_ALT, &alt));
+	EXPECT_EQ(EINVAL, errno);
+	alt = 0;
+	ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_SET_ALT, &alt));
+	ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_GET_INFO, &info));
+	EXPECT_EQ(0, info.bAlternateSetting);
+	EXPECT_EQ(3, info.bNumAltSettings);
+	close(fd);
+	ASSERT_EQ(0, flash_buf(e.node, img, 50, 50));
+	EXPECT_EQ(0, emu_stat(&e, "alt"));
+
+	/* not while a transfer is in progress */
+	fd = open(e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(64, write(fd, img, 64));
+	EXPECT_NE(0, run_sh("echo 1 > %s/alt 2>/dev/null", e.sysfs));
+	alt = 1;
+	EXPECT_EQ(-1, ioctl(fd, DFU_IOCTL_SET_ALT, &alt));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(0, close(fd));
+	emu_stop(&e);
+}
+
 /*
  * A process that shares the open file but did not write it (a parent that
  * handed the node to a child) closes its copy in the middle of the image:

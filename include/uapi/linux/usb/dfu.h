@@ -141,5 +141,10 @@ struct dfu_result {
 #define DFU_IOCTL_GET_INFO	_IOR(DFU_IOCTL_MAGIC, 0x04, struct dfu_info)
 /* The outcome of the most recent download or upload on this interface. */
 #define DFU_IOCTL_GET_RESULT	_IOR(DFU_IOCTL_MAGIC, 0x05, struct dfu_result)
+/*
+ * Choose the alternate setting (DFU target) later transfers use, from 0 to
+ * bNumAltSettings - 1: EINVAL outside that, EBUSY during a transfer.
+ */
+#define DFU_IOCTL_SET_ALT	_IOW(DFU_IOCTL_MAGIC, 0x06, __u32)
 
 #endif /* _UAPI_LINUX_USB_DFU_H */
