@@ -9,8 +9,13 @@
 #include <linux/string.h>
 #include "dfu.h"
 
-/* Transfer size used when the descriptor says 0 (fwupd does the same). */
+/*
+ * Transfer sizes used when the descriptor says 0 or 0xffff, values that
+ * devices report when they do not know (fwupd does the same).
+ */
 #define DFU_FALLBACK_TRANSFER_SIZE	64
+#define DFU_UNKNOWN_TRANSFER_SIZE	0xffff
+#define DFU_FALLBACK_LARGE_TRANSFER_SIZE	1024
 
 static struct dfu_functional_desc *dfu_find_functional(struct usb_interface *intf)
 {
@@ -81,6 +86,10 @@ int dfu_parse_descriptors(struct dfu_dev *dfu, struct usb_interface *intf)
 		dev_warn(&intf->dev, "wTransferSize is 0, using %d bytes\n",
 			 DFU_FALLBACK_TRANSFER_SIZE);
 		info->wTransferSize = DFU_FALLBACK_TRANSFER_SIZE;
+	} else if (info->wTransferSize == DFU_UNKNOWN_TRANSFER_SIZE) {
+		dev_warn(&intf->dev, "wTransferSize is 0xffff, using %d bytes\n",
+			 DFU_FALLBACK_LARGE_TRANSFER_SIZE);
+		info->wTransferSize = DFU_FALLBACK_LARGE_TRANSFER_SIZE;
 	}
 	return 0;
 }

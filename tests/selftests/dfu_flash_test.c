@@ -257,6 +257,26 @@ TEST_F_TIMEOUT(own_device, real_image_cat_dd, 900)
 	free(img);
 }
 
+/* wTransferSize 0xffff means "unknown": 1024-byte blocks, as fwupd uses. */
+TEST_F(own_device, transfer_size_unknown)
+{
+	size_t len = 3 * 1024 + 7;
+	unsigned char *img = malloc(len);
+	char buf[32];
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	fill_pattern(img, len, 13);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "65535", NULL));
+	ASSERT_EQ(0, read_attr(&e, "transfer_size", buf, sizeof(buf)));
+	EXPECT_STREQ("1024", buf);
+	ASSERT_EQ(0, flash_buf(e.node, img, len, len));
+	EXPECT_TRUE(device_has(&e, img, len));
+	EXPECT_EQ(4, emu_stat(&e, "blocks"));
+	emu_stop(&e);
+	free(img);
+}
+
 /* Choosing the DFU target: by ioctl, or through sysfs by number or name. */
 TEST_F(own_device, alt_settings)
 {

@@ -77,7 +77,7 @@ struct dfu_status {
  * @bcdDevice: device release number
  * @wDetachTimeOut: from the functional descriptor, in milliseconds
  * @wTransferSize: bytes per DFU_DNLOAD and DFU_UPLOAD block the driver uses
- *	(the functional descriptor's value, or a fallback when that is 0)
+ *	(the functional descriptor's value; 64 when that is 0, 1024 when 0xffff)
  * @bcdDFUVersion: from the functional descriptor; 0x0100 for a 7-byte
  *	DFU 1.0 descriptor, which has no such field
  * @bmAttributes: from the functional descriptor, DFU_ATTR_* bits
