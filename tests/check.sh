@@ -57,7 +57,8 @@ log=build/check/payload.log
 if tests/payload.sh >"$log" 2>&1; then
 	result "driver, emulator and selftests build" 0
 	vmlog=build/check/vm.log
-	tests/vm/run.sh --timeout "${DFU_CHECK_TIMEOUT:-3000}" --log "$vmlog" build/payload check >/dev/null
+	# four dummy_hcd ports, for the test that flashes four devices at once
+	DUMMY_HCD_NUM=4 tests/vm/run.sh --timeout "${DFU_CHECK_TIMEOUT:-3000}" --log "$vmlog" build/payload check >/dev/null
 	vmst=$?
 	tr -d '\r' <"$vmlog" | grep -E '^(not )?ok [0-9-]|^#' | grep -vE '^# *(RUN|OK) ' |
 		sed -n '/=== dmesg/q;p'

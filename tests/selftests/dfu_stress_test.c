@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dfu_stress_test - the driver under strain: unplugs at random points of
+ * downloads and uploads, several devices flashed at once, and devices that
+ * stay busy or ask for long waits (bounded by the module parameters).
+ * Needs dummy_hcd loaded with num=4 for the concurrent test.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/usb/dfu.h>
+
+#include "kselftest_harness.h"
+#include "emu.h"
+
+#define PARAMS		"/sys/module/dfu/parameters"
+#define IMG_PATH	"/tmp/stress-image.bin"
+
+static int set_param(const char *name, const char *value)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), PARAMS "/%s", name);
+	return write_file(path, value, strlen(value));
+}
+
+static int device_has(struct emu *e, const unsigned char *buf, size_t len)
+{
+	size_t got_len;
+	unsigned char *got = read_file(emu_image_path(e), &got_len);
+	int same = got && got_len == len && !memcmp(got, buf, len);
+
+	free(got);
+	return same;
+}
+
+/* Module parameters changed by a test are put back even when it fails. */
+FIXTURE(dfu) {
+};
+
+FIXTURE_SETUP(dfu)
+{
+}
+
+FIXTURE_TEARDOWN(dfu)
+{
+	set_param("busy_timeout_ms", "120000");
+	set_param("max_poll_ms", "5000");
+}
+
+/*
+ * 50 unplugs at random blocks of downloads and uploads: each call in
+ * flight fails with ENODEV, the node goes away, the next device gets the
+ * lowest free number (dfu0, as no other is present), and the kernel log
+ * stays clean (checked by the VM rig).
+ */
+TEST_F_TIMEOUT(dfu, random_unplugs, 600)
+{
+	enum { ROUNDS = 50, BLOCKS = 30 };
+	size_t len = BLOCKS * 64;
+	unsigned char *img = malloc(len), *back;
+	unsigned int seed = 1234, i;
+	char at[16];
+
+	ASSERT_NE(NULL, img);
+	fill_pattern(img, len, 20);
+	ASSERT_EQ(0, write_file(IMG_PATH, img, len));
+	srand(seed);
+	ksft_print_msg("random seed %u\n", seed);
+	for (i = 0; i < ROUNDS; i++) {
+		int upload = rand() % 2;
+		struct emu e;
+		size_t got;
+
+		snprintf(at, sizeof(at), "%d", rand() % (BLOCKS - 1));
+		if (upload) {
+			ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--image",
+					       IMG_PATH, "--disconnect-upload-at", at, NULL));
+		} else {
+			ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64",
+					       "--disconnect-at", at, NULL));
+		}
+		EXPECT_STREQ("/dev/dfu0", e.node);
+		if (upload) {
+			back = upload_buf(e.node, &got, 128 * 1024);
+			EXPECT_EQ(NULL, back) {
+				TH_LOG("round %u: upload unplugged at block %s read %zu bytes",
+				       i, at, got);
+			}
+			EXPECT_EQ(ENODEV, errno);
+			free(back);
+		} else {
+			EXPECT_EQ(-ENODEV, flash_buf(e.node, img, len, len)) {
+				TH_LOG("round %u: download unplugged at block %s", i, at);
+			}
+		}
+		EXPECT_EQ(0, emu_wait_exit(&e, 5000));
+		EXPECT_NE(0, access(e.node, F_OK));
+		emu_stop(&e);
+	}
+	free(img);
+}
+
+/* Four devices on four dummy_hcd ports, each flashed with its own bytes at once. */
+TEST_F_TIMEOUT(dfu, four_devices_at_once, 300)
+{
+	enum { DEVICES = 4 };
+	size_t len = 200 * 64 + 11;
+	pid_t pids[DEVICES];
+	int i, status;
+
+	if (access("/sys/class/udc/dummy_udc.3", F_OK))
+		SKIP(return, "dummy_hcd loaded with fewer than %d ports", DEVICES);
+	for (i = 0; i < DEVICES; i++) {
+		pids[i] = fork();
+		ASSERT_LE(0, pids[i]);
+		if (!pids[i]) {
+			unsigned char *img = malloc(len);
+			char udc[32];
+			struct emu e;
+			int ok;
+
+			snprintf(udc, sizeof(udc), "dummy_udc.%d", i);
+			fill_pattern(img, len, 100 + i);
+			if (emu_start(&e, "--udc-device", udc, "--transfer-size", "64",
+				      "--poll-ms", "1", NULL))
+				_exit(10);
+			ok = !flash_buf(e.node, img, len, 4096) && device_has(&e, img, len);
+			emu_stop(&e);
+			_exit(ok ? 0 : 11);
+		}
+	}
+	for (i = 0; i < DEVICES; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			TH_LOG("device %d: status 0x%x", i, status);
+		}
+	}
+}
+
+/* A device that never leaves dfuDNBUSY: ETIMEDOUT after busy_timeout_ms. */
+TEST_F_TIMEOUT(dfu, busy_forever_times_out, 60)
+{
+	unsigned char img[64 * 3];
+	long long t0, ms;
+	struct emu e;
+
+	fill_pattern(img, sizeof(img), 21);
+	ASSERT_EQ(0, set_param("busy_timeout_ms", "500"));
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "2",
+			       "--busy-polls", "1000000", NULL));
+	t0 = now_us();
+	EXPECT_EQ(-ETIMEDOUT, flash_buf(e.node, img, sizeof(img), sizeof(img)));
+	ms = (now_us() - t0) / 1000;
+	ksft_print_msg("gave up after %lld ms\n", ms);
+	EXPECT_GE(ms, 500);
+	EXPECT_LT(ms, 5000);
+	emu_stop(&e);
+	EXPECT_EQ(0, emu_stat(&e, "manifests"));
+}
+
+/*
+ * A device asking for 1 s per block while max_poll_ms is 100: the driver
+ * polls every 100 ms (the device answers dfuDNBUSY until its time is up)
+ * and the image still arrives whole.
+ */
+TEST_F_TIMEOUT(dfu, long_poll_is_capped, 60)
+{
+	unsigned char img[64 * 2 + 1];
+	long long t0, ms;
+	struct emu e;
+
+	fill_pattern(img, sizeof(img), 22);
+	ASSERT_EQ(0, set_param("max_poll_ms", "100"));
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "1000", NULL));
+	t0 = now_us();
+	ASSERT_EQ(0, flash_buf(e.node, img, sizeof(img), sizeof(img)));
+	ms = (now_us() - t0) / 1000;
+	EXPECT_TRUE(device_has(&e, img, sizeof(img)));
+	ksft_print_msg("3 blocks of 1000 ms each took %lld ms\n", ms);
+	EXPECT_GE(ms, 3000);
+	EXPECT_GE(emu_stat(&e, "early_polls"), 3 * 5);
+	emu_stop(&e);
+}
+
+TEST_HARNESS_MAIN
