@@ -9,6 +9,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/crc32.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/sched.h>
@@ -48,6 +49,8 @@ static int dfu_user_error(struct dfu_dev *dfu, int err)
 	case -ENOMEM:
 	case -EFAULT:
 	case -ECANCELED:
+	case -EMEDIUMTYPE:
+	case -ENODATA:
 		return err;
 	default:
 		return usb_translate_errors(err);
@@ -57,7 +60,7 @@ static int dfu_user_error(struct dfu_dev *dfu, int err)
 /* Bytes the device has taken (download) or sent (upload) so far. */
 static u64 dfu_bytes(struct dfu_file *df)
 {
-	return df->upload ? df->pos + df->fill - df->head : df->pos - df->fill;
+	return df->upload ? df->pos + df->fill - df->head : df->sent;
 }
 
 /*
@@ -142,6 +145,10 @@ static int dfu_begin(struct dfu_file *df, bool upload)
 	df->block = 0;
 	df->fill = 0;
 	df->head = 0;
+	df->sent = 0;
+	df->tail_len = 0;
+	df->guard = !upload && dfu_suffix_guard;
+	df->crc = ~0U;
 	df->start = ktime_get();
 	dfu->owner = df;
 	ret = dfu_prepare(dfu);
@@ -216,15 +223,157 @@ err_free:
 	return ret;
 }
 
+/*
+ * Append @n bytes to the block being assembled, from user memory @ubuf or
+ * kernel memory @kbuf, and send every block that fills. Returns 0, or the
+ * error that ended the transfer.
+ */
+static int dfu_queue(struct dfu_file *df, const char __user *ubuf,
+		     const u8 *kbuf, size_t n)
+{
+	struct dfu_dev *dfu = df->dfu;
+	u32 size = dfu->info.wTransferSize;
+	size_t done = 0;
+	int ret;
+
+	while (done < n) {
+		size_t c = min_t(size_t, n - done, size - df->fill);
+		u8 *dst = dfu->buf + df->fill;
+
+		if (!ubuf)
+			memcpy(dst, kbuf + done, c);
+		else if (copy_from_user(dst, ubuf + done, c))
+			goto fault;
+		if (df->guard)
+			df->crc = crc32_le(df->crc, dst, c);
+		df->fill += c;
+		done += c;
+		if (df->fill < size)
+			break;
+
+		if (signal_pending(current)) {
+			dfu_cancel(df, -EINTR);
+			return -EINTR;
+		}
+		ret = dfu_download_block(dfu, df->block, size);
+		if (ret)
+			return dfu_finish(df, ret);
+		df->sent += size;
+		df->block++;
+		df->fill = 0;
+		if (done < n) {
+			ret = dfu_between_blocks(df);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+fault:
+	dfu_cancel(df, -EFAULT);
+	return -EFAULT;
+}
+
+/*
+ * With the suffix guard on, the last DFU_SUFFIX_MAX bytes of the stream
+ * stay in @df->tail until the end shows whether they are a DFU suffix;
+ * everything before them goes to the device as it comes.
+ */
+static int dfu_hold_back(struct dfu_file *df, const char __user *ubuf,
+			 size_t count)
+{
+	size_t held = df->tail_len;
+	size_t keep = min_t(size_t, DFU_SUFFIX_MAX, held + count);
+	size_t release = held + count - keep;
+	size_t from_tail = min(release, held);
+	size_t from_user = release - from_tail;
+	int ret;
+
+	if (from_tail) {
+		ret = dfu_queue(df, NULL, df->tail, from_tail);
+		if (ret)
+			return ret;
+		held -= from_tail;
+		memmove(df->tail, df->tail + from_tail, held);
+		df->tail_len = held;
+	}
+	if (from_user) {
+		ret = dfu_queue(df, ubuf, NULL, from_user);
+		if (ret)
+			return ret;
+	}
+	if (copy_from_user(df->tail + held, ubuf + from_user, count - from_user)) {
+		dfu_cancel(df, -EFAULT);
+		return -EFAULT;
+	}
+	df->tail_len = held + count - from_user;
+	return 0;
+}
+
+/*
+ * Does the stream end with a DFU suffix (DFU 1.1 appendix B: "UFD",
+ * bLength >= 16, dwCRC over everything before it)? If so it is not part of
+ * the image: *@image becomes the bytes of @df->tail before it, and its
+ * idVendor and idProduct must name this device, 0xffff matching any.
+ * Returns 0, or -EMEDIUMTYPE for an image made for another device.
+ */
+static int dfu_check_suffix(struct dfu_file *df, size_t *image)
+{
+	struct dfu_dev *dfu = df->dfu;
+	const u8 *end = df->tail + df->tail_len;
+	u16 vid, pid;
+	u32 crc;
+	u8 len;
+
+	if (df->tail_len < DFU_SUFFIX_LEN || memcmp(end - 8, "UFD", 3))
+		return 0;
+	len = end[-5];
+	if (len < DFU_SUFFIX_LEN || len > df->tail_len)
+		return 0;
+	crc = crc32_le(df->crc, df->tail, df->tail_len - 4);
+	if (crc != (end[-4] | end[-3] << 8 | end[-2] << 16 | (u32)end[-1] << 24))
+		return 0;
+
+	pid = end[-14] | end[-13] << 8;
+	vid = end[-12] | end[-11] << 8;
+	if ((vid != 0xffff && vid != dfu->info.idVendor) ||
+	    (pid != 0xffff && pid != dfu->info.idProduct)) {
+		dev_err(&dfu->dev, "image is for %04x:%04x, not for this %04x:%04x: not manifested\n",
+			vid, pid, dfu->info.idVendor, dfu->info.idProduct);
+		return -EMEDIUMTYPE;
+	}
+	dev_info(&dfu->dev, "DFU suffix for %04x:%04x checked and removed (%u bytes)\n",
+		 vid, pid, len);
+	*image = df->tail_len - len;
+	return 0;
+}
+
 /* Send the stream's last short block, the zero-length DFU_DNLOAD and manifest. */
 static int dfu_download_end(struct dfu_file *df)
 {
 	struct dfu_dev *dfu = df->dfu;
+	size_t image = df->tail_len;
 	int ret = 0;
 
+	if (df->guard) {
+		ret = dfu_check_suffix(df, &image);
+		if (ret) {
+			dfu_cancel(df, ret);
+			return ret;
+		}
+		df->tail_len = 0;
+		ret = dfu_queue(df, NULL, df->tail, image);
+		if (ret)
+			return ret;
+		/* a suffix alone is no image: never manifest nothing */
+		if (!df->sent && !df->fill) {
+			dfu_cancel(df, -ENODATA);
+			return -ENODATA;
+		}
+	}
 	if (df->fill) {
 		ret = dfu_download_block(dfu, df->block, df->fill);
 		if (!ret) {
+			df->sent += df->fill;
 			df->block++;
 			df->fill = 0;
 		}
@@ -239,7 +388,6 @@ static ssize_t dfu_write(struct file *file, const char __user *ubuf,
 {
 	struct dfu_file *df = file->private_data;
 	struct dfu_dev *dfu = df->dfu;
-	u32 size = dfu->info.wTransferSize;
 	size_t done = 0;
 	int ret;
 
@@ -271,38 +419,14 @@ static ssize_t dfu_write(struct file *file, const char __user *ubuf,
 	}
 
 	df->writer_tgid = task_tgid_nr(current);
-	while (done < count) {
-		size_t n = min_t(size_t, count - done, size - df->fill);
-
-		if (copy_from_user(dfu->buf + df->fill, ubuf + done, n)) {
-			ret = -EFAULT;
-			dfu_cancel(df, ret);
-			goto out;
-		}
-		df->fill += n;
-		done += n;
-		df->pos += n;
-		if (df->fill < size)
-			break;
-
-		if (signal_pending(current)) {
-			ret = -EINTR;
-			dfu_cancel(df, ret);
-			goto out;
-		}
-		ret = dfu_download_block(dfu, df->block, size);
-		if (ret) {
-			ret = dfu_finish(df, ret);
-			goto out;
-		}
-		df->block++;
-		df->fill = 0;
-		if (done < count) {
-			ret = dfu_between_blocks(df);
-			if (ret)
-				goto out;
-		}
-	}
+	if (df->guard)
+		ret = dfu_hold_back(df, ubuf, count);
+	else
+		ret = dfu_queue(df, ubuf, NULL, count);
+	if (ret)
+		goto out;
+	done = count;
+	df->pos += count;
 	*ppos = df->pos;
 	ret = 0;
 out:

@@ -30,6 +30,10 @@
 #define DFU_ABORT		6
 
 #define DFU_GETSTATUS_LEN	6
+
+/* DFU file suffix, DFU 1.1 appendix B: 16 bytes, bLength up to 255 */
+#define DFU_SUFFIX_LEN		16
+#define DFU_SUFFIX_MAX		255
 #define DFU_MAX_DEVICES		256
 
 /* bits of dfu_dev.flags */
@@ -126,6 +130,11 @@ enum dfu_xfer {
  * @block: index of the next block, not wrapped
  * @fill: download: bytes waiting in dfu_dev.buf; upload: bytes in it
  * @head: upload: bytes of dfu_dev.buf already returned
+ * @sent: download: bytes the device has taken
+ * @guard: download: hold back a possible DFU suffix and check it at the end
+ * @crc: download: CRC-32 of the bytes sent so far, as the suffix's dwCRC
+ * @tail_len: download: bytes held back in @tail
+ * @tail: download: the stream's last bytes, which may be a DFU suffix
  * @start: when the first request of the transfer was sent
  * @writer_tgid: thread group of the process that wrote last
  */
@@ -139,6 +148,11 @@ struct dfu_file {
 	u32 block;
 	u32 fill;
 	u32 head;
+	u64 sent;
+	bool guard;
+	u32 crc;
+	u32 tail_len;
+	u8 tail[DFU_SUFFIX_MAX];
 	ktime_t start;
 	pid_t writer_tgid;
 };
@@ -196,5 +210,6 @@ extern const struct attribute_group *dfu_groups[];
 extern unsigned int dfu_ctrl_timeout_ms;
 extern unsigned int dfu_busy_timeout_ms;
 extern unsigned int dfu_max_poll_ms;
+extern bool dfu_suffix_guard;
 
 #endif /* _DFU_H */

@@ -29,6 +29,11 @@ module_param_named(max_poll_ms, dfu_max_poll_ms, uint, 0644);
 MODULE_PARM_DESC(max_poll_ms,
 		 "Longest single wait for bwPollTimeout in ms; the device is polled again after it (default 5000)");
 
+bool dfu_suffix_guard = true;
+module_param_named(suffix_guard, dfu_suffix_guard, bool, 0644);
+MODULE_PARM_DESC(suffix_guard,
+		 "Strip a DFU suffix at the end of a written image and refuse to manifest an image whose suffix names another device (default Y)");
+
 #define DFU_PROTOCOL_DFU_MODE	0x02
 
 static const struct usb_device_id dfu_ids[] = {

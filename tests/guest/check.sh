@@ -8,7 +8,7 @@ else
 	echo "not ok - insmod dfu.ko"
 	exit 1
 fi
-for t in ./dfu_flash_test ./dfu_fault_test ./dfu_stress_test; do
+for t in ./dfu_flash_test ./dfu_fault_test ./dfu_suffix_test ./dfu_stress_test; do
 	"$t" || rc=1
 done
 # every device is gone, so the module must unload

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dfu_suffix_test - the DFU suffix guard: an image written with a DFU
+ * suffix (DFU 1.1 appendix B) reaches the device without it, and an image
+ * whose suffix names another device is never manifested.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <linux/usb/dfu.h>
+
+#include "kselftest_harness.h"
+#include "emu.h"
+
+#define EMU_VID		0x1209
+#define EMU_PID		0xdf00
+#define PARAM		"/sys/module/dfu/parameters/suffix_guard"
+
+/* DFU suffix CRC: reflected CRC-32, initial 0xffffffff, no final xor. */
+static unsigned int dfu_crc(const unsigned char *buf, size_t len)
+{
+	return crc32(0, buf, len) ^ 0xffffffffu;
+}
+
+/*
+ * payload, then extra bytes of metadata, then the 16 standard bytes;
+ * bLength = extra + 16. Returns the file; *len gets its size.
+ */
+static unsigned char *with_suffix(const unsigned char *payload, size_t plen,
+				  unsigned int vid, unsigned int pid,
+				  size_t extra, size_t *len)
+{
+	size_t n = plen + extra + 16;
+	unsigned char *f = malloc(n), *s;
+	unsigned int crc;
+
+	if (!f)
+		return NULL;
+	memcpy(f, payload, plen);
+	memset(f + plen, 'M', extra);
+	s = f + plen + extra;
+	s[0] = 0xff;			/* bcdDevice: any */
+	s[1] = 0xff;
+	s[2] = pid & 0xff;
+	s[3] = pid >> 8;
+	s[4] = vid & 0xff;
+	s[5] = vid >> 8;
+	s[6] = 0x00;			/* bcdDFU 1.0 */
+	s[7] = 0x01;
+	memcpy(s + 8, "UFD", 3);
+	s[11] = extra + 16;
+	crc = dfu_crc(f, n - 4);
+	s[12] = crc;
+	s[13] = crc >> 8;
+	s[14] = crc >> 16;
+	s[15] = crc >> 24;
+	*len = n;
+	return f;
+}
+
+static int device_has(struct emu *e, const unsigned char *buf, size_t len)
+{
+	size_t got_len;
+	unsigned char *got = read_file(emu_image_path(e), &got_len);
+	int same = got && got_len == len && !memcmp(got, buf, len);
+
+	free(got);
+	return same;
+}
+
+FIXTURE(dfu) {
+	struct emu emu;
+	unsigned char payload[3000];
+};
+
+FIXTURE_SETUP(dfu)
+{
+	fill_pattern(self->payload, sizeof(self->payload), 30);
+	ASSERT_EQ(0, emu_start(&self->emu, "--transfer-size", "64", NULL));
+}
+
+FIXTURE_TEARDOWN(dfu)
+{
+	write_file(PARAM, "Y", 1);
+	emu_stop(&self->emu);
+}
+
+/* The test's own suffix builder against the reference vector. */
+TEST(suffix_builder_matches_reference)
+{
+	unsigned char *f;
+	size_t len;
+
+	EXPECT_EQ(0x340bc6d9u, dfu_crc((const unsigned char *)"123456789", 9));
+	f = with_suffix((const unsigned char *)"123456789", 9, 0x1234, 0x5678, 0, &len);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(25u, len);
+	/* dwCRC 0x0600f16f, as the protocol reference gives it */
+	EXPECT_EQ(0x6f, f[21]);
+	EXPECT_EQ(0xf1, f[22]);
+	EXPECT_EQ(0x00, f[23]);
+	EXPECT_EQ(0x06, f[24]);
+	free(f);
+}
+
+static void flash_expect(struct __test_metadata *_metadata, struct emu *e,
+			 const unsigned char *file, size_t flen,
+			 const unsigned char *want, size_t wlen)
+{
+	ASSERT_EQ(0, flash_buf(e->node, file, flen, 4096));
+	EXPECT_TRUE(device_has(e, want, wlen)) {
+		TH_LOG("a %zu-byte file should leave %zu bytes on the device", flen, wlen);
+	}
+}
+
+TEST_F(dfu, matching_suffix_is_removed)
+{
+	size_t sizes[] = { 1, 100, 239, 240, 1000, sizeof(self->payload) };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t len;
+		unsigned char *f = with_suffix(self->payload, sizes[i], EMU_VID,
+					       EMU_PID, 0, &len);
+
+		ASSERT_NE(NULL, f);
+		flash_expect(_metadata, &self->emu, f, len, self->payload, sizes[i]);
+		free(f);
+	}
+}
+
+TEST_F(dfu, wildcard_and_long_suffix_are_removed)
+{
+	size_t len;
+	unsigned char *f;
+
+	f = with_suffix(self->payload, 777, 0xffff, 0xffff, 0, &len);
+	ASSERT_NE(NULL, f);
+	flash_expect(_metadata, &self->emu, f, len, self->payload, 777);
+	free(f);
+	/* bLength 29 and 255: metadata before the standard fields goes too */
+	f = with_suffix(self->payload, 777, EMU_VID, 0xffff, 13, &len);
+	ASSERT_NE(NULL, f);
+	flash_expect(_metadata, &self->emu, f, len, self->payload, 777);
+	free(f);
+	f = with_suffix(self->payload, 777, EMU_VID, EMU_PID, 239, &len);
+	ASSERT_NE(NULL, f);
+	flash_expect(_metadata, &self->emu, f, len, self->payload, 777);
+	free(f);
+}
+
+/* Not a valid suffix (bad CRC, short bLength): the file is the image. */
+TEST_F(dfu, invalid_suffix_is_data)
+{
+	size_t len;
+	unsigned char *f = with_suffix(self->payload, 500, EMU_VID, EMU_PID, 0, &len);
+
+	ASSERT_NE(NULL, f);
+	f[len - 1] ^= 0x55;
+	flash_expect(_metadata, &self->emu, f, len, f, len);
+	f[len - 1] ^= 0x55;
+	f[len - 5] = 15;
+	flash_expect(_metadata, &self->emu, f, len, f, len);
+	free(f);
+}
+
+/* An image for another device: not manifested, device in dfuIDLE, retry works. */
+TEST_F(dfu, mismatched_suffix_is_refused)
+{
+	size_t sizes[] = { 100, sizeof(self->payload) }, len;
+	struct dfu_result r;
+	unsigned char *f;
+	unsigned int i;
+	char buf[64];
+	int fd;
+
+	for (i = 0; i < 2; i++) {
+		f = with_suffix(self->payload, sizes[i], 0x1234, 0x4321, 0, &len);
+		ASSERT_NE(NULL, f);
+		EXPECT_EQ(-EMEDIUMTYPE, flash_buf(self->emu.node, f, len, 4096));
+		free(f);
+		ASSERT_EQ(0, read_attr(&self->emu, "state", buf, sizeof(buf)));
+		EXPECT_STREQ("dfuIDLE", buf);
+		fd = open(self->emu.node, O_RDONLY);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_GET_RESULT, &r));
+		EXPECT_EQ(-EMEDIUMTYPE, r.error);
+		close(fd);
+	}
+	/* also when only the product differs, and through cat */
+	f = with_suffix(self->payload, 600, EMU_VID, 0x0001, 0, &len);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(0, write_file("/tmp/other.dfu", f, len));
+	free(f);
+	EXPECT_NE(0, run_sh("cat /tmp/other.dfu > %s 2>/dev/null", self->emu.node));
+	EXPECT_EQ(0, emu_stat(&self->emu, "manifests"));
+
+	f = with_suffix(self->payload, 600, EMU_VID, EMU_PID, 0, &len);
+	ASSERT_NE(NULL, f);
+	flash_expect(_metadata, &self->emu, f, len, self->payload, 600);
+	EXPECT_EQ(1, emu_stat(&self->emu, "manifests"));
+	free(f);
+}
+
+/* A file that is only a suffix is an empty image: nothing is manifested. */
+TEST_F(dfu, suffix_alone_is_no_image)
+{
+	size_t len;
+	unsigned char *f = with_suffix(self->payload, 0, EMU_VID, EMU_PID, 0, &len);
+
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ(-ENODATA, flash_buf(self->emu.node, f, len, len));
+	free(f);
+	emu_stop(&self->emu);
+	EXPECT_EQ(0, emu_stat(&self->emu, "dnload_requests"));
+}
+
+/* With suffix_guard=N the file goes to the device as it is. */
+TEST_F(dfu, guard_off_sends_everything)
+{
+	size_t len;
+	unsigned char *f = with_suffix(self->payload, 900, 0x1234, 0x4321, 0, &len);
+
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(0, write_file(PARAM, "N", 1));
+	flash_expect(_metadata, &self->emu, f, len, f, len);
+	free(f);
+}
+
+TEST_HARNESS_MAIN
