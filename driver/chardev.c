@@ -196,7 +196,7 @@ static int dfu_open(struct inode *inode, struct file *file)
 		goto err_unlock;
 	}
 	if (file->f_mode & FMODE_WRITE) {
-		if (dfu_is_dfuse(dfu)) {
+		if (dfu_is_dfuse(dfu) || dfu->info.mode != DFU_MODE_DFU) {
 			ret = -EOPNOTSUPP;
 			goto err_unlock;
 		}
@@ -444,7 +444,8 @@ static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
 	size_t done = 0;
 	int ret;
 
-	if (!(dfu->info.bmAttributes & DFU_ATTR_CAN_UPLOAD) || dfu_is_dfuse(dfu))
+	if (!(dfu->info.bmAttributes & DFU_ATTR_CAN_UPLOAD) || dfu_is_dfuse(dfu) ||
+	    dfu->info.mode != DFU_MODE_DFU)
 		return -EOPNOTSUPP;
 	if (!count)
 		return 0;
@@ -615,6 +616,36 @@ static int dfu_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * DFU_IOCTL_DETACH and DFU_IOCTL_RESET: the reset runs without io_mutex,
+ * which the driver's own pre_reset takes.
+ */
+static long dfu_ioctl_reset(struct dfu_dev *dfu, unsigned int cmd,
+			    u32 __user *uarg)
+{
+	bool reset = true;
+	u32 timeout = 0;
+	int ret;
+
+	if (cmd == DFU_IOCTL_DETACH && get_user(timeout, uarg))
+		return -EFAULT;
+	ret = mutex_lock_interruptible(&dfu->io_mutex);
+	if (ret)
+		return ret;
+	if (dfu_gone(dfu)) {
+		ret = -ENODEV;
+	} else if (dfu->owner) {
+		ret = -EBUSY;
+	} else if (cmd == DFU_IOCTL_DETACH) {
+		ret = dfu_detach(dfu, timeout);
+		reset = !(dfu->info.bmAttributes & DFU_ATTR_WILL_DETACH);
+	}
+	mutex_unlock(&dfu->io_mutex);
+	if (!ret && reset)
+		ret = dfu_usb_reset(dfu);
+	return ret;
+}
+
 static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct dfu_file *df = file->private_data;
@@ -642,6 +673,9 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		if (get_user(alt, (__u32 __user *)uarg))
 			return -EFAULT;
 		break;
+	case DFU_IOCTL_DETACH:
+	case DFU_IOCTL_RESET:
+		return dfu_ioctl_reset(dfu, cmd, uarg);
 	default:
 		return -ENOTTY;
 	}

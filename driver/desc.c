@@ -43,13 +43,33 @@ static struct dfu_functional_desc *dfu_find_functional(struct usb_interface *int
 	return NULL;
 }
 
+/*
+ * DFU mode or run-time mode? bInterfaceProtocol says 2 or 1, but DFU 1.0
+ * devices and some ROMs (STM32) say 0 in both modes: then an interface
+ * that is the only one of its configuration is in DFU mode, as a run-time
+ * DFU interface sits beside the product's own functions. Devices that say
+ * 1 in DFU mode (NXP LPC) need the DFU_QUIRK_FORCE_DFU quirk.
+ */
+static u8 dfu_decide_mode(struct usb_interface *intf, u32 quirks)
+{
+	struct usb_host_config *config = interface_to_usbdev(intf)->actconfig;
+	u8 protocol = intf->cur_altsetting->desc.bInterfaceProtocol;
+
+	if (protocol == 2 || (quirks & DFU_QUIRK_FORCE_DFU))
+		return DFU_MODE_DFU;
+	if (protocol == 0 && config && config->desc.bNumInterfaces == 1)
+		return DFU_MODE_DFU;
+	return DFU_MODE_RUNTIME;
+}
+
 /**
  * dfu_parse_descriptors() - fill @dfu->info from the interface's descriptors
  * @dfu: the device being probed
  * @intf: its DFU interface
  *
  * Accepts the 9-byte DFU 1.1 functional descriptor and the 7-byte DFU 1.0
- * one (DFU 1.1 section 4.1.3; 1.0 has no bcdDFUVersion).
+ * one (DFU 1.1 section 4.1.3; 1.0 has no bcdDFUVersion), and applies the
+ * device's quirks, which must be in @dfu->quirks.
  *
  * Context: probe.
  * Return: 0, or -ENODEV with one error logged when the interface has no
@@ -80,7 +100,12 @@ int dfu_parse_descriptors(struct dfu_dev *dfu, struct usb_interface *intf)
 	info->bInterfaceNumber = cur->desc.bInterfaceNumber;
 	info->bNumAltSettings = intf->num_altsetting;
 	info->bAlternateSetting = 0;
-	info->mode = DFU_MODE_DFU;
+	info->mode = dfu_decide_mode(intf, dfu->quirks);
+
+	if (dfu->quirks & DFU_QUIRK_VERSION_1_1)
+		info->bcdDFUVersion = 0x0110;
+	if (dfu->quirks & DFU_QUIRK_NO_UPLOAD)
+		info->bmAttributes &= ~DFU_ATTR_CAN_UPLOAD;
 
 	if (!info->wTransferSize) {
 		dev_warn(&intf->dev, "wTransferSize is 0, using %d bytes\n",

@@ -36,6 +36,13 @@
 #define DFU_SUFFIX_MAX		255
 #define DFU_MAX_DEVICES		256
 
+/* quirks: how a device deviates from DFU 1.1 (quirks.c) */
+#define DFU_QUIRK_POLL_5MS	BIT(0)	/* bwPollTimeout is bogus: wait 5 ms */
+#define DFU_QUIRK_IGNORE	BIT(1)	/* the interface speaks another protocol */
+#define DFU_QUIRK_FORCE_DFU	BIT(2)	/* DFU mode whatever bInterfaceProtocol says */
+#define DFU_QUIRK_VERSION_1_1	BIT(3)	/* bcdDFUVersion is wrong: DFU 1.1 */
+#define DFU_QUIRK_NO_UPLOAD	BIT(4)	/* DFU_UPLOAD is broken */
+
 /* bits of dfu_dev.flags */
 #define DFU_FLAG_GONE		0	/* disconnect() has started */
 
@@ -69,6 +76,7 @@ struct dfu_functional_desc {
  * @flags: DFU_FLAG_* bits, set without @io_mutex
  * @info: descriptor fields and settings reported by DFU_IOCTL_GET_INFO
  * @alt_names: iInterface string of each alternate setting ("" for none)
+ * @quirks: DFU_QUIRK_* flags of the device
  * @io_mutex: serialises every request to the device and guards the
  *	fields below it
  * @urb: the control URB every DFU request uses, killed by disconnect()
@@ -91,6 +99,7 @@ struct dfu_dev {
 	unsigned long flags;
 	struct dfu_info info;
 	char **alt_names;
+	u32 quirks;
 
 	struct mutex io_mutex;	/* serialises requests, guards what follows */
 	struct urb *urb;
@@ -179,6 +188,9 @@ int dfu_read_alt_names(struct dfu_dev *dfu, struct usb_interface *intf);
 void dfu_free_alt_names(struct dfu_dev *dfu);
 int dfu_set_alt(struct dfu_dev *dfu, unsigned int alt);
 
+/* quirks.c */
+u32 dfu_quirks(struct usb_device *udev);
+
 /* proto.c */
 int dfu_get_status(struct dfu_dev *dfu, struct dfu_status *st);
 int dfu_get_state(struct dfu_dev *dfu, u8 *state);
@@ -189,6 +201,7 @@ int dfu_download_block(struct dfu_dev *dfu, u32 block, u16 len);
 int dfu_manifest(struct dfu_dev *dfu, u32 block);
 int dfu_upload_block(struct dfu_dev *dfu, u32 block);
 int dfu_end_upload(struct dfu_dev *dfu);
+int dfu_detach(struct dfu_dev *dfu, u32 timeout_ms);
 const char *dfu_state_name(u8 state);
 const char *dfu_status_name(u8 status);
 
@@ -202,6 +215,7 @@ void dfu_abandon(struct dfu_dev *dfu);
 
 /* usb.c */
 void dfu_release_dev(struct device *dev);
+int dfu_usb_reset(struct dfu_dev *dfu);
 
 /* sysfs.c */
 extern const struct attribute_group *dfu_groups[];
@@ -211,5 +225,6 @@ extern unsigned int dfu_ctrl_timeout_ms;
 extern unsigned int dfu_busy_timeout_ms;
 extern unsigned int dfu_max_poll_ms;
 extern bool dfu_suffix_guard;
+extern bool dfu_bind_runtime;
 
 #endif /* _DFU_H */

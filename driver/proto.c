@@ -20,6 +20,10 @@
  */
 #define DFU_ZERO_POLLS_FREE	16
 #define DFU_ZERO_POLL_FLOOR_US	1000
+/* Poll time for devices whose bwPollTimeout is bogus (DFU_QUIRK_POLL_5MS). */
+#define DFU_QUIRK_POLL_MS	5U
+/* Stalled DFU_GETSTATUS requests taken for "still busy" in a row. */
+#define DFU_BUSY_STALLS_MAX	3
 /* Timer slack for poll waits: small next to a 1 ms bwPollTimeout. */
 #define DFU_POLL_SLACK_NS	(50 * NSEC_PER_USEC)
 
@@ -158,6 +162,13 @@ int dfu_get_status(struct dfu_dev *dfu, struct dfu_status *st)
 	int ret;
 
 	ret = dfu_request(dfu, DFU_GETSTATUS, 0, b, DFU_GETSTATUS_LEN);
+	if (ret == -EPIPE && dfu->info.mode == DFU_MODE_RUNTIME) {
+		/* optional in run-time mode (DFU 1.1, 6.1.2): a stall means appIDLE */
+		memset(st, 0, sizeof(*st));
+		st->bState = DFU_STATE_APP_IDLE;
+		dfu->status = *st;
+		return 0;
+	}
 	if (ret < 0)
 		return ret;
 	if (ret != DFU_GETSTATUS_LEN || b[4] > DFU_STATE_ERROR) {
@@ -188,6 +199,10 @@ int dfu_get_state(struct dfu_dev *dfu, u8 *state)
 	int ret;
 
 	ret = dfu_request(dfu, DFU_GETSTATE, 0, dfu->sbuf, 1);
+	if (ret == -EPIPE && dfu->info.mode == DFU_MODE_RUNTIME) {
+		*state = DFU_STATE_APP_IDLE;
+		return 0;
+	}
 	if (ret < 0)
 		return ret;
 	if (ret != 1 || dfu->sbuf[0] > DFU_STATE_ERROR)
@@ -276,11 +291,21 @@ static bool dfu_state_busy(u8 state)
 static int dfu_wait_while_busy(struct dfu_dev *dfu, struct dfu_status *st)
 {
 	ktime_t deadline = ktime_add_ms(ktime_get(), dfu_busy_timeout_ms);
-	unsigned int zero_polls = 0;
+	unsigned int zero_polls = 0, stalls = 0;
 	int ret;
 
 	for (;;) {
 		ret = dfu_get_status(dfu, st);
+		/*
+		 * Some devices (STM32L4 ROM) stall a DFU_GETSTATUS that comes
+		 * while they are busy: wait the last poll time and ask again,
+		 * a few times, as dfu-util does.
+		 */
+		if (ret == -EPIPE && ++stalls <= DFU_BUSY_STALLS_MAX) {
+			dfu_poll_wait(dfu, max(dfu->status.bwPollTimeout,
+					       DFU_QUIRK_POLL_MS), &zero_polls);
+			continue;
+		}
 		if (ret)
 			return ret;
 		if (st->bStatus != DFU_STATUS_OK || st->bState == DFU_STATE_ERROR)
@@ -292,7 +317,8 @@ static int dfu_wait_while_busy(struct dfu_dev *dfu, struct dfu_status *st)
 				dfu_state_name(st->bState), dfu_busy_timeout_ms);
 			return -ETIMEDOUT;
 		}
-		dfu_poll_wait(dfu, st->bwPollTimeout, &zero_polls);
+		dfu_poll_wait(dfu, dfu->quirks & DFU_QUIRK_POLL_5MS ?
+			      DFU_QUIRK_POLL_MS : st->bwPollTimeout, &zero_polls);
 	}
 }
 
@@ -402,8 +428,9 @@ static bool dfu_left_bus(int err)
  *	DFU_DNLOAD, as devices that check block succession (U-Boot) require
  *
  * A manifestation-tolerant device is polled back to dfuIDLE. A device that
- * is not tolerant may go to dfuMANIFEST-WAIT-RESET or leave the bus at once
- * to run its new firmware; either counts as success.
+ * is not tolerant may go to dfuMANIFEST-WAIT-RESET, where it gets a USB
+ * reset unless it has bitWillDetach, or leave the bus at once to run its
+ * new firmware; either counts as success.
  *
  * Context: process; io_mutex held.
  * Return: 0 on success, -EIO if the device reports an error or stalls the
@@ -431,9 +458,14 @@ int dfu_manifest(struct dfu_dev *dfu, u32 block)
 		}
 		return ret;
 	}
-	if (st.bState == DFU_STATE_DFU_IDLE ||
-	    st.bState == DFU_STATE_MANIFEST_WAIT_RESET)
+	if (st.bState == DFU_STATE_DFU_IDLE)
 		return 0;
+	if (st.bState == DFU_STATE_MANIFEST_WAIT_RESET) {
+		/* the device waits for a reset to run its new firmware */
+		if (!(dfu->info.bmAttributes & DFU_ATTR_WILL_DETACH))
+			usb_queue_reset_device(dfu->intf);
+		return 0;
+	}
 	dev_err(&dfu->dev, "device in %s after manifestation\n",
 		dfu_state_name(st.bState));
 	return -EIO;
@@ -475,4 +507,34 @@ int dfu_end_upload(struct dfu_dev *dfu)
 	if (ret)
 		return ret;
 	return state == DFU_STATE_UPLOAD_IDLE ? dfu_abort(dfu) : 0;
+}
+
+/**
+ * dfu_detach() - ask a run-time device to switch to DFU mode (DFU 1.1, 5.1)
+ * @dfu: a device in run-time mode
+ * @timeout_ms: wValue, the time the device waits for the reset that
+ *	follows; 0 for min(wDetachTimeOut, 1000), as dfu-util uses
+ *
+ * Errors of the request itself are not fatal: devices that restart at
+ * once may stall it or vanish (fwupd ignores them too). The caller resets
+ * the device unless it has bitWillDetach.
+ *
+ * Context: process; io_mutex held.
+ * Return: 0, -EINVAL if the device is not in run-time mode, -ENODEV.
+ */
+int dfu_detach(struct dfu_dev *dfu, u32 timeout_ms)
+{
+	int ret;
+
+	if (dfu->info.mode != DFU_MODE_RUNTIME)
+		return -EINVAL;
+	if (!timeout_ms)
+		timeout_ms = min_t(u32, dfu->info.wDetachTimeOut, 1000);
+	ret = dfu_request(dfu, DFU_DETACH, min_t(u32, timeout_ms, 0xffff), NULL, 0);
+	if (ret < 0 && dfu_gone(dfu))
+		return -ENODEV;
+	if (ret < 0)
+		dev_info(&dfu->dev, "DFU_DETACH failed (%d), as devices that restart at once do\n",
+			 ret);
+	return 0;
 }

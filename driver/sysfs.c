@@ -127,6 +127,15 @@ static ssize_t alt_names_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(alt_names);
 
+static ssize_t quirks_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct dfu_dev *dfu = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "0x%x\n", dfu->quirks);
+}
+static DEVICE_ATTR_RO(quirks);
+
 static ssize_t mode_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
 {
@@ -149,6 +158,7 @@ static struct attribute *dfu_attrs[] = {
 	&dev_attr_alt_names.attr,
 	&dev_attr_num_alts.attr,
 	&dev_attr_mode.attr,
+	&dev_attr_quirks.attr,
 	NULL,
 };
 

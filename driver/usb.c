@@ -34,11 +34,16 @@ module_param_named(suffix_guard, dfu_suffix_guard, bool, 0644);
 MODULE_PARM_DESC(suffix_guard,
 		 "Strip a DFU suffix at the end of a written image and refuse to manifest an image whose suffix names another device (default Y)");
 
-#define DFU_PROTOCOL_DFU_MODE	0x02
+bool dfu_bind_runtime = true;
+module_param_named(bind_runtime, dfu_bind_runtime, bool, 0644);
+MODULE_PARM_DESC(bind_runtime,
+		 "Bind run-time DFU interfaces too, for DFU_IOCTL_DETACH (default Y); N leaves them to dfu-util and fwupd");
 
+/* bInterfaceProtocol: 0 DFU 1.0 (either mode), 1 run-time, 2 DFU mode */
 static const struct usb_device_id dfu_ids[] = {
-	{ USB_INTERFACE_INFO(USB_CLASS_APP_SPEC, USB_SUBCLASS_DFU,
-			     DFU_PROTOCOL_DFU_MODE) },
+	{ USB_INTERFACE_INFO(USB_CLASS_APP_SPEC, USB_SUBCLASS_DFU, 0x00) },
+	{ USB_INTERFACE_INFO(USB_CLASS_APP_SPEC, USB_SUBCLASS_DFU, 0x01) },
+	{ USB_INTERFACE_INFO(USB_CLASS_APP_SPEC, USB_SUBCLASS_DFU, 0x02) },
 	{ }
 };
 MODULE_DEVICE_TABLE(usb, dfu_ids);
@@ -77,8 +82,15 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	init_completion(&dfu->done);
 	dfu_chardev_setup(dfu);
 
+	dfu->quirks = dfu_quirks(dfu->udev);
+	ret = -ENODEV;
+	if (dfu->quirks & DFU_QUIRK_IGNORE)
+		goto err_put;
 	ret = dfu_parse_descriptors(dfu, intf);
 	if (ret)
+		goto err_put;
+	ret = -ENODEV;
+	if (dfu->info.mode == DFU_MODE_RUNTIME && !dfu_bind_runtime)
 		goto err_put;
 	ret = dfu_read_alt_names(dfu, intf);
 	if (ret)
@@ -99,8 +111,9 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 		goto err_put;
 	}
 
-	dev_info(&dfu->dev, "DFU %x.%02x interface %u of %04x:%04x, %u alt settings, wTransferSize %u, bmAttributes 0x%02x\n",
+	dev_info(&dfu->dev, "DFU %x.%02x %s interface %u of %04x:%04x, %u alt settings, wTransferSize %u, bmAttributes 0x%02x\n",
 		 dfu->info.bcdDFUVersion >> 8, dfu->info.bcdDFUVersion & 0xff,
+		 dfu->info.mode == DFU_MODE_DFU ? "DFU-mode" : "run-time",
 		 dfu->info.bInterfaceNumber, dfu->info.idVendor,
 		 dfu->info.idProduct, dfu->info.bNumAltSettings,
 		 dfu->info.wTransferSize, dfu->info.bmAttributes);
@@ -109,6 +122,32 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 err_put:
 	put_device(&dfu->dev);
 	return ret;
+}
+
+/**
+ * dfu_usb_reset() - reset the device, as dfu-util -R does
+ * @dfu: the device
+ *
+ * After DFU_DETACH this brings a run-time device up in DFU mode; after
+ * manifestation it starts the new firmware. A device that comes back with
+ * other descriptors is re-enumerated: this interface is disconnected and a
+ * new one probed, and that counts as success.
+ *
+ * Context: process; must not hold io_mutex, which pre_reset takes.
+ * Return: 0, -ENODEV once unplugged, or an error of usb_reset_device().
+ */
+int dfu_usb_reset(struct dfu_dev *dfu)
+{
+	int ret;
+
+	if (dfu_gone(dfu))
+		return -ENODEV;
+	ret = usb_lock_device_for_reset(dfu->udev, dfu->intf);
+	if (ret)
+		return ret;
+	ret = usb_reset_device(dfu->udev);
+	usb_unlock_device(dfu->udev);
+	return ret == -ENODEV ? 0 : ret;
 }
 
 static void dfu_disconnect(struct usb_interface *intf)

@@ -2,13 +2,15 @@
 # The selftests, in the guest. Prints TAP lines that tests/check.sh counts.
 set -u
 rc=0
-if insmod ./dfu.ko; then
+# quirks= entries that dfu_quirk_test checks
+if insmod ./dfu.ko quirks=1209:df01:p,1209:df02:i,1209:df03:d; then
 	echo "ok - insmod dfu.ko"
 else
 	echo "not ok - insmod dfu.ko"
 	exit 1
 fi
-for t in ./dfu_flash_test ./dfu_fault_test ./dfu_suffix_test ./dfu_stress_test; do
+for t in ./dfu_flash_test ./dfu_fault_test ./dfu_suffix_test ./dfu_quirk_test \
+	./dfu_stress_test; do
 	"$t" || rc=1
 done
 # every device is gone, so the module must unload

@@ -255,24 +255,52 @@ TEST(capabilities)
 	EXPECT_EQ(0, emu_stat(&e, "upload_requests"));
 }
 
-/* A device that is not manifestation tolerant ends in dfuMANIFEST-WAIT-RESET. */
+/*
+ * A device that is not manifestation tolerant ends in dfuMANIFEST-WAIT-RESET
+ * and gets the USB reset that starts its new firmware (here: back to
+ * dfuIDLE, as a boot loader that stays in DFU mode does).
+ */
 TEST(not_manifestation_tolerant)
 {
 	size_t len = 5 * 64 + 3;
 	unsigned char *img = make_image(len, 8);
+	long resets, waited;
 	char buf[64];
 	struct emu e;
 
 	ASSERT_NE(NULL, img);
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--attrs", "0x03",
 			       "--manifest-poll-ms", "20", NULL));
+	resets = emu_stat(&e, "resets");
+	ASSERT_LE(0, resets);
 	ASSERT_EQ(0, run_sh("cat %s > %s", IMG_PATH, e.node));
 	EXPECT_TRUE(device_has(&e, img, len));
 	EXPECT_EQ(1, emu_stat(&e, "manifests"));
-	ASSERT_EQ(0, read_attr(&e, "state", buf, sizeof(buf)));
-	EXPECT_STREQ("dfuMANIFEST-WAIT-RESET", buf);
+	for (waited = 0; emu_stat(&e, "resets") <= resets && waited < 5000; waited += 10)
+		usleep(10 * 1000);
+	EXPECT_LT(resets, emu_stat(&e, "resets"));
+	EXPECT_EQ(DFU_STATE_DFU_IDLE, get_state(&e));
 	ASSERT_EQ(0, read_attr(&e, "last_result", buf, sizeof(buf)));
 	EXPECT_EQ(0, strncmp(buf, "ok ", 3));
+	emu_stop(&e);
+	free(img);
+}
+
+/* The same device with bitWillDetach resets itself: the host does not. */
+TEST(will_detach_gets_no_reset)
+{
+	size_t len = 2 * 64;
+	unsigned char *img = make_image(len, 9);
+	struct emu e;
+	long resets;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--attrs", "0x0b", NULL));
+	resets = emu_stat(&e, "resets");
+	ASSERT_EQ(0, run_sh("cat %s > %s", IMG_PATH, e.node));
+	EXPECT_TRUE(device_has(&e, img, len));
+	usleep(300 * 1000);
+	EXPECT_EQ(resets, emu_stat(&e, "resets"));
 	emu_stop(&e);
 	free(img);
 }

@@ -156,13 +156,39 @@ static pid_t spawn(char **argv)
 	_exit(127);
 }
 
-int emu_start(struct emu *e, ...)
+/* Is the USB device with e's serial enumerated? */
+static int usb_device_present(struct emu *e)
+{
+	DIR *d = opendir("/sys/bus/usb/devices");
+	struct dirent *de;
+	char path[320], serial[64];
+	int found = 0;
+	FILE *f;
+
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/serial", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(serial, sizeof(serial), f)) {
+			serial[strcspn(serial, "\n")] = 0;
+			found = !strcmp(serial, e->serial);
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+/* Wait for the node (want_node) or for enumeration without one. */
+static int emu_startv(struct emu *e, int want_node, va_list ap)
 {
 	static unsigned int counter;
 	char *argv[EMU_MAX_ARGS];
 	char out[96], stats[96];
 	int argc = 0, tries, waited;
-	va_list ap;
 	char *arg;
 
 	memset(e, 0, sizeof(*e));
@@ -179,10 +205,8 @@ int emu_start(struct emu *e, ...)
 	argv[argc++] = out;
 	argv[argc++] = "--stats";
 	argv[argc++] = stats;
-	va_start(ap, e);
 	while ((arg = va_arg(ap, char *)) && argc < EMU_MAX_ARGS - 1)
 		argv[argc++] = arg;
-	va_end(ap);
 	argv[argc] = NULL;
 
 	/* The UDC may still be held by the previous test's dying device. */
@@ -191,8 +215,13 @@ int emu_start(struct emu *e, ...)
 
 		e->pid = spawn(argv);
 		for (waited = 0; waited < NODE_WAIT_MS; waited += 10) {
-			if (!find_node(e))
+			if (want_node && !find_node(e))
 				return 0;
+			if (!want_node && usb_device_present(e)) {
+				/* give the driver time to probe, then look */
+				sleep_ms(500);
+				return find_node(e) ? 0 : -1;
+			}
 			if (waitpid(e->pid, &status, WNOHANG) == e->pid) {
 				e->pid = 0;
 				break;
@@ -200,7 +229,8 @@ int emu_start(struct emu *e, ...)
 			sleep_ms(10);
 		}
 		if (e->pid) {
-			fprintf(stderr, "# no /dev/dfu node for %s after %d ms\n",
+			fprintf(stderr, "# no %s for %s after %d ms\n",
+				want_node ? "/dev/dfu node" : "USB device",
 				e->serial, NODE_WAIT_MS);
 			emu_stop(e);
 			return -1;
@@ -209,6 +239,28 @@ int emu_start(struct emu *e, ...)
 	}
 	fprintf(stderr, "# %s keeps exiting before enumeration\n", argv[0]);
 	return -1;
+}
+
+int emu_start(struct emu *e, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, e);
+	ret = emu_startv(e, 1, ap);
+	va_end(ap);
+	return ret;
+}
+
+int emu_start_unbound(struct emu *e, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, e);
+	ret = emu_startv(e, 0, ap);
+	va_end(ap);
+	return ret;
 }
 
 static void wait_node_gone(struct emu *e)

@@ -23,6 +23,11 @@ struct emu {
  * node. Returns 0, or -1 with a message on stderr.
  */
 int emu_start(struct emu *e, ...);
+/*
+ * The same for a device the driver must not bind: returns 0 once the USB
+ * device is enumerated and, half a second later, still has no node.
+ */
+int emu_start_unbound(struct emu *e, ...);
 /* SIGTERM, reap, and wait for the node to go away. */
 void emu_stop(struct emu *e);
 /* Wait for the emulator to exit by itself (disconnect injection). */

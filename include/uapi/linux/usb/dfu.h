@@ -146,5 +146,17 @@ struct dfu_result {
  * bNumAltSettings - 1: EINVAL outside that, EBUSY during a transfer.
  */
 #define DFU_IOCTL_SET_ALT	_IOW(DFU_IOCTL_MAGIC, 0x06, __u32)
+/*
+ * Run-time mode only: send DFU_DETACH with this timeout in ms (0: the
+ * smaller of wDetachTimeOut and 1000), then reset the device unless it has
+ * DFU_ATTR_WILL_DETACH. The device comes back in DFU mode as a new
+ * /dev/dfuN; this one goes away. EINVAL in DFU mode.
+ */
+#define DFU_IOCTL_DETACH	_IOW(DFU_IOCTL_MAGIC, 0x07, __u32)
+/*
+ * USB reset of the device (what dfu-util -R does): after manifestation it
+ * starts the new firmware. EBUSY during a transfer.
+ */
+#define DFU_IOCTL_RESET		_IO(DFU_IOCTL_MAGIC, 0x08)
 
 #endif /* _UAPI_LINUX_USB_DFU_H */
