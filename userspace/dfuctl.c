@@ -2,7 +2,7 @@
 /*
  * dfuctl - inspect and control a DFU interface through /dev/dfuN
  *
- *   dfuctl info|status|result|clear|abort [/dev/dfuN]
+ *   dfuctl info|status|result|clear|abort|detach|reset [/dev/dfuN]
  *
  * Flashing needs no tool: cat firmware.bin > /dev/dfu0.
  * Exit codes follow sysexits.h.
@@ -20,12 +20,14 @@
 
 static void usage(void)
 {
-	fputs("usage: dfuctl info|status|result|clear|abort [/dev/dfuN]\n"
+	fputs("usage: dfuctl info|status|result|clear|abort|detach|reset [/dev/dfuN]\n"
 	      "  info    descriptor fields of the DFU interface\n"
 	      "  status  the device's DFU_GETSTATUS answer\n"
 	      "  result  outcome of the last download or upload\n"
 	      "  clear   leave dfuERROR (DFU_CLRSTATUS)\n"
 	      "  abort   end a transfer, back to dfuIDLE (DFU_ABORT)\n"
+	      "  detach  switch a run-time device to DFU mode (a new node appears)\n"
+	      "  reset   USB reset, e.g. to start new firmware\n"
 	      "The node defaults to /dev/dfu0. To flash: cat firmware.bin > /dev/dfu0\n",
 	      stderr);
 }
@@ -104,6 +106,21 @@ static int cmd_result(int fd, const char *node)
 	return r.error ? EX_IOERR : EX_OK;
 }
 
+static int cmd_detach(int fd, const char *node)
+{
+	__u32 timeout = 0;	/* the driver picks min(wDetachTimeOut, 1000) */
+
+	if (ioctl(fd, DFU_IOCTL_DETACH, &timeout)) {
+		if (errno == EINVAL) {
+			fprintf(stderr, "dfuctl: %s is already in DFU mode\n", node);
+			return EX_USAGE;
+		}
+		return failed(node, "DFU_IOCTL_DETACH");
+	}
+	puts("detached: the device comes back in DFU mode as a new /dev/dfuN (ls /sys/class/dfu)");
+	return EX_OK;
+}
+
 int main(int argc, char **argv)
 {
 	const char *node = argc > 2 ? argv[2] : "/dev/dfu0";
@@ -118,8 +135,10 @@ int main(int argc, char **argv)
 		req = DFU_IOCTL_CLR_STATUS;
 	else if (strcmp(argv[1], "abort") == 0)
 		req = DFU_IOCTL_ABORT;
+	else if (strcmp(argv[1], "reset") == 0)
+		req = DFU_IOCTL_RESET;
 	else if (strcmp(argv[1], "info") && strcmp(argv[1], "status") &&
-		 strcmp(argv[1], "result")) {
+		 strcmp(argv[1], "result") && strcmp(argv[1], "detach")) {
 		usage();
 		return EX_USAGE;
 	}
@@ -128,6 +147,8 @@ int main(int argc, char **argv)
 		return errno == EACCES ? EX_NOPERM : EX_UNAVAILABLE;
 	if (req)
 		ret = ioctl(fd, req) ? failed(node, argv[1]) : EX_OK;
+	else if (!strcmp(argv[1], "detach"))
+		ret = cmd_detach(fd, node);
 	else if (!strcmp(argv[1], "info"))
 		ret = cmd_info(fd, node);
 	else if (!strcmp(argv[1], "status"))
