@@ -40,6 +40,9 @@
 #define CONFIG_VALUE		1
 #define MAX_POWER		50	/* 100 mA, in 2 mA units */
 #define STR_FIRST_ALT		4	/* 1-3: manufacturer, product, serial */
+#define FUNC_DESC_MAX		255	/* longest --func-desc block */
+#define DFU_PROTO_RUNTIME	0x01
+#define REATTACH_DELAY_MS	200	/* off the bus this long on WillDetach */
 
 struct gadget {
 	const struct gadget_config *cfg;
@@ -48,8 +51,12 @@ struct gadget {
 	int config;		/* bConfigurationValue, 0 = unconfigured */
 	int ready_sent;
 	uint8_t dev_desc[18];
-	uint8_t func_desc[9];
-	uint8_t conf_desc[9 + 9 * GADGET_MAX_ALTS + 9];
+	/* What follows the interface descriptor(s) in the configuration
+	 * (func_len bytes, maybe 0) and what a class GET_DESCRIPTOR(0x21)
+	 * answers (the first func_get_len bytes; 0: stall). */
+	uint8_t func_desc[FUNC_DESC_MAX];
+	size_t func_len, func_get_len;
+	uint8_t conf_desc[9 + 9 * GADGET_MAX_NUM_ALTS + FUNC_DESC_MAX];
 	size_t conf_len;
 	uint8_t str_desc[2 + 2 * 126];
 	struct usb_raw_ep_io *io;	/* IO_MAX bytes of data follow */
@@ -90,23 +97,25 @@ static const uint8_t qual_desc[10] = {
 static const uint8_t conf_tmpl[9] = {
 	9, USB_DT_CONFIG, 0, 0, 1, CONFIG_VALUE, 0, 0x80, MAX_POWER,
 };
-/* Interface 0 in DFU mode: class 0xfe, subclass 1, protocol 2. */
+/* Interface 0: class 0xfe, subclass 1, protocol 2 (DFU mode; --protocol
+ * changes it) or 1 (run-time mode). */
 static const uint8_t intf_tmpl[9] = {
 	9, USB_DT_INTERFACE, 0, 0, 0, 0xfe, 0x01, 0x02, 0,
 };
 
-static void build_descriptors(struct gadget *g)
+/* Alt settings the current descriptor set has: one in run-time mode. */
+static unsigned n_alts(const struct gadget *g)
+{
+	return g->m->runtime_mode ? 1 : g->m->cfg.n_alts;
+}
+
+/* The functional descriptor block, as --func-desc wants it. */
+static void build_func_desc(struct gadget *g)
 {
 	const struct gadget_config *c = g->cfg;
-	uint8_t *d = g->dev_desc, *p;
-	unsigned i;
+	uint8_t d[9], *f = g->func_desc;
+	size_t n;
 
-	memcpy(d, dev_tmpl, sizeof(dev_tmpl));
-	put16(d + 8, c->vid);
-	put16(d + 10, c->pid);
-	put16(d + 12, c->bcd_device);
-
-	d = g->func_desc;
 	d[0] = 9;
 	d[1] = DT_DFU_FUNCTIONAL;
 	d[2] = g->m->cfg.attrs;
@@ -114,25 +123,84 @@ static void build_descriptors(struct gadget *g)
 	put16(d + 5, g->m->cfg.transfer_size);
 	put16(d + 7, c->dfu_version);
 
-	/* One interface with one alt setting per memory target, each named
-	 * by its iInterface, and the functional descriptor after the last
-	 * one, where real DFU-mode devices put it. */
+	memset(f, 0, FUNC_DESC_MAX);
+	switch (c->func_desc) {
+	case FUNC_DESC_NORMAL:
+		memcpy(f, d, 9);
+		g->func_len = g->func_get_len = 9;
+		break;
+	case FUNC_DESC_MISSING:		/* not even for GET_DESCRIPTOR */
+		g->func_len = g->func_get_len = 0;
+		break;
+	case FUNC_DESC_LEN:
+		n = c->func_desc_len;
+		if (n == 0) {
+			/* Just a header claiming length 0 (Linux gives up
+			 * on the rest of the configuration there). */
+			f[1] = DT_DFU_FUNCTIONAL;
+			n = 2;
+		} else {
+			/* The first min(N, 9) real bytes, zeros after. */
+			memcpy(f, d, n < 9 ? n : 9);
+			f[0] = (uint8_t)n;
+		}
+		g->func_len = g->func_get_len = n;
+		break;
+	case FUNC_DESC_DUP:
+		memcpy(f, d, 9);
+		memcpy(f + 9, d, 9);
+		put16(f + 9 + 5, 32);	/* the second one's wTransferSize */
+		g->func_len = 18;
+		g->func_get_len = 9;
+		break;
+	case FUNC_DESC_V10:
+		memcpy(f, d, 7);
+		f[0] = 7;
+		g->func_len = g->func_get_len = 7;
+		break;
+	}
+}
+
+/* The descriptor set of the model's current mode. */
+static void build_descriptors(struct gadget *g)
+{
+	const struct gadget_config *c = g->cfg;
+	int runtime = g->m->runtime_mode;
+	uint8_t *d = g->dev_desc, *p;
+	unsigned i;
+
+	memcpy(d, dev_tmpl, sizeof(dev_tmpl));
+	put16(d + 8, c->vid);
+	/* --runtime: --pid in run-time mode, --dfu-pid in DFU mode. */
+	put16(d + 10, g->m->cfg.runtime && !runtime ? c->dfu_pid : c->pid);
+	put16(d + 12, c->bcd_device);
+
+	build_func_desc(g);
+
+	/* DFU mode: one interface with one alt setting per memory target,
+	 * each named by its iInterface (0 when the index would pass 255),
+	 * and the functional descriptor after the last one, where real
+	 * DFU-mode devices put it.  Run-time mode: one alt setting with
+	 * protocol 1 and no name, the functional descriptor right after. */
 	d = g->conf_desc;
 	memcpy(d, conf_tmpl, sizeof(conf_tmpl));
 	p = d + 9;
-	for (i = 0; i < g->m->cfg.n_alts; i++, p += 9) {
+	for (i = 0; i < n_alts(g); i++, p += 9) {
 		memcpy(p, intf_tmpl, sizeof(intf_tmpl));
 		p[3] = (uint8_t)i;			/* bAlternateSetting */
-		p[8] = (uint8_t)(STR_FIRST_ALT + i);	/* iInterface */
+		p[7] = runtime ? DFU_PROTO_RUNTIME : c->protocol;
+		if (!runtime && STR_FIRST_ALT + i <= 255)
+			p[8] = (uint8_t)(STR_FIRST_ALT + i);	/* iInterface */
 	}
-	memcpy(p, g->func_desc, 9);
-	g->conf_len = (size_t)(p + 9 - d);
-	put16(d + 2, (uint16_t)g->conf_len);
+	memcpy(p, g->func_desc, g->func_len);
+	g->conf_len = (size_t)(p + g->func_len - d);
+	put16(d + 2, (uint16_t)g->conf_len);	/* wTotalLength */
 }
 
 /* String descriptor idx, or NULL to stall.  Text is taken as Latin-1. */
 static const uint8_t *string_desc(struct gadget *g, unsigned idx, size_t *len)
 {
+	char name[8];
 	const char *s;
 	size_t i, n;
 
@@ -148,7 +216,10 @@ static const uint8_t *string_desc(struct gadget *g, unsigned idx, size_t *len)
 		s = "DFU emulator";
 	else if (idx == 3)
 		s = g->cfg->serial;
-	else if (idx - STR_FIRST_ALT < g->m->cfg.n_alts)
+	else if (idx - STR_FIRST_ALT < g->m->cfg.n_alts && g->cfg->num_alts) {
+		snprintf(name, sizeof(name), "alt%u", idx - STR_FIRST_ALT);
+		s = name;	/* --alts N */
+	} else if (idx - STR_FIRST_ALT < g->m->cfg.n_alts)
 		s = g->cfg->alt_names[idx - STR_FIRST_ALT];
 	else
 		return NULL;
@@ -243,8 +314,10 @@ static void get_descriptor(struct gadget *g, const struct usb_ctrlrequest *c,
 		}
 		break;
 	case DT_DFU_FUNCTIONAL:		/* dfu-util's fallback */
-		d = g->func_desc;
-		len = sizeof(g->func_desc);
+		if (g->func_get_len) {
+			d = g->func_desc;
+			len = g->func_get_len;
+		}
 		break;
 	}
 	if (!d || !(c->bRequestType & USB_DIR_IN)) {
@@ -291,7 +364,7 @@ static void standard_request(struct gadget *g, const struct usb_ctrlrequest *c,
 		ep0_reply(g, &b, 1, wLength);
 		return;
 	case USB_REQ_SET_INTERFACE:
-		if (wIndex != 0 || wValue >= g->m->cfg.n_alts)
+		if (wIndex != 0 || wValue >= n_alts(g))
 			break;
 		notify(g, model_set_interface(g->m, wValue));
 		ep0_ack(g);
@@ -312,7 +385,8 @@ static void standard_request(struct gadget *g, const struct usb_ctrlrequest *c,
 	ep0_stall(g);
 }
 
-/* A DFU class request; returns 1 if the emulator must vanish. */
+/* A DFU class request; returns 0 to go on, else GADGET_DISCONNECT (the
+ * emulator must vanish) or GADGET_REATTACH (leave and come back). */
 static int dfu_request(struct gadget *g, const struct usb_ctrlrequest *c,
 		       uint16_t wValue, uint16_t wIndex, uint16_t wLength)
 {
@@ -325,6 +399,8 @@ static int dfu_request(struct gadget *g, const struct usb_ctrlrequest *c,
 	switch (r.action) {
 	case MODEL_ACK:
 		ep0_ack(g);
+		if (r.events & MODEL_EV_REATTACH)
+			return GADGET_REATTACH;
 		break;
 	case MODEL_STALL:
 		ep0_stall(g);
@@ -341,11 +417,12 @@ static int dfu_request(struct gadget *g, const struct usb_ctrlrequest *c,
 		}
 		break;
 	case MODEL_DISCONNECT:
-		return 1;
+		return GADGET_DISCONNECT;
 	}
 	return 0;
 }
 
+/* Returns 0, or the gadget_exit that ends the session. */
 static int control(struct gadget *g, const struct usb_ctrlrequest *c)
 {
 	uint16_t wValue = le16toh(c->wValue), wIndex = le16toh(c->wIndex);
@@ -404,6 +481,7 @@ static enum gadget_exit event_loop(struct gadget *g)
 {
 	const struct gadget_config *c = g->cfg;
 	struct usb_ctrlrequest ctrl;
+	unsigned events;
 	int rv;
 
 	for (;;) {
@@ -428,8 +506,9 @@ static enum gadget_exit event_loop(struct gadget *g)
 			break;
 		case DFU_EMU_EVENT_CONTROL:
 			memcpy(&ctrl, evbuf.ev.data, sizeof(ctrl));
-			if (control(g, &ctrl))
-				return GADGET_DISCONNECT;
+			rv = control(g, &ctrl);
+			if (rv)
+				return (enum gadget_exit)rv;
 			break;
 		case DFU_EMU_EVENT_RESET:
 		case DFU_EMU_EVENT_DISCONNECT:
@@ -437,8 +516,14 @@ static enum gadget_exit event_loop(struct gadget *g)
 				DFU_EMU_EVENT_RESET ? "reset" : "disconnect",
 				g->m->state);
 			g->config = 0;
-			notify(g, model_usb_reset(g->m, evbuf.ev.type ==
-						  DFU_EMU_EVENT_DISCONNECT));
+			events = model_usb_reset(g->m, evbuf.ev.type ==
+						 DFU_EMU_EVENT_DISCONNECT,
+						 now_us());
+			/* Mode switch: the host re-reads the descriptors after
+			 * the reset, sees them changed and re-enumerates. */
+			if (events & MODEL_EV_MODE)
+				build_descriptors(g);
+			notify(g, events);
 			break;
 		case DFU_EMU_EVENT_SUSPEND:
 		case DFU_EMU_EVENT_RESUME:
@@ -456,6 +541,9 @@ static enum gadget_exit event_loop(struct gadget *g)
 enum gadget_exit gadget_run(const struct gadget_config *cfg,
 			    struct dfu_model *m)
 {
+	static const struct timespec reattach_delay = {
+		0, REATTACH_DELAY_MS * 1000000L
+	};
 	struct gadget g;
 	enum gadget_exit ret = GADGET_FAILED;
 
@@ -468,11 +556,26 @@ enum gadget_exit gadget_run(const struct gadget_config *cfg,
 		perror("dfu-emu: malloc");
 		return GADGET_FAILED;
 	}
-	build_descriptors(&g);
-	if (gadget_open(&g) == 0)
-		ret = event_loop(&g);
-	if (g.fd >= 0)
-		close(g.fd);	/* the host sees an unplug */
+	for (;;) {
+		build_descriptors(&g);
+		ret = GADGET_FAILED;
+		if (gadget_open(&g) == 0)
+			ret = event_loop(&g);
+		if (g.fd >= 0)
+			close(g.fd);	/* the host sees an unplug */
+		g.fd = -1;
+		if (ret != GADGET_REATTACH)
+			break;
+		/* WillDetach: off the bus for a moment, then a new session
+		 * on the same UDC with the DFU-mode descriptors. */
+		nanosleep(&reattach_delay, NULL);	/* EINTR: see *stop */
+		if (*cfg->stop) {
+			ret = GADGET_STOPPED;
+			break;
+		}
+		g.config = 0;
+		notify(&g, model_reattach(m));
+	}
 	free(g.io);
 	return ret;
 }

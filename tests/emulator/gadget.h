@@ -12,8 +12,18 @@
 
 #include "model.h"
 
-#define GADGET_MAX_ALTS		32
+#define GADGET_MAX_ALTS		32	/* --alt NAME */
+#define GADGET_MAX_NUM_ALTS	255	/* --alts N */
 #define GADGET_EV_CONFIGURED	0x100u	/* beside the MODEL_EV_* bits */
+
+/* --func-desc: the functional descriptor, or a malformed one. */
+enum gadget_func_desc {
+	FUNC_DESC_NORMAL,	/* 9 bytes, DFU 1.1 */
+	FUNC_DESC_MISSING,	/* none at all */
+	FUNC_DESC_LEN,		/* bLength func_desc_len, see build_func_desc */
+	FUNC_DESC_DUP,		/* two, the second with wTransferSize 32 */
+	FUNC_DESC_V10,		/* 7 bytes, DFU 1.0: no bcdDFUVersion */
+};
 
 struct gadget_config {
 	const char *udc_driver;
@@ -24,6 +34,11 @@ struct gadget_config {
 	const char *alt_names[GADGET_MAX_ALTS];	/* model's cfg.n_alts used */
 	uint16_t detach_timeout;
 	uint16_t dfu_version;
+	uint8_t protocol;	/* bInterfaceProtocol in DFU mode (--protocol) */
+	unsigned num_alts;	/* --alts N: alts named alt0.., 0: alt_names */
+	uint16_t dfu_pid;	/* --runtime: idProduct in DFU mode */
+	enum gadget_func_desc func_desc;	/* --func-desc */
+	unsigned func_desc_len;	/* --func-desc len=N */
 
 	/* Called before the request that caused them is answered. */
 	void (*on_events)(void *ctx, unsigned events);
@@ -39,6 +54,7 @@ enum gadget_exit {
 	GADGET_STOPPED,		/* *stop was set */
 	GADGET_DISCONNECT,	/* the model asked to vanish */
 	GADGET_FAILED,		/* raw_gadget error (reported on stderr) */
+	GADGET_REATTACH,	/* internal: WillDetach, start a new session */
 };
 
 /* Opens /dev/raw-gadget, binds and serves until one of the above. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dfu-emu: an emulated USB DFU 1.1 device (DFU mode) on raw_gadget, used
+ * dfu-emu: an emulated USB DFU 1.1 device (DFU mode, optionally with a
+ * run-time mode in front of it) on raw_gadget, used
  * as the test fixture of the dfu driver.  This file: command line, the
  * files the emulator writes (--out, --stats, --ready) and signals.
  */
@@ -48,6 +49,16 @@ static const char usage_text[] =
 "  --disconnect-upload-at N vanish when UPLOAD block N is requested\n"
 "  --strict-blocks          check wBlockNum sequence (default)\n"
 "  --no-strict-blocks       do not\n"
+"  --protocol N             bInterfaceProtocol in DFU mode, default 2\n"
+"  --func-desc MODE         malformed functional descriptor: missing,\n"
+"                           len=N (0..255), dup, v10\n"
+"  --alts N                 N alt settings alt0..altN-1 (1..255)\n"
+"  --start-error CODE       start in dfuERROR with bStatus CODE\n"
+"  --stall-busy-getstatus N stall the first N GETSTATUS after each block\n"
+"  --strict-clrstatus       CLRSTATUS outside dfuERROR: dfuERROR/errUNKNOWN\n"
+"  --runtime                start in run-time mode (appIDLE)\n"
+"  --dfu-pid HEX            idProduct in DFU mode with --runtime\n"
+"                           (default: --pid)\n"
 "  --verbose                log events on stderr\n";
 
 static const char *const request_opt_names[DFU_NUM_REQUESTS] = {
@@ -134,12 +145,17 @@ static void parse_args(int argc, char **argv)
 		{ "disconnect-at", 1, 0, 'c' },
 		{ "disconnect-upload-at", 1, 0, 'u' },
 		{ "strict-blocks", 0, 0, 'k' }, { "no-strict-blocks", 0, 0, 'K' },
+		{ "protocol", 1, 0, 'O' }, { "func-desc", 1, 0, 'F' },
+		{ "alts", 1, 0, 'N' }, { "start-error", 1, 0, 'E' },
+		{ "stall-busy-getstatus", 1, 0, 'g' },
+		{ "strict-clrstatus", 0, 0, 'C' }, { "runtime", 0, 0, 'U' },
+		{ "dfu-pid", 1, 0, 'q' },
 		{ "verbose", 0, 0, 'w' }, { "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
 	unsigned long n;
 	char *head;
-	int c, i, idx;
+	int c, i, idx, have_dfu_pid = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
 		const char *o = c == '?' ? "" : opts[idx].name;
@@ -219,6 +235,41 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'k': mcfg.strict_blocks = 1; break;
 		case 'K': mcfg.strict_blocks = 0; break;
+		case 'O':	/* DfuSe ROMs report 0, NXP LPC 1 */
+			gcfg.protocol = number(o, optarg, 0, 0, 0xff);
+			break;
+		case 'F':	/* malformed descriptors for probe tests */
+			if (!strcmp(optarg, "missing")) {
+				gcfg.func_desc = FUNC_DESC_MISSING;
+			} else if (!strcmp(optarg, "dup")) {
+				gcfg.func_desc = FUNC_DESC_DUP;
+			} else if (!strcmp(optarg, "v10")) {
+				gcfg.func_desc = FUNC_DESC_V10;
+			} else if (!strncmp(optarg, "len=", 4)) {
+				gcfg.func_desc = FUNC_DESC_LEN;
+				gcfg.func_desc_len =
+					number(o, optarg + 4, 0, 0, 255);
+			} else {
+				usage("bad value for --%s", o);
+			}
+			break;
+		case 'N':	/* alt0..altN-1 instead of --alt names */
+			gcfg.num_alts = number(o, optarg, 0, 1,
+					       GADGET_MAX_NUM_ALTS);
+			break;
+		case 'E':	/* STM32 ROM, blank application: 0x0a */
+			mcfg.start_error = number(o, optarg, 0, 0, 0xff);
+			break;
+		case 'g':	/* STM32L4 ROM */
+			mcfg.busy_stall_getstatus =
+				number(o, optarg, 0, 0, ULONG_MAX);
+			break;
+		case 'C': mcfg.strict_clrstatus = 1; break;
+		case 'U': mcfg.runtime = 1; break;
+		case 'q':
+			gcfg.dfu_pid = number(o, optarg, 1, 0, 0xffff);
+			have_dfu_pid = 1;
+			break;
 		case 'w': emu_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -229,8 +280,19 @@ static void parse_args(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage("unexpected argument '%s'", argv[optind]);
+	if (gcfg.num_alts) {
+		if (mcfg.n_alts)
+			usage("--alts and --alt %s do not combine",
+			      gcfg.alt_names[0]);
+		mcfg.n_alts = gcfg.num_alts;
+	}
 	if (mcfg.n_alts == 0)
 		gcfg.alt_names[mcfg.n_alts++] = "Flash";
+	if (have_dfu_pid && !mcfg.runtime)
+		usage("--dfu-pid needs --%s", "runtime");
+	if (!have_dfu_pid)
+		gcfg.dfu_pid = gcfg.pid;
+	mcfg.detach_timeout = gcfg.detach_timeout;
 }
 
 /* Whole-file output through FILE.tmp and rename(), so that a reader sees
@@ -348,6 +410,8 @@ int main(int argc, char **argv)
 	gcfg.serial = "EMU0";
 	gcfg.detach_timeout = 1000;
 	gcfg.dfu_version = 0x0110;
+	gcfg.protocol = 0x02;
+	gcfg.func_desc = FUNC_DESC_NORMAL;
 	gcfg.on_events = on_events;
 	gcfg.stop = &stop_flag;
 	gcfg.fetch_waiting = &fetch_waiting;
@@ -359,6 +423,7 @@ int main(int argc, char **argv)
 	mcfg.strict_blocks = 1;
 	mcfg.disconnect_at = -1;
 	mcfg.disconnect_upload_at = -1;
+	mcfg.start_error = -1;
 
 	parse_args(argc, argv);
 	load_image(&image, &image_len);

@@ -5,6 +5,12 @@
  * table's E: stall and enter dfuERROR with bStatus errSTALLEDPKT; a plain
  * stall leaves the state alone (used in dfuERROR and for malformed
  * requests).
+ *
+ * With --runtime the device starts in run-time mode (appIDLE, §6 and the
+ * first two rows of §7): DETACH and a USB reset before the detach timer
+ * runs out switch it to DFU mode; a USB reset in dfuMANIFEST-WAIT-RESET
+ * switches it back.  The transport serves the descriptor set that
+ * m->runtime_mode names.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +29,19 @@ void model_init(struct dfu_model *m, const struct model_config *cfg,
 	m->pending_rule = -1;
 	m->mem = image;
 	m->mem_len = image_len;
+	/* --start-error: like an STM32 ROM with a blank application, which
+	 * comes up in dfuERROR/errFIRMWARE.  Only CLRSTATUS clears it; until
+	 * then USB resets and SET_INTERFACE leave it in place. */
+	if (cfg->start_error >= 0) {
+		m->boot_error = 1;
+		m->state = DFU_ERROR;
+		m->status = (uint8_t)cfg->start_error;
+	}
+	if (cfg->runtime) {
+		m->runtime_mode = 1;
+		m->state = DFU_APP_IDLE;
+		m->status = DFU_STATUS_OK;
+	}
 }
 
 void model_free(struct dfu_model *m)
@@ -43,6 +62,38 @@ static void abandon_transfer(struct dfu_model *m)
 	m->next_block = 0;
 	m->up_off = 0;
 	m->up_blocks = 0;
+	m->busy_stall_left = 0;
+}
+
+/* The state DFU mode starts in: dfuIDLE, or the --start-error. */
+static void dfu_start_state(struct dfu_model *m)
+{
+	if (m->boot_error) {
+		m->state = DFU_ERROR;
+		m->status = (uint8_t)m->cfg.start_error;
+	} else {
+		m->state = DFU_IDLE;
+		m->status = DFU_STATUS_OK;
+	}
+}
+
+/* Switch descriptor sets: to DFU mode (runtime = 0) or back to run-time
+ * mode (runtime = 1, the new firmware runs). */
+static unsigned switch_mode(struct dfu_model *m, int runtime)
+{
+	abandon_transfer(m);
+	m->runtime_mode = runtime;
+	m->alt = 0;
+	m->deadline_us = 0;
+	m->detach_deadline_us = 0;
+	if (runtime) {
+		m->state = DFU_APP_IDLE;
+		m->status = DFU_STATUS_OK;
+	} else {
+		dfu_start_state(m);
+	}
+	emu_log("now in %s mode", runtime ? "run-time" : "DFU");
+	return MODEL_EV_STATS | MODEL_EV_MODE;
 }
 
 static void enter_error(struct dfu_model *m, struct model_result *r,
@@ -275,6 +326,7 @@ void model_data(struct dfu_model *m, const uint8_t *data, size_t len,
 	}
 	m->next_block = (uint16_t)(m->dn_block + 1);
 	m->busy_left = m->cfg.busy_polls;
+	m->busy_stall_left = m->cfg.busy_stall_getstatus;
 	m->state = DFU_DNLOAD_SYNC;
 }
 
@@ -406,8 +458,13 @@ static void dispatch(struct dfu_model *m, uint8_t bRequest, uint16_t wValue,
 			abandon_transfer(m);
 			m->state = DFU_IDLE;
 			m->status = DFU_STATUS_OK;
+			m->boot_error = 0;	/* --start-error is cleared */
 			m->st.clrstatus++;
 			r->events |= MODEL_EV_STATS;
+		} else if (m->cfg.strict_clrstatus) {
+			/* --strict-clrstatus, the ST USBD library: a stray
+			 * CLRSTATUS succeeds but enters dfuERROR/errUNKNOWN. */
+			enter_error(m, r, DFU_STATUS_ERR_UNKNOWN);
 		} else {
 			stall_e(m, r);
 		}
@@ -415,6 +472,47 @@ static void dispatch(struct dfu_model *m, uint8_t bRequest, uint16_t wValue,
 	default:	/* DETACH means nothing in DFU mode */
 		stall_e(m, r);
 		break;
+	}
+}
+
+/* Run-time mode (appIDLE, appDETACH): the first two rows of §7's table. */
+static void runtime_request(struct dfu_model *m, uint8_t bRequest,
+			    uint16_t wValue, uint16_t wLength, uint64_t now_us,
+			    struct model_result *r)
+{
+	uint16_t ms;
+
+	/* Detach timer: without a USB reset in time, back to appIDLE. */
+	if (m->state == DFU_APP_DETACH && now_us >= m->detach_deadline_us) {
+		m->state = DFU_APP_IDLE;
+		r->events |= MODEL_EV_STATS;
+		emu_log("detach timer expired: appIDLE");
+	}
+	if (bRequest == DFU_GETSTATUS && wLength == 6) {
+		status_reply(m, r, 0);		/* appIDLE/appDETACH, OK */
+	} else if (bRequest == DFU_GETSTATE && wLength == 1) {
+		state_reply(m, r);
+	} else if (bRequest == DFU_DETACH && m->state == DFU_APP_IDLE) {
+		ms = wValue < m->cfg.detach_timeout ? wValue :
+		     m->cfg.detach_timeout;
+		m->state = DFU_APP_DETACH;
+		m->detach_deadline_us = now_us + (uint64_t)ms * 1000;
+		m->st.detaches++;
+		r->events |= MODEL_EV_STATS;
+		/* WillDetach: the device leaves the bus by itself once the
+		 * request is answered and returns in DFU mode. */
+		if (m->cfg.attrs & DFU_ATTR_WILL_DETACH)
+			r->events |= MODEL_EV_REATTACH;
+		emu_log("DETACH, %u ms%s", ms, m->cfg.attrs &
+			DFU_ATTR_WILL_DETACH ? ", detaching now" : "");
+	} else {
+		/* appIDLE: stall, state unchanged; appDETACH: stall and
+		 * back to appIDLE (the table's "S -> 0"). */
+		stall(m, r);
+		if (m->state == DFU_APP_DETACH) {
+			m->state = DFU_APP_IDLE;
+			r->events |= MODEL_EV_STATS;
+		}
 	}
 }
 
@@ -436,6 +534,13 @@ void model_request(struct dfu_model *m, uint8_t bmRequestType,
 		stall(m, r);
 		return;
 	}
+	/* Counted with or without --strict-clrstatus, in any mode. */
+	if (bRequest == DFU_CLRSTATUS && m->state != DFU_ERROR)
+		m->st.stray_clrstatus++;
+	if (m->runtime_mode) {
+		runtime_request(m, bRequest, wValue, wLength, now_us, r);
+		return;
+	}
 	if (bRequest == DFU_DNLOAD)
 		m->st.dnload_requests++;
 	if (bRequest == DFU_UPLOAD)
@@ -453,6 +558,16 @@ void model_request(struct dfu_model *m, uint8_t bmRequestType,
 		return;
 	}
 
+	/* --stall-busy-getstatus N: the STM32L4 ROM stalls a GETSTATUS that
+	 * comes while it is still busy with the block.  State and bStatus
+	 * stay as they are; the host just has to ask again. */
+	if (bRequest == DFU_GETSTATUS && m->busy_stall_left > 0) {
+		m->busy_stall_left--;
+		m->st.busy_stalls++;
+		emu_log("busy: stall GETSTATUS");
+		stall(m, r);
+		return;
+	}
 	count = fault_count(m, bRequest);
 	if (injected_stall(m, bRequest, count)) {
 		emu_log("injected stall of request %u at %lu", bRequest,
@@ -474,30 +589,62 @@ void model_request(struct dfu_model *m, uint8_t bmRequestType,
 	dispatch(m, bRequest, wValue, wLength, now_us, r);
 }
 
-/* SET_INTERFACE: abandon everything and clear dfuERROR, as U-Boot does. */
+/* SET_INTERFACE: abandon everything and clear dfuERROR, as U-Boot does
+ * (but not a --start-error, and in run-time mode nothing changes). */
 unsigned model_set_interface(struct dfu_model *m, unsigned alt)
 {
-	abandon_transfer(m);
-	m->state = DFU_IDLE;
-	m->status = DFU_STATUS_OK;
 	m->alt = alt;
 	m->st.set_interface++;
+	if (m->runtime_mode)
+		return MODEL_EV_STATS;
+	abandon_transfer(m);
+	if (m->boot_error) {
+		dfu_start_state(m);
+	} else {
+		m->state = DFU_IDLE;
+		m->status = DFU_STATUS_OK;
+	}
 	return MODEL_EV_STATS;
 }
 
 /* USB reset (or disconnect): back to dfuIDLE.  From dfuMANIFEST-WAIT-RESET
  * this is the normal way out; the image is already in memory.  Elsewhere a
- * download in progress is lost (it is only staged). */
-unsigned model_usb_reset(struct dfu_model *m, int disconnect)
+ * download in progress is lost (it is only staged).
+ * With --runtime: a reset in dfuMANIFEST-WAIT-RESET starts the new firmware
+ * (run-time mode), and in run-time mode a reset in appDETACH before the
+ * detach deadline enters DFU mode; any other reset or disconnect leaves
+ * run-time mode in appIDLE.  A pending --start-error survives resets. */
+unsigned model_usb_reset(struct dfu_model *m, int disconnect,
+			 uint64_t now_us)
 {
+	int was_wait_reset = m->state == DFU_MANIFEST_WAIT_RESET;
+
+	if (!disconnect)
+		m->st.resets++;
+	if (m->runtime_mode) {
+		if (!disconnect && m->state == DFU_APP_DETACH &&
+		    now_us < m->detach_deadline_us)
+			return switch_mode(m, 0);
+		m->state = DFU_APP_IDLE;
+		m->status = DFU_STATUS_OK;
+		m->alt = 0;
+		return MODEL_EV_STATS;
+	}
+	if (!disconnect && was_wait_reset && m->cfg.runtime)
+		return switch_mode(m, 1);
 	abandon_transfer(m);
 	m->state = DFU_IDLE;
 	m->status = DFU_STATUS_OK;
+	if (m->boot_error)
+		dfu_start_state(m);
 	m->alt = 0;
 	m->deadline_us = 0;
-	if (!disconnect)
-		m->st.resets++;
 	return MODEL_EV_STATS;
+}
+
+unsigned model_reattach(struct dfu_model *m)
+{
+	return switch_mode(m, 0);
 }
 
 void model_image(const struct dfu_model *m, const uint8_t **data,
@@ -516,10 +663,13 @@ void model_write_stats(const struct dfu_model *m, FILE *f)
 		"aborts=%lu\nclrstatus=%lu\nset_interface=%lu\nalt=%u\n"
 		"uploads=%lu\nupload_requests=%lu\nblock_errors=%lu\n"
 		"upload_block_errors=%lu\nzero_len_in_idle=%lu\nstalls=%lu\n"
-		"resets=%lu\n",
+		"resets=%lu\nbusy_stalls=%lu\nstray_clrstatus=%lu\n"
+		"detaches=%lu\nmode=%s\n",
 		(int)m->state, m->status, s->manifests, s->image_bytes,
 		s->dnload_requests, s->blocks, s->early_polls, s->aborts,
 		s->clrstatus, s->set_interface, m->alt, s->uploads,
 		s->upload_requests, s->block_errors, s->upload_block_errors,
-		s->zero_len_in_idle, s->stalls, s->resets);
+		s->zero_len_in_idle, s->stalls, s->resets, s->busy_stalls,
+		s->stray_clrstatus, s->detaches,
+		m->runtime_mode ? "runtime" : "dfu");
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * dfu-emu: the DFU 1.1 device model (DFU mode only).
+ * dfu-emu: the DFU 1.1 device model: DFU mode and, with --runtime, the
+ * run-time mode (appIDLE/appDETACH) that a DETACH and a USB reset leave.
  *
  * The model is the state machine of the reference's state table, the
  * device memory and the fault injection.  It knows nothing about USB
@@ -29,8 +30,8 @@ enum dfu_request {
 };
 
 enum dfu_state {
-	DFU_APP_IDLE = 0,	/* not used: this is a DFU-mode device */
-	DFU_APP_DETACH = 1,	/* not used */
+	DFU_APP_IDLE = 0,	/* run-time mode (--runtime) */
+	DFU_APP_DETACH = 1,	/* run-time mode, DETACH received */
 	DFU_IDLE = 2,
 	DFU_DNLOAD_SYNC = 3,
 	DFU_DNBUSY = 4,
@@ -45,12 +46,14 @@ enum dfu_state {
 #define DFU_STATUS_OK		0x00
 #define DFU_STATUS_ERR_WRITE	0x03
 #define DFU_STATUS_ERR_ADDRESS	0x08
+#define DFU_STATUS_ERR_UNKNOWN	0x0e
 #define DFU_STATUS_ERR_STALLEDPKT 0x0f
 
 /* bmAttributes of the functional descriptor. */
 #define DFU_ATTR_CAN_DNLOAD	0x01
 #define DFU_ATTR_CAN_UPLOAD	0x02
 #define DFU_ATTR_MANIFEST_TOL	0x04
+#define DFU_ATTR_WILL_DETACH	0x08
 
 #define MODEL_MAX_RULES		16
 
@@ -83,6 +86,11 @@ struct model_config {
 	unsigned n_fail;
 	struct model_stall_rule stall[MODEL_MAX_RULES];
 	unsigned n_stall;
+	int start_error;		/* --start-error CODE, -1: off */
+	unsigned long busy_stall_getstatus; /* --stall-busy-getstatus N */
+	int strict_clrstatus;		/* --strict-clrstatus */
+	int runtime;			/* --runtime: start in appIDLE */
+	uint16_t detach_timeout;	/* wDetachTimeOut, caps DETACH wValue */
 };
 
 struct model_stats {
@@ -90,6 +98,7 @@ struct model_stats {
 	unsigned long early_polls, aborts, clrstatus, set_interface;
 	unsigned long uploads, upload_requests, block_errors;
 	unsigned long upload_block_errors, zero_len_in_idle, stalls, resets;
+	unsigned long busy_stalls, stray_clrstatus, detaches;
 };
 
 struct dfu_model {
@@ -105,6 +114,11 @@ struct dfu_model {
 	int pending_rule;	/* index of the fail rule behind it, or -1 */
 	uint16_t dn_block;	/* wBlockNum of the DNLOAD awaiting its data */
 	uint16_t next_block;	/* wBlockNum the next DNLOAD must carry */
+
+	int runtime_mode;	/* serving the run-time descriptor set */
+	int boot_error;		/* --start-error not yet cleared by CLRSTATUS */
+	uint64_t detach_deadline_us; /* appDETACH: a reset must come before */
+	unsigned long busy_stall_left; /* GETSTATUS to stall after a block */
 
 	/* A download is staged here and becomes the device memory (what
 	 * UPLOAD returns) at manifestation. */
@@ -129,6 +143,11 @@ enum model_action {
 /* Side effects the caller should carry out before answering. */
 #define MODEL_EV_STATS		0x01u	/* rewrite the stats file */
 #define MODEL_EV_MANIFEST	0x02u	/* an image was committed: write --out */
+#define MODEL_EV_MODE		0x04u	/* run-time <-> DFU mode: the transport
+					 * must serve the other descriptors */
+#define MODEL_EV_REATTACH	0x08u	/* WillDetach: after answering, leave
+					 * the bus, call model_reattach() and
+					 * come back */
 
 struct model_result {
 	enum model_action action;
@@ -152,7 +171,10 @@ void model_data(struct dfu_model *m, const uint8_t *data, size_t len,
 
 /* Standard-request and bus events; they return MODEL_EV_* bits. */
 unsigned model_set_interface(struct dfu_model *m, unsigned alt);
-unsigned model_usb_reset(struct dfu_model *m, int disconnect);
+unsigned model_usb_reset(struct dfu_model *m, int disconnect,
+			 uint64_t now_us);
+/* The device detached itself (WillDetach) and comes back in DFU mode. */
+unsigned model_reattach(struct dfu_model *m);
 
 void model_image(const struct dfu_model *m, const uint8_t **data,
 		 size_t *len);

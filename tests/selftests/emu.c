@@ -277,6 +277,20 @@ static void wait_node_gone(struct emu *e)
 	fprintf(stderr, "# %s still present after its device left\n", e->node);
 }
 
+int emu_wait_mode(struct emu *e, const char *mode, int timeout_ms)
+{
+	char buf[32];
+	int waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 10) {
+		if (!find_node(e) && !read_attr(e, "mode", buf, sizeof(buf)) &&
+		    !strcmp(buf, mode))
+			return 0;
+		sleep_ms(10);
+	}
+	return -1;
+}
+
 int emu_wait_exit(struct emu *e, int timeout_ms)
 {
 	int status, waited;

@@ -30,6 +30,12 @@ int emu_start(struct emu *e, ...);
 int emu_start_unbound(struct emu *e, ...);
 /* SIGTERM, reap, and wait for the node to go away. */
 void emu_stop(struct emu *e);
+/*
+ * Wait for the device to show up again with this mode ("dfu" or
+ * "runtime"), after DETACH or a reset re-enumerated it; updates node and
+ * sysfs. Returns 0, or -1 on timeout.
+ */
+int emu_wait_mode(struct emu *e, const char *mode, int timeout_ms);
 /* Wait for the emulator to exit by itself (disconnect injection). */
 int emu_wait_exit(struct emu *e, int timeout_ms);
 /* Value of key in the emulator's stats file, or -1. */
