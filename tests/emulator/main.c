@@ -35,6 +35,8 @@ static const char usage_text[] =
 "  --dfu-version HEX        bcdDFUVersion, default 0x0110\n"
 "  --poll-ms N              bwPollTimeout in dfuDNBUSY replies, default 0\n"
 "  --busy-polls N           dfuDNBUSY answers per block, default 1\n"
+"  --busy-ms N              how long a block really keeps it busy, default\n"
+"                           --poll-ms (less: the poll time is bogus)\n"
 "  --manifest-poll-ms N     bwPollTimeout in dfuMANIFEST, default 0\n"
 "  --alt NAME               add an alt setting (repeatable), default Flash\n"
 "  --mem-size BYTES         device memory, default 67108864\n"
@@ -138,6 +140,7 @@ static void parse_args(int argc, char **argv)
 		{ "attrs", 1, 0, 'a' }, { "detach-timeout", 1, 0, 'T' },
 		{ "dfu-version", 1, 0, 'v' }, { "poll-ms", 1, 0, 'p' },
 		{ "busy-polls", 1, 0, 'b' }, { "manifest-poll-ms", 1, 0, 'm' },
+		{ "busy-ms", 1, 0, 'W' },
 		{ "alt", 1, 0, 'A' }, { "mem-size", 1, 0, 'M' },
 		{ "image", 1, 0, 'i' }, { "out", 1, 0, 'o' },
 		{ "stats", 1, 0, 'x' }, { "ready", 1, 0, 'r' },
@@ -189,6 +192,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'b':
 			mcfg.busy_polls = number(o, optarg, 0, 0, ULONG_MAX);
+			break;
+		case 'W':
+			mcfg.busy_ms = number(o, optarg, 0, 0, 0xffffff);
 			break;
 		case 'm':
 			mcfg.manifest_poll_ms =
@@ -419,6 +425,7 @@ int main(int argc, char **argv)
 		     DFU_ATTR_MANIFEST_TOL;
 	mcfg.transfer_size = 4096;
 	mcfg.busy_polls = 1;
+	mcfg.busy_ms = -1;
 	mcfg.mem_size = 64 << 20;
 	mcfg.strict_blocks = 1;
 	mcfg.disconnect_at = -1;

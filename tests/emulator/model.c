@@ -194,7 +194,9 @@ static void do_getstatus(struct dfu_model *m, uint64_t now_us,
 		} else if (m->busy_left > 0) {
 			m->busy_left--;
 			m->state = DFU_DNBUSY;
-			m->deadline_us = now_us + (uint64_t)m->cfg.poll_ms * 1000;
+			/* --busy-ms: done sooner than it says (a bogus poll time) */
+			m->deadline_us = now_us + (uint64_t)(m->cfg.busy_ms >= 0 ?
+				m->cfg.busy_ms : (long)m->cfg.poll_ms) * 1000;
 			status_reply(m, r, m->cfg.poll_ms);
 		} else {
 			m->state = DFU_DNLOAD_IDLE;

@@ -75,6 +75,7 @@ struct model_config {
 	uint8_t attrs;
 	uint16_t transfer_size;
 	uint32_t poll_ms;		/* bwPollTimeout in dfuDNBUSY replies */
+	long busy_ms;			/* real time busy per block; -1: poll_ms */
 	uint32_t manifest_poll_ms;	/* bwPollTimeout in dfuMANIFEST replies */
 	unsigned long busy_polls;
 	size_t mem_size;

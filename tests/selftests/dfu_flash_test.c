@@ -412,10 +412,11 @@ static int cmp_ll(const void *a, const void *b)
 
 /*
  * The cost of honouring a 5 ms bwPollTimeout: runs of 200 blocks at 0 and
- * 5 ms, alternated so that load on the machine hits both alike; the median
- * of the differences per block must stay under 6 ms (a jiffy-rounded sleep
- * at HZ=250 costs 8 ms or more), and the emulator must never have been
- * polled before the 5 ms were up.
+ * 5 ms, alternated so that load on the machine hits both alike. The mean
+ * difference per block, in the best of the pairs, must stay under 6 ms (a
+ * jiffy-rounded sleep at HZ=250 costs 8 ms or more in every pair; noise
+ * from the host only ever adds time), and the emulator must never have
+ * been polled before the 5 ms were up.
  *
  * The test and the emulated device share one CPU: under QEMU TCG a wakeup
  * across virtual CPUs costs 0.5 to 1 ms once the other CPU has halted,
@@ -442,10 +443,10 @@ TEST_F_TIMEOUT(own_device, poll_precision, 600)
 			       us0, us5, delta[i]);
 	}
 	qsort(delta, PAIRS, sizeof(delta[0]), cmp_ll);
-	ksft_print_msg("median cost of a 5 ms bwPollTimeout: %lld us per block\n",
-		       delta[PAIRS / 2]);
+	ksft_print_msg("cost of a 5 ms bwPollTimeout per block: best %lld us, median %lld us\n",
+		       delta[0], delta[PAIRS / 2]);
 	EXPECT_EQ(0, early);
-	EXPECT_LT(delta[PAIRS / 2], 6000);
+	EXPECT_LT(delta[0], 6000);
 }
 
 TEST_HARNESS_MAIN
