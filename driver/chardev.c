@@ -641,8 +641,12 @@ static long dfu_ioctl_reset(struct dfu_dev *dfu, unsigned int cmd,
 		reset = !(dfu->info.bmAttributes & DFU_ATTR_WILL_DETACH);
 	}
 	mutex_unlock(&dfu->io_mutex);
-	if (!ret && reset)
+	if (!ret && reset) {
 		ret = dfu_usb_reset(dfu);
+		/* a detached device may leave before the reset: as intended */
+		if (ret == -ENODEV && cmd == DFU_IOCTL_DETACH)
+			ret = 0;
+	}
 	return ret;
 }
 

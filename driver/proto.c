@@ -520,7 +520,8 @@ int dfu_end_upload(struct dfu_dev *dfu)
  * the device unless it has bitWillDetach.
  *
  * Context: process; io_mutex held.
- * Return: 0, -EINVAL if the device is not in run-time mode, -ENODEV.
+ * Return: 0, also when the device left at once; -EINVAL if the device is
+ * not in run-time mode.
  */
 int dfu_detach(struct dfu_dev *dfu, u32 timeout_ms)
 {
@@ -531,10 +532,8 @@ int dfu_detach(struct dfu_dev *dfu, u32 timeout_ms)
 	if (!timeout_ms)
 		timeout_ms = min_t(u32, dfu->info.wDetachTimeOut, 1000);
 	ret = dfu_request(dfu, DFU_DETACH, min_t(u32, timeout_ms, 0xffff), NULL, 0);
-	if (ret < 0 && dfu_gone(dfu))
-		return -ENODEV;
 	if (ret < 0)
-		dev_info(&dfu->dev, "DFU_DETACH failed (%d), as devices that restart at once do\n",
-			 ret);
+		dev_info(&dfu->dev, "DFU_DETACH: %s (%d), as devices that restart at once do\n",
+			 dfu_gone(dfu) ? "device left" : "failed", ret);
 	return 0;
 }
