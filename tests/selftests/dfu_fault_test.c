@@ -124,6 +124,81 @@ TEST(device_error_then_retry)
 	free(img);
 }
 
+/* Every bStatus error code, each at a random block: EIO, visible, retry works. */
+TEST(every_status_code)
+{
+	size_t len = 12 * 64;
+	unsigned char *img = make_image(len, 11);
+	struct dfu_status st;
+	char spec[16];
+	unsigned int code;
+
+	ASSERT_NE(NULL, img);
+	srand(77);
+	for (code = DFU_STATUS_ERR_TARGET; code <= DFU_STATUS_ERR_STALLEDPKT; code++) {
+		struct emu e;
+
+		snprintf(spec, sizeof(spec), "%u@%d", code, rand() % 12);
+		ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--fail-status", spec, NULL));
+		EXPECT_EQ(-EIO, flash_buf(e.node, img, len, len)) {
+			TH_LOG("--fail-status %s", spec);
+		}
+		ASSERT_EQ(0, get_status(&e, &st));
+		EXPECT_EQ(code, st.bStatus);
+		EXPECT_EQ(DFU_STATE_ERROR, st.bState);
+		EXPECT_EQ(0, flash_buf(e.node, img, len, len));
+		EXPECT_TRUE(device_has(&e, img, len));
+		emu_stop(&e);
+	}
+	free(img);
+}
+
+/* A stall of each request the driver sends: EIO, then a retry works. */
+TEST(stall_of_each_request)
+{
+	const char *downloads[] = { "dnload@2", "getstatus@2" };
+	size_t len = 6 * 64;
+	unsigned char *img = make_image(len, 12), *up;
+	unsigned int i;
+	struct emu e;
+	size_t got;
+
+	ASSERT_NE(NULL, img);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--stall", downloads[i], NULL));
+		EXPECT_EQ(-EIO, flash_buf(e.node, img, len, len)) {
+			TH_LOG("--stall %s", downloads[i]);
+		}
+		EXPECT_EQ(0, flash_buf(e.node, img, len, len));
+		EXPECT_TRUE(device_has(&e, img, len));
+		emu_stop(&e);
+	}
+	/* UPLOAD stalled at block 2, and GETSTATE at the end of an upload */
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--image", IMG_PATH,
+			       "--stall", "upload@2", NULL));
+	up = upload_buf(e.node, &got, 4096);
+	EXPECT_EQ(NULL, up);
+	EXPECT_EQ(EIO, errno);
+	free(up);
+	up = upload_buf(e.node, &got, 4096);
+	ASSERT_NE(NULL, up);
+	EXPECT_EQ(len, got);
+	free(up);
+	emu_stop(&e);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--image", IMG_PATH,
+			       "--stall", "getstate@0", NULL));
+	up = upload_buf(e.node, &got, 4096);
+	EXPECT_EQ(NULL, up);
+	free(up);
+	up = upload_buf(e.node, &got, 4096);
+	ASSERT_NE(NULL, up);
+	EXPECT_EQ(len, got);
+	EXPECT_EQ(0, memcmp(up, img, len));
+	free(up);
+	emu_stop(&e);
+	free(img);
+}
+
 /* A stalled DNLOAD: EIO, errSTALLEDPKT visible, and a retry works. */
 TEST(stall_then_retry)
 {

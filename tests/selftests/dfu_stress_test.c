@@ -188,4 +188,27 @@ TEST_F_TIMEOUT(dfu, long_poll_is_capped, 60)
 	emu_stop(&e);
 }
 
+/*
+ * A device that asks for 10 s per block (and needs them): the default
+ * max_poll_ms of 5000 polls twice, and the block takes its 10 s.
+ */
+TEST_F_TIMEOUT(dfu, ten_second_poll, 60)
+{
+	unsigned char img[64];
+	long long t0, ms;
+	struct emu e;
+
+	fill_pattern(img, sizeof(img), 23);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "10000", NULL));
+	t0 = now_us();
+	ASSERT_EQ(0, flash_buf(e.node, img, sizeof(img), sizeof(img)));
+	ms = (now_us() - t0) / 1000;
+	ksft_print_msg("one block of 10000 ms took %lld ms\n", ms);
+	EXPECT_TRUE(device_has(&e, img, sizeof(img)));
+	EXPECT_GE(ms, 10000);
+	EXPECT_LT(ms, 12000);
+	EXPECT_EQ(1, emu_stat(&e, "early_polls"));
+	emu_stop(&e);
+}
+
 TEST_HARNESS_MAIN
