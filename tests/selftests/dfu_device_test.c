@@ -83,7 +83,7 @@ TEST(mode_from_protocol)
 /* No usable functional descriptor: probe fails, no node, no warning. */
 TEST(bad_functional_descriptors_fail_probe)
 {
-	const char *modes[] = { "missing", "len=3", "len=6" };
+	const char *modes[] = { "missing", "len=0", "len=3", "len=6" };
 	unsigned int i;
 	struct emu e;
 
