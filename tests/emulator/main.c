@@ -49,6 +49,7 @@ static const char usage_text[] =
 "                           clrstatus, getstate, abort) at block N (once)\n"
 "  --disconnect-at N        vanish when DNLOAD block N arrives\n"
 "  --disconnect-upload-at N vanish when UPLOAD block N is requested\n"
+"  --disconnect-manifest    vanish at the zero-length DNLOAD (end of image)\n"
 "  --strict-blocks          check wBlockNum sequence (default)\n"
 "  --no-strict-blocks       do not\n"
 "  --protocol N             bInterfaceProtocol in DFU mode, default 2\n"
@@ -147,6 +148,7 @@ static void parse_args(int argc, char **argv)
 		{ "fail-status", 1, 0, 'f' }, { "stall", 1, 0, 'z' },
 		{ "disconnect-at", 1, 0, 'c' },
 		{ "disconnect-upload-at", 1, 0, 'u' },
+		{ "disconnect-manifest", 0, 0, 'X' },
 		{ "strict-blocks", 0, 0, 'k' }, { "no-strict-blocks", 0, 0, 'K' },
 		{ "protocol", 1, 0, 'O' }, { "func-desc", 1, 0, 'F' },
 		{ "alts", 1, 0, 'N' }, { "start-error", 1, 0, 'E' },
@@ -234,6 +236,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'c':
 			mcfg.disconnect_at = number(o, optarg, 0, 0, LONG_MAX);
+			break;
+		case 'X':
+			mcfg.disconnect_manifest = 1;
 			break;
 		case 'u':
 			mcfg.disconnect_upload_at =

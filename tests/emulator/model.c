@@ -581,6 +581,8 @@ void model_request(struct dfu_model *m, uint8_t bmRequestType,
 	if ((bRequest == DFU_DNLOAD && wLength > 0 &&
 	     m->cfg.disconnect_at >= 0 &&
 	     count == (unsigned long)m->cfg.disconnect_at) ||
+	    (bRequest == DFU_DNLOAD && wLength == 0 &&
+	     m->cfg.disconnect_manifest) ||
 	    (bRequest == DFU_UPLOAD && m->cfg.disconnect_upload_at >= 0 &&
 	     count == (unsigned long)m->cfg.disconnect_upload_at)) {
 		emu_log("disconnect at request %u, block %lu", bRequest,

@@ -82,6 +82,7 @@ struct model_config {
 	int strict_blocks;
 	unsigned n_alts;
 	long disconnect_at;		/* -1: off */
+	int disconnect_manifest;	/* vanish at the zero-length DNLOAD */
 	long disconnect_upload_at;	/* -1: off */
 	struct model_fail_rule fail[MODEL_MAX_RULES];
 	unsigned n_fail;

@@ -54,39 +54,49 @@ FIXTURE_TEARDOWN(dfu)
 }
 
 /*
- * 50 unplugs at random blocks of downloads and uploads: each call in
- * flight fails with ENODEV, the node goes away, the next device gets the
- * lowest free number (dfu0, as no other is present), and the kernel log
- * stays clean (checked by the VM rig).
+ * 50 unplugs at random points of downloads, uploads and manifestation:
+ * each call in flight fails with ENODEV (but a device that is not
+ * manifestation tolerant may leave at the end of the image: success), the
+ * node goes away, the next device gets the lowest free number (dfu0, as no
+ * other is present), and the kernel log stays clean (checked by the rig).
  */
 TEST_F_TIMEOUT(dfu, random_unplugs, 600)
 {
 	enum { ROUNDS = 50, BLOCKS = 30 };
+	enum { DOWNLOAD, UPLOAD, MANIFEST, MANIFEST_INTOLERANT, KINDS };
 	size_t len = BLOCKS * 64;
 	unsigned char *img = malloc(len), *back;
-	unsigned int seed = 1234, i;
+	unsigned int seed = 1234, i, seen[KINDS] = { 0 };
 	char at[16];
 
 	ASSERT_NE(NULL, img);
 	fill_pattern(img, len, 20);
 	ASSERT_EQ(0, write_file(IMG_PATH, img, len));
 	srand(seed);
-	ksft_print_msg("random seed %u\n", seed);
 	for (i = 0; i < ROUNDS; i++) {
-		int upload = rand() % 2;
+		int kind = rand() % KINDS;
 		struct emu e;
 		size_t got;
 
 		snprintf(at, sizeof(at), "%d", rand() % (BLOCKS - 1));
-		if (upload) {
+		switch (kind) {
+		case UPLOAD:
 			ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--image",
 					       IMG_PATH, "--disconnect-upload-at", at, NULL));
-		} else {
+			break;
+		case DOWNLOAD:
 			ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64",
 					       "--disconnect-at", at, NULL));
+			break;
+		default:
+			ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64",
+					       "--disconnect-manifest", "--attrs",
+					       kind == MANIFEST ? "0x07" : "0x03", NULL));
+			break;
 		}
+		seen[kind]++;
 		EXPECT_STREQ("/dev/dfu0", e.node);
-		if (upload) {
+		if (kind == UPLOAD) {
 			back = upload_buf(e.node, &got, 128 * 1024);
 			EXPECT_EQ(NULL, back) {
 				TH_LOG("round %u: upload unplugged at block %s read %zu bytes",
@@ -95,14 +105,18 @@ TEST_F_TIMEOUT(dfu, random_unplugs, 600)
 			EXPECT_EQ(ENODEV, errno);
 			free(back);
 		} else {
-			EXPECT_EQ(-ENODEV, flash_buf(e.node, img, len, len)) {
-				TH_LOG("round %u: download unplugged at block %s", i, at);
+			EXPECT_EQ(kind == DOWNLOAD || kind == MANIFEST ? -ENODEV : 0,
+				  flash_buf(e.node, img, len, len)) {
+				TH_LOG("round %u: kind %d, block %s", i, kind, at);
 			}
 		}
 		EXPECT_EQ(0, emu_wait_exit(&e, 5000));
 		EXPECT_NE(0, access(e.node, F_OK));
 		emu_stop(&e);
 	}
+	ksft_print_msg("seed %u: %u unplugs in downloads, %u in uploads, %u at manifestation, %u at an intolerant one's\n",
+		       seed, seen[DOWNLOAD], seen[UPLOAD], seen[MANIFEST],
+		       seen[MANIFEST_INTOLERANT]);
 	free(img);
 }
 
