@@ -30,16 +30,6 @@ static void expect_attr(struct __test_metadata *_metadata, struct emu *e,
 	}
 }
 
-static int device_has(struct emu *e, const unsigned char *buf, size_t len)
-{
-	size_t got_len;
-	unsigned char *got = read_file(emu_image_path(e), &got_len);
-	int same = got && got_len == len && !memcmp(got, buf, len);
-
-	free(got);
-	return same;
-}
-
 /* Flash a small image and check it arrived. */
 static void flash_small(struct __test_metadata *_metadata, struct emu *e,
 			unsigned int seed)
@@ -48,7 +38,7 @@ static void flash_small(struct __test_metadata *_metadata, struct emu *e,
 
 	fill_pattern(img, sizeof(img), seed);
 	ASSERT_EQ(0, flash_buf(e->node, img, sizeof(img), sizeof(img)));
-	EXPECT_TRUE(device_has(e, img, sizeof(img)));
+	EXPECT_TRUE(emu_has_image(e, img, sizeof(img)));
 }
 
 /* bInterfaceProtocol 0 on a single interface is DFU mode; 1 is run-time. */
@@ -163,7 +153,7 @@ TEST(getstatus_stalled_while_busy)
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "1",
 			       "--stall-busy-getstatus", "3", NULL));
 	ASSERT_EQ(0, flash_buf(e.node, img, sizeof(img), sizeof(img)));
-	EXPECT_TRUE(device_has(&e, img, sizeof(img)));
+	EXPECT_TRUE(emu_has_image(&e, img, sizeof(img)));
 	EXPECT_EQ(3 * 4, emu_stat(&e, "busy_stalls"));
 	emu_stop(&e);
 

@@ -38,16 +38,6 @@ static unsigned char *make_image(size_t len, unsigned int seed)
 	return img;
 }
 
-static int device_has(struct emu *e, const unsigned char *buf, size_t len)
-{
-	size_t got_len;
-	unsigned char *got = read_file(emu_image_path(e), &got_len);
-	int same = got && got_len == len && !memcmp(got, buf, len);
-
-	free(got);
-	return same;
-}
-
 static int get_status(struct emu *e, struct dfu_status *st)
 {
 	int fd = open(e->node, O_RDONLY);
@@ -117,7 +107,7 @@ TEST(device_error_then_retry)
 	EXPECT_EQ(0, emu_stat(&e, "manifests") > 0);
 
 	ASSERT_EQ(0, run_sh("cat %s > %s", IMG_PATH, e.node));
-	EXPECT_TRUE(device_has(&e, img, len));
+	EXPECT_TRUE(emu_has_image(&e, img, len));
 	ASSERT_EQ(0, read_attr(&e, "last_result", buf, sizeof(buf)));
 	EXPECT_EQ(0, strncmp(buf, "ok ", 3));
 	emu_stop(&e);
@@ -147,7 +137,7 @@ TEST(every_status_code)
 		EXPECT_EQ(code, st.bStatus);
 		EXPECT_EQ(DFU_STATE_ERROR, st.bState);
 		EXPECT_EQ(0, flash_buf(e.node, img, len, len));
-		EXPECT_TRUE(device_has(&e, img, len));
+		EXPECT_TRUE(emu_has_image(&e, img, len));
 		emu_stop(&e);
 	}
 	free(img);
@@ -170,7 +160,7 @@ TEST(stall_of_each_request)
 			TH_LOG("--stall %s", downloads[i]);
 		}
 		EXPECT_EQ(0, flash_buf(e.node, img, len, len));
-		EXPECT_TRUE(device_has(&e, img, len));
+		EXPECT_TRUE(emu_has_image(&e, img, len));
 		emu_stop(&e);
 	}
 	/* UPLOAD stalled at block 2, and GETSTATE at the end of an upload */
@@ -224,7 +214,7 @@ TEST(stall_then_retry)
 	EXPECT_EQ(DFU_STATE_DFU_IDLE, get_state(&e));
 	EXPECT_EQ(1, emu_wait_stat(&e, "clrstatus", 1, 2000));
 	ASSERT_EQ(0, flash_buf(e.node, img, len, len));
-	EXPECT_TRUE(device_has(&e, img, len));
+	EXPECT_TRUE(emu_has_image(&e, img, len));
 	emu_stop(&e);
 	free(img);
 }
@@ -264,7 +254,7 @@ TEST(error_at_close)
 	EXPECT_EQ(0, strncmp(buf, "-EIO", 4));
 	/* and a retry works */
 	ASSERT_EQ(0, run_sh("cat %s > %s", IMG_PATH, e.node));
-	EXPECT_TRUE(device_has(&e, img, len));
+	EXPECT_TRUE(emu_has_image(&e, img, len));
 	emu_stop(&e);
 	free(img);
 }
@@ -349,7 +339,7 @@ TEST(not_manifestation_tolerant)
 	resets = emu_stat(&e, "resets");
 	ASSERT_LE(0, resets);
 	ASSERT_EQ(0, run_sh("cat %s > %s", IMG_PATH, e.node));
-	EXPECT_TRUE(device_has(&e, img, len));
+	EXPECT_TRUE(emu_has_image(&e, img, len));
 	EXPECT_EQ(1, emu_stat(&e, "manifests"));
 	for (waited = 0; emu_stat(&e, "resets") <= resets && waited < 5000; waited += 10)
 		usleep(10 * 1000);
@@ -373,7 +363,7 @@ TEST(will_detach_gets_no_reset)
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--attrs", "0x0b", NULL));
 	resets = emu_stat(&e, "resets");
 	ASSERT_EQ(0, run_sh("cat %s > %s", IMG_PATH, e.node));
-	EXPECT_TRUE(device_has(&e, img, len));
+	EXPECT_TRUE(emu_has_image(&e, img, len));
 	usleep(300 * 1000);
 	EXPECT_EQ(resets, emu_stat(&e, "resets"));
 	emu_stop(&e);
@@ -424,7 +414,7 @@ TEST(usb_reset_mid_download)
 	EXPECT_EQ(0, emu_stat(&e, "manifests"));
 	/* and the next flash works */
 	ASSERT_EQ(0, flash_buf(e.node, img, chunk, chunk));
-	EXPECT_TRUE(device_has(&e, img, chunk));
+	EXPECT_TRUE(emu_has_image(&e, img, chunk));
 	emu_stop(&e);
 	free(img);
 }

@@ -99,20 +99,6 @@ FIXTURE_TEARDOWN(dfu)
 	emu_stop(&self->emu);
 }
 
-/* The image the device holds now equals buf. */
-static int device_has(struct emu *e, const unsigned char *buf, size_t len)
-{
-	size_t got_len;
-	unsigned char *got = read_file(emu_image_path(e), &got_len);
-	int same = got && got_len == len && !memcmp(got, buf, len);
-
-	if (!same)
-		fprintf(stderr, "# device image: %zu bytes, expected %zu\n",
-			got ? got_len : 0, len);
-	free(got);
-	return same;
-}
-
 TEST_F(dfu, sysfs_and_info)
 {
 	struct dfu_info info;
@@ -198,7 +184,7 @@ static void flash_size(struct __test_metadata *_metadata, struct emu *e,
 		TH_LOG("flash of %zu bytes in %zu-byte writes failed", len, chunk);
 	}
 	ASSERT_EQ(manifests + 1, emu_wait_stat(e, "manifests", manifests + 1, 2000));
-	ASSERT_TRUE(device_has(e, img, len)) {
+	ASSERT_TRUE(emu_has_image(e, img, len)) {
 		TH_LOG("image of %zu bytes differs on the device", len);
 	}
 	/* the download started by selecting the alt setting */
@@ -278,14 +264,14 @@ TEST_F_TIMEOUT(own_device, real_image_cat_dd, 900)
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "4096", NULL));
 
 	ASSERT_EQ(0, run_sh("cat %s > %s", img_path, e.node));
-	ASSERT_TRUE(device_has(&e, img, len));
+	ASSERT_TRUE(emu_has_image(&e, img, len));
 
 	ASSERT_EQ(0, run_sh("dd if=%s of=%s bs=1M conv=fsync status=none",
 			    img_path, e.node));
-	ASSERT_TRUE(device_has(&e, img, len));
+	ASSERT_TRUE(emu_has_image(&e, img, len));
 
 	ASSERT_EQ(0, run_sh("dd if=%s of=%s bs=1 status=none", img_path, e.node));
-	ASSERT_TRUE(device_has(&e, img, len));
+	ASSERT_TRUE(emu_has_image(&e, img, len));
 
 	ASSERT_EQ(0, run_sh("cat %s > /tmp/backup.bin", e.node));
 	ASSERT_EQ(0, run_sh("cmp %s /tmp/backup.bin", img_path));
@@ -308,7 +294,7 @@ TEST_F(own_device, transfer_size_unknown)
 	ASSERT_EQ(0, read_attr(&e, "transfer_size", buf, sizeof(buf)));
 	EXPECT_STREQ("1024", buf);
 	ASSERT_EQ(0, flash_buf(e.node, img, len, len));
-	EXPECT_TRUE(device_has(&e, img, len));
+	EXPECT_TRUE(emu_has_image(&e, img, len));
 	EXPECT_EQ(4, emu_stat(&e, "blocks"));
 	emu_stop(&e);
 	free(img);
@@ -339,7 +325,7 @@ TEST_F(own_device, alt_settings)
 	ASSERT_EQ(0, run_sh("echo 1 > %s/alt", e.sysfs));
 	ASSERT_EQ(0, flash_buf(e.node, img, sizeof(img), sizeof(img)));
 	EXPECT_EQ(1, emu_stat(&e, "alt"));
-	EXPECT_TRUE(device_has(&e, img, sizeof(img)));
+	EXPECT_TRUE(emu_has_image(&e, img, sizeof(img)));
 
 	/* by name */
 	ASSERT_EQ(0, run_sh("echo Bootloader > %s/alt", e.sysfs));
@@ -411,7 +397,7 @@ TEST_F(own_device, other_holder_close_keeps_image)
 	ASSERT_EQ(1, write(closed[1], "c", 1));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	EXPECT_TRUE(device_has(&e, img, len));
+	EXPECT_TRUE(emu_has_image(&e, img, len));
 	EXPECT_EQ(1, emu_stat(&e, "manifests"));
 	emu_stop(&e);
 	free(img);
@@ -433,7 +419,7 @@ static long long time_per_block(struct __test_metadata *_metadata,
 	t0 = now_us();
 	ASSERT_EQ(0, flash_buf(e.node, img, len, len));
 	t1 = now_us();
-	ASSERT_TRUE(device_has(&e, img, len));
+	ASSERT_TRUE(emu_has_image(&e, img, len));
 	*early = emu_stat(&e, "early_polls");
 	emu_stop(&e);
 	free(img);

@@ -29,16 +29,6 @@ static int set_param(const char *name, const char *value)
 	return write_file(path, value, strlen(value));
 }
 
-static int device_has(struct emu *e, const unsigned char *buf, size_t len)
-{
-	size_t got_len;
-	unsigned char *got = read_file(emu_image_path(e), &got_len);
-	int same = got && got_len == len && !memcmp(got, buf, len);
-
-	free(got);
-	return same;
-}
-
 /* Module parameters changed by a test are put back even when it fails. */
 FIXTURE(dfu) {
 };
@@ -144,7 +134,7 @@ TEST_F_TIMEOUT(dfu, four_devices_at_once, 300)
 			if (emu_start(&e, "--udc-device", udc, "--transfer-size", "64",
 				      "--poll-ms", "1", NULL))
 				_exit(10);
-			ok = !flash_buf(e.node, img, len, 4096) && device_has(&e, img, len);
+			ok = !flash_buf(e.node, img, len, 4096) && emu_has_image(&e, img, len);
 			emu_stop(&e);
 			_exit(ok ? 0 : 11);
 		}
@@ -195,7 +185,7 @@ TEST_F_TIMEOUT(dfu, long_poll_is_capped, 60)
 	t0 = now_us();
 	ASSERT_EQ(0, flash_buf(e.node, img, sizeof(img), sizeof(img)));
 	ms = (now_us() - t0) / 1000;
-	EXPECT_TRUE(device_has(&e, img, sizeof(img)));
+	EXPECT_TRUE(emu_has_image(&e, img, sizeof(img)));
 	ksft_print_msg("3 blocks of 1000 ms each took %lld ms\n", ms);
 	EXPECT_GE(ms, 3000);
 	EXPECT_GE(emu_stat(&e, "early_polls"), 3 * 5);
@@ -218,7 +208,7 @@ TEST_F_TIMEOUT(dfu, ten_second_poll, 60)
 	ASSERT_EQ(0, flash_buf(e.node, img, sizeof(img), sizeof(img)));
 	ms = (now_us() - t0) / 1000;
 	ksft_print_msg("one block of 10000 ms took %lld ms\n", ms);
-	EXPECT_TRUE(device_has(&e, img, sizeof(img)));
+	EXPECT_TRUE(emu_has_image(&e, img, sizeof(img)));
 	EXPECT_GE(ms, 10000);
 	EXPECT_LT(ms, 12000);
 	EXPECT_EQ(1, emu_stat(&e, "early_polls"));

@@ -64,16 +64,6 @@ static unsigned char *with_suffix(const unsigned char *payload, size_t plen,
 	return f;
 }
 
-static int device_has(struct emu *e, const unsigned char *buf, size_t len)
-{
-	size_t got_len;
-	unsigned char *got = read_file(emu_image_path(e), &got_len);
-	int same = got && got_len == len && !memcmp(got, buf, len);
-
-	free(got);
-	return same;
-}
-
 FIXTURE(dfu) {
 	struct emu emu;
 	unsigned char payload[3000];
@@ -114,7 +104,7 @@ static void flash_expect(struct __test_metadata *_metadata, struct emu *e,
 			 const unsigned char *want, size_t wlen)
 {
 	ASSERT_EQ(0, flash_buf(e->node, file, flen, 4096));
-	EXPECT_TRUE(device_has(e, want, wlen)) {
+	EXPECT_TRUE(emu_has_image(e, want, wlen)) {
 		TH_LOG("a %zu-byte file should leave %zu bytes on the device", flen, wlen);
 	}
 }

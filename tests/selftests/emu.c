@@ -316,6 +316,19 @@ void emu_stop(struct emu *e)
 	wait_node_gone(e);
 }
 
+int emu_has_image(struct emu *e, const unsigned char *buf, size_t len)
+{
+	size_t got_len;
+	unsigned char *got = read_file(emu_image_path(e), &got_len);
+	int same = got && got_len == len && !memcmp(got, buf, len);
+
+	if (!same)
+		fprintf(stderr, "# device image: %zu bytes, expected %zu\n",
+			got ? got_len : 0, len);
+	free(got);
+	return same;
+}
+
 const char *emu_image_path(struct emu *e)
 {
 	static char path[96];

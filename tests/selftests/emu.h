@@ -44,6 +44,8 @@ long emu_stat(struct emu *e, const char *key);
 long emu_wait_stat(struct emu *e, const char *key, long value, int timeout_ms);
 /* Path of the image the device manifested last. */
 const char *emu_image_path(struct emu *e);
+/* Does the device hold exactly these bytes as its last manifested image? */
+int emu_has_image(struct emu *e, const unsigned char *buf, size_t len);
 
 /* Read a whole file; *len gets its size. Caller frees. NULL on error. */
 unsigned char *read_file(const char *path, size_t *len);
