@@ -145,6 +145,7 @@ static int dfu_begin(struct dfu_file *df, bool upload)
 	df->block = 0;
 	df->fill = 0;
 	df->head = 0;
+	df->eof = false;
 	df->sent = 0;
 	df->tail_len = 0;
 	df->guard = !upload && dfu_suffix_guard;
@@ -174,7 +175,9 @@ static int dfu_between_blocks(struct dfu_file *df)
 
 	mutex_unlock(&dfu->io_mutex);
 	mutex_lock(&dfu->io_mutex);
-	return df->xfer == DFU_XFER_ACTIVE ? 0 : df->error;
+	if (df->xfer == DFU_XFER_ACTIVE && dfu->owner == df)
+		return 0;
+	return df->error ? df->error : -ECANCELED;
 }
 
 static int dfu_open(struct inode *inode, struct file *file)
@@ -404,7 +407,7 @@ static ssize_t dfu_write(struct file *file, const char __user *ubuf,
 		ret = df->error;
 		goto out;
 	}
-	if (df->xfer == DFU_XFER_ACTIVE && df->upload) {
+	if (df->in_call || (df->xfer == DFU_XFER_ACTIVE && df->upload)) {
 		ret = -EBUSY;
 		goto out;
 	}
@@ -419,10 +422,12 @@ static ssize_t dfu_write(struct file *file, const char __user *ubuf,
 	}
 
 	df->writer_tgid = task_tgid_nr(current);
+	df->in_call = true;
 	if (df->guard)
 		ret = dfu_hold_back(df, ubuf, count);
 	else
 		ret = dfu_queue(df, ubuf, NULL, count);
+	df->in_call = false;
 	if (ret)
 		goto out;
 	done = count;
@@ -456,7 +461,7 @@ static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
 		ret = -ENODEV;
 		goto out;
 	}
-	if (df->xfer == DFU_XFER_ACTIVE && !df->upload) {
+	if (df->in_call || (df->xfer == DFU_XFER_ACTIVE && !df->upload)) {
 		ret = -EBUSY;
 		goto out;
 	}
@@ -483,6 +488,11 @@ static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
 		if (df->head == df->fill) {
 			if (df->xfer != DFU_XFER_ACTIVE)
 				break;
+			if (df->eof) {
+				/* all of the image has been read */
+				ret = dfu_finish(df, 0);
+				break;
+			}
 			if (signal_pending(current)) {
 				if (!done)
 					ret = -EINTR;
@@ -497,9 +507,17 @@ static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
 			df->head = 0;
 			df->fill = ret;
 			if (df->fill < dfu->info.wTransferSize) {
-				ret = dfu_finish(df, dfu_end_upload(dfu));
-				if (ret)
+				/*
+				 * The short block ends the image. The transfer
+				 * stays this file's until its bytes are read:
+				 * they are in the device's shared buffer.
+				 */
+				df->eof = true;
+				ret = dfu_end_upload(dfu);
+				if (ret) {
+					ret = dfu_finish(df, ret);
 					break;
+				}
 			}
 			ret = 0;
 			continue;
@@ -557,6 +575,8 @@ static int dfu_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 	mutex_lock(&dfu->io_mutex);
 	if (dfu_gone(dfu))
 		ret = -ENODEV;
+	else if (df->in_call)
+		ret = -EBUSY;
 	else if (df->xfer == DFU_XFER_FAILED)
 		ret = df->error;
 	else
@@ -584,6 +604,11 @@ static int dfu_flush(struct file *file, fl_owner_t id)
 	if (file_count(file) > 1 && task_tgid_nr(current) != df->writer_tgid)
 		return 0;
 	mutex_lock(&dfu->io_mutex);
+	/* another thread is writing this file: its last close ends the image */
+	if (df->in_call) {
+		mutex_unlock(&dfu->io_mutex);
+		return 0;
+	}
 	if (df->xfer == DFU_XFER_ACTIVE && !df->upload) {
 		if (dfu_gone(dfu))
 			ret = dfu_finish(df, -ENODEV);
@@ -606,7 +631,7 @@ static int dfu_release(struct inode *inode, struct file *file)
 
 	mutex_lock(&dfu->io_mutex);
 	if (df->xfer == DFU_XFER_ACTIVE)
-		dfu_cancel(df, df->upload ? 0 : -ECANCELED);
+		dfu_cancel(df, df->upload && df->eof ? 0 : -ECANCELED);
 	if (file->f_mode & FMODE_WRITE)
 		dfu->has_writer = false;
 	mutex_unlock(&dfu->io_mutex);

@@ -140,21 +140,20 @@ int dfu_read_alt_names(struct dfu_dev *dfu, struct usb_interface *intf)
 	char *buf;
 
 	dfu->alt_names = kcalloc(n, sizeof(*dfu->alt_names), GFP_KERNEL);
+	dfu->alt_nums = kcalloc(n, sizeof(*dfu->alt_nums), GFP_KERNEL);
 	buf = kmalloc(DFU_ALT_NAME_MAX, GFP_KERNEL);
-	if (!dfu->alt_names || !buf)
+	if (!dfu->alt_names || !dfu->alt_nums || !buf)
 		goto err;
 	for (i = 0; i < n; i++) {
 		struct usb_host_interface *alt = &intf->altsetting[i];
-		unsigned int num = alt->desc.bAlternateSetting;
 		int len = 0;
 
-		if (num >= n)
-			continue;	/* usbcore checks numbering; be safe */
+		dfu->alt_nums[i] = alt->desc.bAlternateSetting;
 		if (alt->desc.iInterface)
 			len = usb_string(udev, alt->desc.iInterface, buf,
 					 DFU_ALT_NAME_MAX);
-		dfu->alt_names[num] = kstrndup(buf, len > 0 ? len : 0, GFP_KERNEL);
-		if (!dfu->alt_names[num])
+		dfu->alt_names[i] = kstrndup(buf, len > 0 ? len : 0, GFP_KERNEL);
+		if (!dfu->alt_names[i])
 			goto err;
 	}
 	kfree(buf);
@@ -174,6 +173,7 @@ void dfu_free_alt_names(struct dfu_dev *dfu)
 {
 	unsigned int i;
 
+	kfree(dfu->alt_nums);
 	if (!dfu->alt_names)
 		return;
 	for (i = 0; i < dfu->info.bNumAltSettings; i++)
@@ -184,7 +184,7 @@ void dfu_free_alt_names(struct dfu_dev *dfu)
 /**
  * dfu_set_alt() - choose the alternate setting later transfers use
  * @dfu: the device
- * @alt: bAlternateSetting, below bNumAltSettings
+ * @alt: bAlternateSetting of one of the interface's alt settings
  *
  * The SET_INTERFACE itself goes out at the start of each transfer.
  *
@@ -194,7 +194,12 @@ void dfu_free_alt_names(struct dfu_dev *dfu)
  */
 int dfu_set_alt(struct dfu_dev *dfu, unsigned int alt)
 {
-	if (alt >= dfu->info.bNumAltSettings)
+	unsigned int i;
+
+	for (i = 0; i < dfu->info.bNumAltSettings; i++)
+		if (dfu->alt_nums[i] == alt)
+			break;
+	if (i == dfu->info.bNumAltSettings)
 		return -EINVAL;
 	if (dfu->owner)
 		return -EBUSY;

@@ -75,7 +75,10 @@ struct dfu_functional_desc {
  * @id: N in dfuN, from the driver's IDA
  * @flags: DFU_FLAG_* bits, set without @io_mutex
  * @info: descriptor fields and settings reported by DFU_IOCTL_GET_INFO
- * @alt_names: iInterface string of each alternate setting ("" for none)
+ * @alt_names: iInterface string of each alternate setting ("" for none),
+ *	in the order of the interface's altsetting array
+ * @alt_nums: bAlternateSetting of each, in the same order (numbers may
+ *	have gaps)
  * @quirks: DFU_QUIRK_* flags of the device
  * @io_mutex: serialises every request to the device and guards the
  *	fields below it
@@ -99,6 +102,7 @@ struct dfu_dev {
 	unsigned long flags;
 	struct dfu_info info;
 	char **alt_names;
+	u8 *alt_nums;
 	u32 quirks;
 
 	struct mutex io_mutex;	/* serialises requests, guards what follows */
@@ -135,6 +139,10 @@ enum dfu_xfer {
  * @upload: the transfer is an upload (read), not a download (write)
  * @error: the errno a failed transfer returns from later calls
  * @told: a call has returned @error to the file's user
+ * @in_call: a read() or write() on this file is under way (it may drop
+ *	io_mutex between blocks); other calls on the file wait their turn
+ * @eof: upload: the device sent its short last block; what is left in
+ *	dfu_dev.buf is the end of the image
  * @pos: bytes of the stream consumed (download) or returned (upload)
  * @block: index of the next block, not wrapped
  * @fill: download: bytes waiting in dfu_dev.buf; upload: bytes in it
@@ -153,6 +161,8 @@ struct dfu_file {
 	bool upload;
 	int error;
 	bool told;
+	bool in_call;
+	bool eof;
 	loff_t pos;
 	u32 block;
 	u32 fill;

@@ -96,8 +96,10 @@ static s64 dfu_quirks_from_param(u16 vid, u16 pid)
 		unsigned int v, d;
 		int n = 0;
 
-		if (sscanf(p, "%4x:%4x:%n", &v, &d, &n) == 2 && n && n <= len &&
-		    v == vid && d == pid)
+		if (sscanf(p, "%4x:%4x:%n", &v, &d, &n) != 2 || !n || n > len)
+			pr_warn_once("quirks=: cannot parse \"%.*s\", want VID:PID:FLAGS in hex\n",
+				     (int)len, p);
+		else if (v == vid && d == pid)
 			return dfu_quirk_letters(p + n, len - n);
 		p += len;
 		if (*p == ',')

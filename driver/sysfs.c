@@ -103,7 +103,7 @@ static ssize_t alt_store(struct device *dev, struct device_attribute *attr,
 		alt = UINT_MAX;
 		for (i = 0; i < dfu->info.bNumAltSettings; i++)
 			if (*dfu->alt_names[i] && sysfs_streq(buf, dfu->alt_names[i]))
-				alt = i;
+				alt = dfu->alt_nums[i];
 	}
 	ret = mutex_lock_interruptible(&dfu->io_mutex);
 	if (ret)
@@ -122,7 +122,8 @@ static ssize_t alt_names_show(struct device *dev,
 	int len = 0;
 
 	for (i = 0; i < dfu->info.bNumAltSettings; i++)
-		len += sysfs_emit_at(buf, len, "%u %s\n", i, dfu->alt_names[i]);
+		len += sysfs_emit_at(buf, len, "%u %s\n", dfu->alt_nums[i],
+				     dfu->alt_names[i]);
 	return len;
 }
 static DEVICE_ATTR_RO(alt_names);

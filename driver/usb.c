@@ -64,6 +64,7 @@ void dfu_release_dev(struct device *dev)
 	kfree(dfu->setup);
 	kfree(dfu->buf);
 	kfree(dfu->sbuf);
+	usb_put_intf(dfu->intf);
 	usb_put_dev(dfu->udev);
 	kfree(dfu);
 }
@@ -77,7 +78,7 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	if (!dfu)
 		return -ENOMEM;
 	dfu->udev = usb_get_dev(interface_to_usbdev(intf));
-	dfu->intf = intf;
+	dfu->intf = usb_get_intf(intf);	/* the reset ioctls use it unlocked */
 	mutex_init(&dfu->io_mutex);
 	init_completion(&dfu->done);
 	dfu_chardev_setup(dfu);
@@ -144,7 +145,7 @@ int dfu_usb_reset(struct dfu_dev *dfu)
 		return -ENODEV;
 	ret = usb_lock_device_for_reset(dfu->udev, dfu->intf);
 	if (ret)
-		return ret;
+		return ret == -EINTR ? -ENODEV : ret;	/* -EINTR: unbinding */
 	ret = usb_reset_device(dfu->udev);
 	usb_unlock_device(dfu->udev);
 	return ret == -ENODEV ? 0 : ret;

@@ -283,6 +283,36 @@ TEST(second_writer_busy)
 	emu_stop(&e);
 }
 
+/*
+ * A reader that has the whole (short) image but has not read all of it
+ * still owns the transfer: a writer waits (EBUSY), and the reader gets
+ * its bytes, not the writer's.
+ */
+TEST(upload_tail_kept_for_reader)
+{
+	size_t len = 1000;
+	unsigned char *img = make_image(len, 13), got[1000];
+	struct emu e;
+	int rfd, wfd;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--image", IMG_PATH, NULL));
+	rfd = open(e.node, O_RDONLY);
+	ASSERT_LE(0, rfd);
+	ASSERT_EQ(16, read(rfd, got, 16));
+	wfd = open(e.node, O_WRONLY);
+	ASSERT_LE(0, wfd);
+	EXPECT_EQ(-1, write(wfd, img, 100));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ((ssize_t)(len - 16), read(rfd, got + 16, sizeof(got) - 16));
+	EXPECT_EQ(0, read(rfd, got, 1));
+	EXPECT_EQ(0, memcmp(got, img, len));
+	close(rfd);
+	close(wfd);
+	emu_stop(&e);
+	free(img);
+}
+
 /* Read and write refused on devices without bitCanUpload / bitCanDnload. */
 TEST(capabilities)
 {
