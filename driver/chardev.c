@@ -57,6 +57,13 @@ static int dfu_user_error(struct dfu_dev *dfu, int err)
 	}
 }
 
+/* A failed transfer's error is being returned: later closes need not repeat it. */
+static void dfu_told(struct dfu_file *df, int ret)
+{
+	if (ret && df->xfer == DFU_XFER_FAILED)
+		df->told = true;
+}
+
 /* Bytes the device has taken (download) or sent (upload) so far. */
 static u64 dfu_bytes(struct dfu_file *df)
 {
@@ -435,8 +442,7 @@ static ssize_t dfu_write(struct file *file, const char __user *ubuf,
 	*ppos = df->pos;
 	ret = 0;
 out:
-	if (ret && df->xfer == DFU_XFER_FAILED)
-		df->told = true;
+	dfu_told(df, ret);
 	mutex_unlock(&dfu->io_mutex);
 	return ret ? ret : done;
 }
@@ -581,8 +587,7 @@ static int dfu_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 		ret = df->error;
 	else
 		ret = dfu_end_stream(df);
-	if (ret && df->xfer == DFU_XFER_FAILED)
-		df->told = true;
+	dfu_told(df, ret);
 	mutex_unlock(&dfu->io_mutex);
 	return ret;
 }
@@ -618,8 +623,7 @@ static int dfu_flush(struct file *file, fl_owner_t id)
 		/* failed behind the writer's back: a reset, another's abort */
 		ret = df->error;
 	}
-	if (ret && df->xfer == DFU_XFER_FAILED)
-		df->told = true;
+	dfu_told(df, ret);
 	mutex_unlock(&dfu->io_mutex);
 	return ret;
 }

@@ -69,7 +69,8 @@ struct dfu_functional_desc {
 /**
  * struct dfu_dev - one DFU interface, published as /dev/dfuN
  * @udev: the USB device (referenced)
- * @intf: the DFU interface; not dereferenced after disconnect()
+ * @intf: the DFU interface (referenced: the reset ioctls use it without
+ *	io_mutex, and usb_lock_device_for_reset() fails once it is unbound)
  * @dev: the class device dfuN; its refcount owns this structure
  * @cdev: the character device
  * @id: N in dfuN, from the driver's IDA
