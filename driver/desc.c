@@ -17,30 +17,66 @@
 #define DFU_UNKNOWN_TRANSFER_SIZE	0xffff
 #define DFU_FALLBACK_LARGE_TRANSFER_SIZE	1024
 
-static struct dfu_functional_desc *dfu_find_functional(struct usb_interface *intf)
+/*
+ * Look at every functional descriptor in one extra-descriptor buffer. The
+ * first one found is kept in *@found; any other must be a byte-for-byte
+ * copy of it. Only the two lengths the specifications define are taken.
+ */
+static int dfu_scan_functional(struct usb_interface *intf, const u8 *buf,
+			       int len, const struct dfu_functional_desc **found)
+{
+	const struct usb_descriptor_header *h;
+
+	for (; len >= (int)sizeof(*h); buf += h->bLength, len -= h->bLength) {
+		h = (const struct usb_descriptor_header *)buf;
+		if (h->bLength < sizeof(*h) || h->bLength > len)
+			break;	/* usbcore already warned about the rest */
+		if (h->bDescriptorType != USB_DT_DFU_FUNCTIONAL)
+			continue;
+		if (h->bLength != DFU_FUNC_DESC_LEN_1_0 &&
+		    h->bLength != sizeof(**found)) {
+			dev_err(&intf->dev,
+				"DFU functional descriptor of %u bytes: DFU 1.0 has %d, DFU 1.1 %zu\n",
+				h->bLength, DFU_FUNC_DESC_LEN_1_0, sizeof(**found));
+			return -EINVAL;
+		}
+		if (!*found) {
+			*found = (const struct dfu_functional_desc *)buf;
+		} else if ((*found)->bLength != h->bLength ||
+			   memcmp(*found, buf, h->bLength)) {
+			dev_err(&intf->dev,
+				"two DFU functional descriptors that differ\n");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The functional descriptor: devices in DFU mode put it after the last
+ * alternate setting, so usbcore files it with that one; DFU 1.0 devices
+ * also place it at the configuration level. Look everywhere, and refuse
+ * a malformed one or two that disagree rather than guess.
+ */
+static int dfu_find_functional(struct usb_interface *intf,
+			       const struct dfu_functional_desc **found)
 {
 	struct usb_host_config *config = interface_to_usbdev(intf)->actconfig;
-	struct dfu_functional_desc *desc;
 	unsigned int i;
+	int ret;
 
-	/*
-	 * Devices in DFU mode put it after the last alternate setting, so
-	 * usbcore files it with that one; DFU 1.0 devices also place it at
-	 * the configuration level. Look everywhere.
-	 */
+	*found = NULL;
 	for (i = 0; i < intf->num_altsetting; i++) {
 		struct usb_host_interface *alt = &intf->altsetting[i];
 
-		if (!__usb_get_extra_descriptor(alt->extra, alt->extralen,
-						USB_DT_DFU_FUNCTIONAL, (void **)&desc,
-						DFU_FUNC_DESC_MIN_LEN))
-			return desc;
+		ret = dfu_scan_functional(intf, alt->extra, alt->extralen, found);
+		if (ret)
+			return ret;
 	}
-	if (config && !__usb_get_extra_descriptor(config->extra, config->extralen,
-						  USB_DT_DFU_FUNCTIONAL, (void **)&desc,
-						  DFU_FUNC_DESC_MIN_LEN))
-		return desc;
-	return NULL;
+	if (config)
+		return dfu_scan_functional(intf, config->extra, config->extralen,
+					   found);
+	return 0;
 }
 
 /*
@@ -68,24 +104,27 @@ static u8 dfu_decide_mode(struct usb_interface *intf, u32 quirks)
  * @intf: its DFU interface
  *
  * Accepts the 9-byte DFU 1.1 functional descriptor and the 7-byte DFU 1.0
- * one (DFU 1.1 section 4.1.3; 1.0 has no bcdDFUVersion), and applies the
- * device's quirks, which must be in @dfu->quirks.
+ * one (DFU 1.1 section 4.1.3; 1.0 has no bcdDFUVersion), also repeated
+ * identically, and applies the device's quirks, which must be in
+ * @dfu->quirks.
  *
  * Context: probe.
  * Return: 0, or -ENODEV with one error logged when the interface has no
- * usable functional descriptor.
+ * functional descriptor, one of another length, or two that differ.
  */
 int dfu_parse_descriptors(struct dfu_dev *dfu, struct usb_interface *intf)
 {
 	struct usb_device *udev = interface_to_usbdev(intf);
 	struct usb_host_interface *cur = intf->cur_altsetting;
-	struct dfu_functional_desc *desc = dfu_find_functional(intf);
+	const struct dfu_functional_desc *desc;
 	struct dfu_info *info = &dfu->info;
 
+	if (dfu_find_functional(intf, &desc))
+		return -ENODEV;
 	if (!desc) {
 		dev_err(&intf->dev,
-			"no DFU functional descriptor (type 0x21, at least %d bytes) in interface %u\n",
-			DFU_FUNC_DESC_MIN_LEN, cur->desc.bInterfaceNumber);
+			"no DFU functional descriptor (type 0x21) in interface %u\n",
+			cur->desc.bInterfaceNumber);
 		return -ENODEV;
 	}
 

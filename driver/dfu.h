@@ -64,7 +64,8 @@ struct dfu_functional_desc {
 	__le16 bcdDFUVersion;
 } __packed;
 
-#define DFU_FUNC_DESC_MIN_LEN	7
+/* DFU 1.0's functional descriptor ends before bcdDFUVersion */
+#define DFU_FUNC_DESC_LEN_1_0	7
 
 /**
  * struct dfu_dev - one DFU interface, published as /dev/dfuN

@@ -153,6 +153,12 @@ static void build_func_desc(struct gadget *g)
 		g->func_len = 18;
 		g->func_get_len = 9;
 		break;
+	case FUNC_DESC_DUP_SAME:
+		memcpy(f, d, 9);
+		memcpy(f + 9, d, 9);
+		g->func_len = 18;
+		g->func_get_len = 9;
+		break;
 	case FUNC_DESC_V10:
 		memcpy(f, d, 7);
 		f[0] = 7;
@@ -399,8 +405,6 @@ static int dfu_request(struct gadget *g, const struct usb_ctrlrequest *c,
 	switch (r.action) {
 	case MODEL_ACK:
 		ep0_ack(g);
-		if (r.events & MODEL_EV_REATTACH)
-			return GADGET_REATTACH;
 		break;
 	case MODEL_STALL:
 		ep0_stall(g);
@@ -419,7 +423,8 @@ static int dfu_request(struct gadget *g, const struct usb_ctrlrequest *c,
 	case MODEL_DISCONNECT:
 		return GADGET_DISCONNECT;
 	}
-	return 0;
+	/* answered: now leave the bus (DETACH, manifestation) */
+	return r.events & MODEL_EV_REATTACH ? GADGET_REATTACH : 0;
 }
 
 /* Returns 0, or the gadget_exit that ends the session. */

@@ -22,6 +22,7 @@ enum gadget_func_desc {
 	FUNC_DESC_MISSING,	/* none at all */
 	FUNC_DESC_LEN,		/* bLength func_desc_len, see build_func_desc */
 	FUNC_DESC_DUP,		/* two, the second with wTransferSize 32 */
+	FUNC_DESC_DUP_SAME,	/* two identical ones */
 	FUNC_DESC_V10,		/* 7 bytes, DFU 1.0: no bcdDFUVersion */
 };
 

@@ -54,7 +54,8 @@ static const char usage_text[] =
 "  --no-strict-blocks       do not\n"
 "  --protocol N             bInterfaceProtocol in DFU mode, default 2\n"
 "  --func-desc MODE         malformed functional descriptor: missing,\n"
-"                           len=N (0..255), dup, v10\n"
+"                           len=N (0..255), dup (differing), dup-same,\n"
+"                           v10\n"
 "  --alts N                 N alt settings alt0..altN-1 (1..255)\n"
 "  --start-error CODE       start in dfuERROR with bStatus CODE\n"
 "  --stall-busy-getstatus N stall the first N GETSTATUS after each block\n"
@@ -62,6 +63,18 @@ static const char usage_text[] =
 "  --runtime                start in run-time mode (appIDLE)\n"
 "  --dfu-pid HEX            idProduct in DFU mode with --runtime\n"
 "                           (default: --pid)\n"
+"Personalities (the protocol reference, section 12):\n"
+"  --lagging-state          GETSTATUS reports the state it found (Zephyr)\n"
+"  --poll-always            --poll-ms in every GETSTATUS reply (Zephyr)\n"
+"  --bad-state N            GETSTATUS after block N says bState 0x0f, once\n"
+"                           (ST library)\n"
+"  --leave-after-manifest   leave the bus and come back after the GETSTATUS\n"
+"                           that enters dfuMANIFEST (STM32 ROM, ST library,\n"
+"                           libopencm3); in run-time mode with --runtime\n"
+"  --upload-full            UPLOAD never answers short: 0xff after the\n"
+"                           image, a stall past --mem-size (ST, Black Magic)\n"
+"  --stall-keeps-state      a refused request stalls without dfuERROR\n"
+"                           (TinyUSB, libopencm3)\n"
 "  --verbose                log events on stderr\n";
 
 static const char *const request_opt_names[DFU_NUM_REQUESTS] = {
@@ -155,6 +168,11 @@ static void parse_args(int argc, char **argv)
 		{ "stall-busy-getstatus", 1, 0, 'g' },
 		{ "strict-clrstatus", 0, 0, 'C' }, { "runtime", 0, 0, 'U' },
 		{ "dfu-pid", 1, 0, 'q' },
+		{ "lagging-state", 0, 0, 'L' }, { "poll-always", 0, 0, 'Y' },
+		{ "bad-state", 1, 0, 'j' },
+		{ "leave-after-manifest", 0, 0, 'l' },
+		{ "upload-full", 0, 0, 'y' },
+		{ "stall-keeps-state", 0, 0, 'e' },
 		{ "verbose", 0, 0, 'w' }, { "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -254,6 +272,8 @@ static void parse_args(int argc, char **argv)
 				gcfg.func_desc = FUNC_DESC_MISSING;
 			} else if (!strcmp(optarg, "dup")) {
 				gcfg.func_desc = FUNC_DESC_DUP;
+			} else if (!strcmp(optarg, "dup-same")) {
+				gcfg.func_desc = FUNC_DESC_DUP_SAME;
 			} else if (!strcmp(optarg, "v10")) {
 				gcfg.func_desc = FUNC_DESC_V10;
 			} else if (!strncmp(optarg, "len=", 4)) {
@@ -281,6 +301,14 @@ static void parse_args(int argc, char **argv)
 			gcfg.dfu_pid = number(o, optarg, 1, 0, 0xffff);
 			have_dfu_pid = 1;
 			break;
+		case 'L': mcfg.lagging_state = 1; break;
+		case 'Y': mcfg.poll_always = 1; break;
+		case 'j':
+			mcfg.bad_state_at = number(o, optarg, 0, 0, LONG_MAX);
+			break;
+		case 'l': mcfg.leave_after_manifest = 1; break;
+		case 'y': mcfg.upload_full = 1; break;
+		case 'e': mcfg.stall_keeps_state = 1; break;
 		case 'w': emu_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -436,6 +464,7 @@ int main(int argc, char **argv)
 	mcfg.disconnect_at = -1;
 	mcfg.disconnect_upload_at = -1;
 	mcfg.start_error = -1;
+	mcfg.bad_state_at = -1;
 
 	parse_args(argc, argv);
 	load_image(&image, &image_len);

@@ -48,7 +48,8 @@ void model_free(struct dfu_model *m)
 {
 	free(m->stage);
 	free(m->mem);
-	m->stage = m->mem = NULL;
+	free(m->pad);
+	m->stage = m->mem = m->pad = NULL;
 }
 
 /* Drop whatever transfer is in progress (download or upload). */
@@ -112,17 +113,21 @@ static void stall(struct dfu_model *m, struct model_result *r)
 	r->action = MODEL_STALL;
 }
 
-/* The table's "E": stall, and enter dfuERROR unless already there. */
+/* The table's "E": stall, and enter dfuERROR unless already there (or
+ * never, with --stall-keeps-state: TinyUSB, libopencm3). */
 static void stall_e(struct dfu_model *m, struct model_result *r)
 {
 	stall(m, r);
-	if (m->state != DFU_ERROR)
+	if (m->state != DFU_ERROR && !m->cfg.stall_keeps_state)
 		enter_error(m, r, DFU_STATUS_ERR_STALLEDPKT);
 }
 
 static void status_reply(struct dfu_model *m, struct model_result *r,
 			 uint32_t poll_ms)
 {
+	/* --poll-always: Zephyr's fixed poll time, even when idle */
+	if (m->cfg.poll_always && poll_ms < m->cfg.poll_ms)
+		poll_ms = m->cfg.poll_ms;
 	if (poll_ms > 0xffffff)
 		poll_ms = 0xffffff;
 	m->reply[0] = m->status;
@@ -218,6 +223,10 @@ static void do_getstatus(struct dfu_model *m, uint64_t now_us,
 			m->deadline_us = now_us +
 				(uint64_t)m->cfg.manifest_poll_ms * 1000;
 			status_reply(m, r, m->cfg.manifest_poll_ms);
+			/* --leave-after-manifest: the STM32 ROM, the ST
+			 * library and libopencm3 reset themselves here. */
+			if (m->cfg.leave_after_manifest)
+				r->events |= MODEL_EV_REATTACH;
 		} else {
 			/* Manifestation tolerant and done: back to idle. */
 			m->manifest_done = 0;
@@ -332,6 +341,39 @@ void model_data(struct dfu_model *m, const uint8_t *data, size_t len,
 	m->state = DFU_DNLOAD_SYNC;
 }
 
+/* --upload-full: every frame is wLength bytes, erased flash (0xff) after
+ * the image, up to --mem-size; past it, a stall with errADDRESS. */
+static void upload_full_frame(struct dfu_model *m, uint16_t wLength,
+			      struct model_result *r)
+{
+	size_t n = 0;
+
+	if (wLength > m->cfg.mem_size - m->up_off) {
+		stall(m, r);
+		if (!m->cfg.stall_keeps_state)
+			enter_error(m, r, DFU_STATUS_ERR_ADDRESS);
+		return;
+	}
+	if (!m->pad)
+		m->pad = malloc(m->cfg.transfer_size);
+	if (!m->pad) {
+		stall(m, r);
+		return;
+	}
+	if (m->up_off < m->mem_len)
+		n = m->mem_len - m->up_off < wLength ?
+		    m->mem_len - m->up_off : wLength;
+	if (n)
+		memcpy(m->pad, m->mem + m->up_off, n);
+	memset(m->pad + n, 0xff, wLength - n);
+	r->action = MODEL_REPLY;
+	r->data = m->pad;
+	r->len = wLength;
+	m->up_off += wLength;
+	m->up_blocks++;
+	m->state = DFU_UPLOAD_IDLE;
+}
+
 static void do_upload(struct dfu_model *m, uint16_t wValue, uint16_t wLength,
 		      struct model_result *r)
 {
@@ -354,6 +396,10 @@ static void do_upload(struct dfu_model *m, uint16_t wValue, uint16_t wLength,
 		m->st.upload_block_errors++;
 		emu_log("UPLOAD wValue %u, expected %u", wValue,
 			(unsigned)(uint16_t)m->up_blocks);
+	}
+	if (m->cfg.upload_full) {
+		upload_full_frame(m, wLength, r);
+		return;
 	}
 	n = m->mem_len - m->up_off;
 	if (n > wLength)
@@ -422,12 +468,25 @@ static int is_in_request(uint8_t bRequest)
 static void dispatch(struct dfu_model *m, uint8_t bRequest, uint16_t wValue,
 		     uint16_t wLength, uint64_t now_us, struct model_result *r)
 {
+	enum dfu_state before;
+
 	switch (bRequest) {
 	case DFU_GETSTATUS:
-		if (wLength != 6)
+		if (wLength != 6) {
 			stall(m, r);
-		else
-			do_getstatus(m, now_us, r);
+			break;
+		}
+		before = m->state;
+		do_getstatus(m, now_us, r);
+		/* --lagging-state (Zephyr): the state the request found */
+		if (m->cfg.lagging_state)
+			m->reply[4] = (uint8_t)before;
+		/* --bad-state N: the ST library's bState 0x0f, once */
+		if (m->cfg.bad_state_at >= 0 && !m->bad_state_fired &&
+		    m->st.blocks == (unsigned long)m->cfg.bad_state_at + 1) {
+			m->bad_state_fired = 1;
+			m->reply[4] = 0x0f;
+		}
 		break;
 	case DFU_GETSTATE:	/* never changes state */
 		if (wLength != 1)
@@ -646,9 +705,11 @@ unsigned model_usb_reset(struct dfu_model *m, int disconnect,
 	return MODEL_EV_STATS;
 }
 
+/* Back on the bus: a DETACH ends in DFU mode; a device that left after
+ * manifestation runs its new firmware (run-time mode, with --runtime). */
 unsigned model_reattach(struct dfu_model *m)
 {
-	return switch_mode(m, 0);
+	return switch_mode(m, !m->runtime_mode && m->cfg.runtime);
 }
 
 void model_image(const struct dfu_model *m, const uint8_t **data,

@@ -93,6 +93,13 @@ struct model_config {
 	int strict_clrstatus;		/* --strict-clrstatus */
 	int runtime;			/* --runtime: start in appIDLE */
 	uint16_t detach_timeout;	/* wDetachTimeOut, caps DETACH wValue */
+	/* Personalities (see the protocol reference, section 12) */
+	int lagging_state;		/* GETSTATUS names the state it found */
+	int poll_always;		/* poll_ms in every GETSTATUS reply */
+	long bad_state_at;		/* bState 0x0f after block N, -1: off */
+	int leave_after_manifest;	/* reset itself once in dfuMANIFEST */
+	int upload_full;		/* never a short UPLOAD frame */
+	int stall_keeps_state;		/* stalls never enter dfuERROR */
 };
 
 struct model_stats {
@@ -130,6 +137,8 @@ struct dfu_model {
 	unsigned long up_blocks;
 
 	uint8_t reply[6];
+	uint8_t *pad;		/* --upload-full frames, transfer_size bytes */
+	int bad_state_fired;
 	struct model_stats st;
 };
 

@@ -73,7 +73,8 @@ TEST(mode_from_protocol)
 /* No usable functional descriptor: probe fails, no node, no warning. */
 TEST(bad_functional_descriptors_fail_probe)
 {
-	const char *modes[] = { "missing", "len=0", "len=3", "len=6" };
+	const char *modes[] = { "missing", "len=0", "len=3", "len=6", "len=8",
+				"len=10", "len=255", "dup" };
 	unsigned int i;
 	struct emu e;
 
@@ -85,7 +86,7 @@ TEST(bad_functional_descriptors_fail_probe)
 	}
 }
 
-/* Odd but usable descriptors: DFU 1.0's 7 bytes, a long one, two of them. */
+/* Odd but usable descriptors: DFU 1.0's 7 bytes, one repeated identically. */
 TEST(odd_functional_descriptors_work)
 {
 	struct emu e;
@@ -95,14 +96,46 @@ TEST(odd_functional_descriptors_work)
 	flash_small(_metadata, &e, 3);
 	emu_stop(&e);
 
-	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--func-desc", "len=255", NULL));
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--func-desc", "dup-same", NULL));
 	expect_attr(_metadata, &e, "transfer_size", "64");
 	flash_small(_metadata, &e, 4);
 	emu_stop(&e);
+}
 
-	/* the first of two counts */
-	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--func-desc", "dup", NULL));
-	expect_attr(_metadata, &e, "transfer_size", "64");
+/*
+ * The kernel log says why probe refused a descriptor: each line must
+ * appear after a marker written just before that device came.
+ */
+TEST(refused_descriptors_are_explained)
+{
+	static const char *const cases[][2] = {
+		{ "len=255", "DFU functional descriptor of 255 bytes" },
+		{ "dup", "two DFU functional descriptors that differ" },
+		{ "missing", "no DFU functional descriptor" },
+	};
+	unsigned int i;
+	struct emu e;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ASSERT_EQ(0, run_sh("echo 'dfu-test: mark %u' > /dev/kmsg", i));
+		ASSERT_EQ(0, emu_start_unbound(&e, "--func-desc", cases[i][0], NULL));
+		emu_stop(&e);
+		EXPECT_EQ(0, run_sh("dmesg | sed -n '/dfu-test: mark %u$/,$p' | grep -q '%s'",
+				    i, cases[i][1])) {
+			TH_LOG("--func-desc %s: no '%s' in the kernel log",
+			       cases[i][0], cases[i][1]);
+		}
+	}
+}
+
+/* bcdDFUVersion 0x0101, seen in the wild, works as DFU 1.1. */
+TEST(dfu_version_0101)
+{
+	struct emu e;
+
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--dfu-version", "0101", NULL));
+	expect_attr(_metadata, &e, "dfu_version", "0x0101");
+	flash_small(_metadata, &e, 6);
 	emu_stop(&e);
 }
 

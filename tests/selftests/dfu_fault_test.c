@@ -143,6 +143,28 @@ TEST(every_status_code)
 	free(img);
 }
 
+/*
+ * A bState outside the spec (the ST library has sent 0x0f) is a malformed
+ * answer: EIO with the reason logged, and a retry works.
+ */
+TEST(bad_state_rejected)
+{
+	size_t len = 8 * 64;
+	unsigned char *img = make_image(len, 13);
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, run_sh("echo 'dfu-test: mark bad-state' > /dev/kmsg"));
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--bad-state", "3", NULL));
+	EXPECT_EQ(-EIO, flash_buf(e.node, img, len, len));
+	EXPECT_EQ(0, emu_stat(&e, "manifests"));
+	EXPECT_EQ(0, run_sh("dmesg | sed -n '/dfu-test: mark bad-state$/,$p' | grep -q 'bState 15'"));
+	EXPECT_EQ(0, flash_buf(e.node, img, len, len));
+	EXPECT_TRUE(emu_has_image(&e, img, len));
+	emu_stop(&e);
+	free(img);
+}
+
 /* A stall of each request the driver sends: EIO, then a retry works. */
 TEST(stall_of_each_request)
 {

@@ -43,8 +43,12 @@ FIXTURE_VARIANT(dfu) {
 	int transfer_size;
 	const char *speed;
 	const char *attrs;
-	const char *extra[4];	/* more emulator options, NULL-padded */
+	const char *extra[10];	/* more emulator options, NULL-padded */
 	int slow;		/* long poll times: skip the 1 MiB image */
+	int boot_error;		/* starts in dfuERROR/errFIRMWARE */
+	int no_upload;		/* no bitCanUpload: read() is refused */
+	int upload_full;	/* UPLOAD never ends short: read the length */
+	int leaves_bus;		/* resets itself after manifestation */
 };
 
 FIXTURE_VARIANT_ADD(dfu, t64_full) {
@@ -72,26 +76,77 @@ FIXTURE_VARIANT_ADD(dfu, tinyusb) {
 	.transfer_size = 512,
 	.speed = "high",
 	.attrs = "0x07",
-	.extra = { "--busy-polls", "3" },
+	.extra = { "--busy-polls", "3", "--stall-keeps-state" },
 };
 
-/* Zephyr device_next: 100 ms in every busy reply, bitWillDetach */
+/*
+ * Zephyr device_next: writes in the data stage, 100 ms in every status
+ * reply, a bState one transition behind, bitWillDetach.
+ */
 FIXTURE_VARIANT_ADD(dfu, zephyr) {
 	.transfer_size = 512,
 	.speed = "high",
 	.attrs = "0x0f",
-	.extra = { "--poll-ms", "100" },
+	.extra = { "--poll-ms", "100", "--poll-always", "--lagging-state",
+		   "--busy-polls", "0" },
 	.slow = 1,
+};
+
+/*
+ * The next three are DfuSe devices (bcdDFUVersion 0x011a), which the driver
+ * does not write or read yet; they run here with DFU 1.1 and keep the rest
+ * of their behaviour.
+ *
+ * STM32 system-memory ROM: protocol 0, blank application (dfuERROR,
+ * errFIRMWARE), CLRSTATUS only in dfuERROR, full-length uploads, resets
+ * itself once manifestation starts.
+ */
+FIXTURE_VARIANT_ADD(dfu, stm32rom) {
+	.transfer_size = 2048,
+	.speed = "full",
+	.attrs = "0x0b",
+	.extra = { "--protocol", "0", "--start-error", "10", "--strict-clrstatus",
+		   "--poll-ms", "40", "--upload-full", "--leave-after-manifest" },
+	.slow = 1,
+	.boot_error = 1,
+	.upload_full = 1,
+	.leaves_bus = 1,
+};
+
+/* ST USBD library: 50 ms media poll, CLRSTATUS outside dfuERROR is an error */
+FIXTURE_VARIANT_ADD(dfu, stlib) {
+	.transfer_size = 1024,
+	.speed = "full",
+	.attrs = "0x0b",
+	.extra = { "--poll-ms", "50", "--strict-clrstatus", "--upload-full",
+		   "--manifest-poll-ms", "1", "--leave-after-manifest" },
+	.slow = 1,
+	.upload_full = 1,
+	.leaves_bus = 1,
+};
+
+/* libopencm3 usbdfu: 100 ms busy, no upload, no dfuERROR, resets at the end */
+FIXTURE_VARIANT_ADD(dfu, libopencm3) {
+	.transfer_size = 1024,
+	.speed = "full",
+	.attrs = "0x09",
+	.extra = { "--poll-ms", "100", "--stall-keeps-state",
+		   "--leave-after-manifest" },
+	.slow = 1,
+	.no_upload = 1,
+	.leaves_bus = 1,
 };
 
 FIXTURE_SETUP(dfu)
 {
+	const char *const *x = variant->extra;
+
 	snprintf(self->tsize, sizeof(self->tsize), "%d", variant->transfer_size);
 	ASSERT_EQ(0, emu_start(&self->emu, "--transfer-size", self->tsize,
 			       "--speed", variant->speed, "--attrs", variant->attrs,
-			       "--detach-timeout", "1234",
-			       variant->extra[0], variant->extra[1],
-			       variant->extra[2], variant->extra[3], NULL));
+			       "--detach-timeout", "1234", "--mem-size", "4194304",
+			       x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7],
+			       x[8], x[9], NULL));
 }
 
 FIXTURE_TEARDOWN(dfu)
@@ -116,9 +171,9 @@ TEST_F(dfu, sysfs_and_info)
 	ASSERT_EQ(0, read_attr(&self->emu, "dfu_version", buf, sizeof(buf)));
 	EXPECT_STREQ("0x0110", buf);
 	ASSERT_EQ(0, read_attr(&self->emu, "state", buf, sizeof(buf)));
-	EXPECT_STREQ("dfuIDLE", buf);
+	EXPECT_STREQ(variant->boot_error ? "dfuERROR" : "dfuIDLE", buf);
 	ASSERT_EQ(0, read_attr(&self->emu, "status", buf, sizeof(buf)));
-	EXPECT_STREQ("OK", buf);
+	EXPECT_STREQ(variant->boot_error ? "errFIRMWARE" : "OK", buf);
 	ASSERT_EQ(0, read_attr(&self->emu, "mode", buf, sizeof(buf)));
 	EXPECT_STREQ("dfu", buf);
 	ASSERT_EQ(0, read_attr(&self->emu, "last_result", buf, sizeof(buf)));
@@ -136,11 +191,16 @@ TEST_F(dfu, sysfs_and_info)
 	EXPECT_EQ(1, info.bNumAltSettings);
 	EXPECT_EQ(DFU_MODE_DFU, info.mode);
 	ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_GET_STATUS, &st));
-	EXPECT_EQ(DFU_STATUS_OK, st.bStatus);
-	EXPECT_EQ(DFU_STATE_DFU_IDLE, st.bState);
+	EXPECT_EQ(variant->boot_error ? DFU_STATUS_ERR_FIRMWARE : DFU_STATUS_OK,
+		  st.bStatus);
+	EXPECT_EQ(variant->boot_error ? DFU_STATE_ERROR : DFU_STATE_DFU_IDLE,
+		  st.bState);
+	ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_GET_STATE, &state));
+	EXPECT_EQ(st.bState, state);
+	/* CLR_STATUS leaves dfuERROR; elsewhere it sends nothing */
+	EXPECT_EQ(0, ioctl(fd, DFU_IOCTL_CLR_STATUS));
 	ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_GET_STATE, &state));
 	EXPECT_EQ(DFU_STATE_DFU_IDLE, state);
-	EXPECT_EQ(0, ioctl(fd, DFU_IOCTL_CLR_STATUS));
 	EXPECT_EQ(0, ioctl(fd, DFU_IOCTL_ABORT));
 	/* an ioctl this driver does not know, in its own range and another's */
 	EXPECT_EQ(-1, ioctl(fd, _IO(DFU_IOCTL_MAGIC, 0x7f)));
@@ -151,6 +211,7 @@ TEST_F(dfu, sysfs_and_info)
 	/* none of that may have started a download */
 	emu_stop(&self->emu);
 	EXPECT_EQ(0, emu_stat(&self->emu, "dnload_requests"));
+	EXPECT_EQ(0, emu_stat(&self->emu, "stray_clrstatus"));
 }
 
 /* The helper reads the same through the ioctls, with sysexits codes. */
@@ -160,22 +221,48 @@ TEST_F(dfu, dfuctl_info_and_status)
 
 	EXPECT_EQ(0, run_sh("/payload/dfuctl info %s | grep -q 'wTransferSize: %s bytes'",
 			    node, self->tsize));
-	EXPECT_EQ(0, run_sh("/payload/dfuctl status %s | grep -q 'state dfuIDLE, status OK'",
-			    node));
+	EXPECT_EQ(0, run_sh("/payload/dfuctl status %s | grep -q 'state %s, status %s'",
+			    node, variant->boot_error ? "dfuERROR" : "dfuIDLE",
+			    variant->boot_error ? "errFIRMWARE" : "OK"));
 	EXPECT_EQ(0, run_sh("/payload/dfuctl result %s | grep -q 'no transfer yet'", node));
 	EXPECT_EQ(64, run_sh("/payload/dfuctl frobnicate 2>/dev/null"));	/* EX_USAGE */
 	EXPECT_EQ(69, run_sh("/payload/dfuctl info /dev/dfu-none 2>/dev/null"));	/* EX_UNAVAILABLE */
 }
 
-/* Flash one size with one write() per chunk, check the device, upload it back. */
-static void flash_size(struct __test_metadata *_metadata, struct emu *e,
+/* Read exactly len bytes from the node (a device whose upload never ends short). */
+static unsigned char *upload_len(const char *node, size_t len)
+{
+	unsigned char *buf = malloc(len + 1);
+	size_t done = 0;
+	ssize_t n = 1;
+	int fd = open(node, O_RDONLY);
+
+	while (buf && fd >= 0 && done < len && n > 0) {
+		n = read(fd, buf + done, len - done);
+		if (n > 0)
+			done += n;
+	}
+	if (fd < 0 || close(fd) || done != len) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/*
+ * Flash one size with one write() per chunk, check the device, upload it
+ * back as the device allows.
+ */
+static void flash_size(struct __test_metadata *_metadata,
+		       const FIXTURE_VARIANT(dfu) *v, struct emu *e,
 		       size_t len, size_t chunk, unsigned int seed)
 {
 	unsigned char *img = malloc(len + 1), *up;
 	long manifests = emu_stat(e, "manifests");
 	long selects = emu_stat(e, "set_interface");
+	long devnum = emu_devnum(e);
 	char state[32];
-	size_t up_len;
+	size_t up_len = len;
 
 	ASSERT_NE(NULL, img);
 	ASSERT_LE(0, selects);
@@ -189,14 +276,23 @@ static void flash_size(struct __test_metadata *_metadata, struct emu *e,
 	}
 	/* the download started by selecting the alt setting */
 	EXPECT_EQ(selects + 1, emu_stat(e, "set_interface"));
-	up = upload_buf(e->node, &up_len, 128 * 1024);
-	ASSERT_NE(NULL, up);
-	ASSERT_EQ(len, up_len);
-	ASSERT_EQ(0, memcmp(img, up, len));
+	/* a device that reset itself is back as a new USB device */
+	if (v->leaves_bus)
+		ASSERT_EQ(0, emu_wait_reenumerated(e, devnum, 10000));
+	if (v->no_upload) {
+		EXPECT_EQ(NULL, upload_buf(e->node, &up_len, 128 * 1024));
+		EXPECT_EQ(EOPNOTSUPP, errno);
+	} else {
+		up = v->upload_full ? upload_len(e->node, len) :
+				      upload_buf(e->node, &up_len, 128 * 1024);
+		ASSERT_NE(NULL, up);
+		ASSERT_EQ(len, up_len);
+		ASSERT_EQ(0, memcmp(img, up, len));
+		free(up);
+	}
 	/* and the upload ended with the device back in dfuIDLE */
 	ASSERT_EQ(0, read_attr(e, "state", state, sizeof(state)));
 	EXPECT_STREQ("dfuIDLE", state);
-	free(up);
 	free(img);
 }
 
@@ -208,7 +304,7 @@ TEST_F_TIMEOUT(dfu, sizes, 600)
 	unsigned int i, n = sizeof(sizes) / sizeof(sizes[0]);
 
 	for (i = 0; i < n - (variant->slow ? 1 : 0); i++)
-		flash_size(_metadata, &self->emu, sizes[i], 128 * 1024, i + 1);
+		flash_size(_metadata, variant, &self->emu, sizes[i], 128 * 1024, i + 1);
 }
 
 TEST_F(dfu, writes_straddle_blocks)
@@ -216,9 +312,9 @@ TEST_F(dfu, writes_straddle_blocks)
 	size_t t = variant->transfer_size;
 
 	/* odd chunks, so blocks are assembled from several write() calls */
-	flash_size(_metadata, &self->emu, 5 * t + 17, 7, 100);
-	flash_size(_metadata, &self->emu, 3 * t, t + 3, 101);
-	flash_size(_metadata, &self->emu, 3 * t + 1, t, 102);
+	flash_size(_metadata, variant, &self->emu, 5 * t + 17, 7, 100);
+	flash_size(_metadata, variant, &self->emu, 3 * t, t + 3, 101);
+	flash_size(_metadata, variant, &self->emu, 3 * t + 1, t, 102);
 }
 
 TEST_F(dfu, empty_open_close_sends_nothing)

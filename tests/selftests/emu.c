@@ -75,8 +75,10 @@ static unsigned char *read_fd(int fd, size_t *len, size_t chunk)
 	*len = size;
 	return buf;
 fail:
+	n = errno;	/* the read() error, for the caller */
 	free(buf);
 	close(fd);
+	errno = (int)n;
 	return NULL;
 }
 
@@ -286,6 +288,31 @@ int emu_wait_mode(struct emu *e, const char *mode, int timeout_ms)
 		if (!find_node(e) && !read_attr(e, "mode", buf, sizeof(buf)) &&
 		    !strcmp(buf, mode))
 			return 0;
+		sleep_ms(10);
+	}
+	return -1;
+}
+
+long emu_devnum(struct emu *e)
+{
+	char buf[16];
+
+	if (read_attr(e, "device/../devnum", buf, sizeof(buf)))
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+int emu_wait_reenumerated(struct emu *e, long old_devnum, int timeout_ms)
+{
+	int waited;
+	long n;
+
+	for (waited = 0; waited < timeout_ms; waited += 10) {
+		if (!find_node(e)) {
+			n = emu_devnum(e);
+			if (n > 0 && n != old_devnum)
+				return 0;
+		}
 		sleep_ms(10);
 	}
 	return -1;

@@ -36,6 +36,14 @@ void emu_stop(struct emu *e);
  * sysfs. Returns 0, or -1 on timeout.
  */
 int emu_wait_mode(struct emu *e, const char *mode, int timeout_ms);
+/* The USB device number of the node's device (changes on re-enumeration), or -1. */
+long emu_devnum(struct emu *e);
+/*
+ * Wait for the device to come back with a device number other than
+ * old_devnum (it left the bus by itself); updates node and sysfs.
+ * Returns 0, or -1 on timeout.
+ */
+int emu_wait_reenumerated(struct emu *e, long old_devnum, int timeout_ms);
 /* Wait for the emulator to exit by itself (disconnect injection). */
 int emu_wait_exit(struct emu *e, int timeout_ms);
 /* Value of key in the emulator's stats file, or -1. */
