@@ -164,6 +164,12 @@ fi
 run=$tmp/run
 mkdir -p "$run/root/payload" "$run/root/etc"
 cp -RL "$payload/." "$run/root/payload/"
+# dynamically linked payload programs (dfuctl: libudev) get their libraries
+st=$run/root
+for f in "$payload"/*; do
+	[ -f "$f" ] && [ -x "$f" ] && head -c 4 "$f" | grep -q ELF &&
+		ldd "$f" >/dev/null 2>&1 && copy_libs "$f"
+done
 
 ptimeout=$((timeout > 90 ? timeout - 30 : timeout * 2 / 3))
 {

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dfuctl_test - the userspace helper against emulated devices: list,
+ * image validation before anything reaches the device, device selection,
+ * alt settings, verify, detach, upload, recovery, sysexits codes.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "emu.h"
+
+#define DFUCTL		"/payload/dfuctl"
+/* sysexits.h */
+#define EX_USAGE	64
+#define EX_DATAERR	65
+#define EX_NOINPUT	66
+#define EX_UNAVAILABLE	69
+#define EX_CANTCREAT	73
+
+/* An image of len pattern bytes at path; returns the bytes (caller frees). */
+static unsigned char *make_file(const char *path, size_t len, unsigned int seed)
+{
+	unsigned char *img = malloc(len);
+
+	if (!img)
+		return NULL;
+	fill_pattern(img, len, seed);
+	if (write_file(path, img, len)) {
+		free(img);
+		return NULL;
+	}
+	return img;
+}
+
+/* Nothing at all was sent to the device: read its final counts. */
+static long dnloads_after_stop(struct emu *e)
+{
+	emu_stop(e);
+	return emu_stat(e, "dnload_requests");
+}
+
+TEST(list_shows_the_device)
+{
+	struct emu e;
+
+	ASSERT_EQ(0, emu_start(&e, "--alt", "Flash", "--alt", "Config", NULL));
+	EXPECT_EQ(0, run_sh(DFUCTL " list | grep -q '%s  1209:df00  serial \"%s\"  dfu mode, dfuIDLE'",
+			    e.node, e.serial));
+	EXPECT_EQ(0, run_sh(DFUCTL " list | grep -q 'alt 1: Config'"));
+	EXPECT_EQ(0, run_sh(DFUCTL " list --json | grep -q '\"serial\": \"%s\", \"mode\": \"dfu\"'",
+			    e.serial));
+	EXPECT_EQ(0, run_sh(DFUCTL " list --json | grep -q '{\"alt\": 1, \"name\": \"Config\"}'"));
+	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " list --frob 2>/dev/null"));
+	emu_stop(&e);
+}
+
+/* The suffix is checked and stripped; the device gets the bare image. */
+TEST(flash_checks_and_strips_suffix)
+{
+	const char *f = "/tmp/dfuctl-ok.bin";
+	unsigned char *img = make_file(f, 5000, 1);
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, run_sh(DFUCTL " suffix add %s --vid 1209 --pid df00 >/dev/null", f));
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "1024", NULL));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash %s %s 2>/tmp/dfuctl.err", f, e.node));
+	EXPECT_TRUE(emu_has_image(&e, img, 5000));
+	/* not a terminal: plain progress lines */
+	EXPECT_EQ(0, run_sh("grep -q '^download: 100%%' /tmp/dfuctl.err"));
+	emu_stop(&e);
+	free(img);
+}
+
+/* Refused files never reach the device, and the message says why. */
+TEST(bad_images_never_reach_the_device)
+{
+	const char *wrong = "/tmp/dfuctl-wrong.bin", *bad = "/tmp/dfuctl-badcrc.bin";
+	unsigned char *img = make_file(wrong, 3000, 2);
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, run_sh(DFUCTL " suffix add %s --vid 1234 --pid 5678 >/dev/null", wrong));
+	ASSERT_EQ(0, write_file(bad, img, 3000));
+	ASSERT_EQ(0, run_sh(DFUCTL " suffix add %s --vid 1209 --pid df00 >/dev/null", bad));
+	/* flip one image byte: the CRC no longer matches */
+	ASSERT_EQ(0, run_sh("printf 'X' | dd of=%s bs=1 seek=10 conv=notrunc status=none", bad));
+
+	ASSERT_EQ(0, emu_start(&e, NULL));
+	EXPECT_EQ(EX_DATAERR, run_sh(DFUCTL " flash %s 2>/tmp/dfuctl.err", wrong));
+	EXPECT_EQ(0, run_sh("grep -q '1234:5678.*1209:df00' /tmp/dfuctl.err"));
+	EXPECT_EQ(EX_DATAERR, run_sh(DFUCTL " flash %s 2>/dev/null", bad));
+	EXPECT_EQ(EX_NOINPUT, run_sh(DFUCTL " flash /tmp/missing.bin 2>/dev/null"));
+	EXPECT_EQ(EX_DATAERR, run_sh(": > /tmp/empty.bin; " DFUCTL " flash /tmp/empty.bin 2>/dev/null"));
+	EXPECT_EQ(0, dnloads_after_stop(&e));
+	free(img);
+}
+
+/* Two devices: no choice is refused; node, serial, path and IDs choose. */
+TEST(selection)
+{
+	const char *f = "/tmp/dfuctl-sel.bin";
+	unsigned char *img = make_file(f, 700, 3);
+	struct emu a, b;
+
+	ASSERT_NE(NULL, img);
+	if (access("/sys/class/udc/dummy_udc.1", F_OK))
+		SKIP(return, "needs dummy_hcd num=2 or more");
+	ASSERT_EQ(0, emu_start(&a, NULL));
+	ASSERT_EQ(0, emu_start(&b, "--udc-device", "dummy_udc.1", "--pid", "df05", NULL));
+	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " flash %s 2>/tmp/dfuctl.err", f));
+	EXPECT_EQ(0, run_sh("grep -q '2 DFU devices match' /tmp/dfuctl.err"));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash --quiet %s --serial %s 2>/dev/null", f, b.serial));
+	EXPECT_TRUE(emu_has_image(&b, img, 700));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash --quiet %s --device 1209:df00 2>/dev/null", f));
+	EXPECT_TRUE(emu_has_image(&a, img, 700));
+	EXPECT_EQ(0, run_sh(DFUCTL " status --path $(basename $(readlink -f %s/device/..)) | grep -q dfuIDLE",
+			    a.sysfs));
+	EXPECT_EQ(EX_UNAVAILABLE, run_sh(DFUCTL " status --serial nobody 2>/dev/null"));
+	emu_stop(&b);
+	emu_stop(&a);
+	free(img);
+}
+
+/* --alt by name, and --verify reads the image back from the same target. */
+TEST(alt_and_verify)
+{
+	const char *f = "/tmp/dfuctl-alt.bin";
+	unsigned char *img = make_file(f, 4100, 4);
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--alt", "Flash", "--alt", "Config", NULL));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash %s --alt Config --verify 2>/tmp/dfuctl.err", f));
+	EXPECT_EQ(0, run_sh("grep -q 'verify: 4100 bytes match' /tmp/dfuctl.err"));
+	EXPECT_EQ(1, emu_stat(&e, "alt"));
+	EXPECT_TRUE(emu_has_image(&e, img, 4100));
+	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " flash %s --alt Nope 2>/dev/null", f));
+	emu_stop(&e);
+
+	/* a device without upload cannot verify, and says so */
+	ASSERT_EQ(0, emu_start(&e, "--attrs", "0x05", NULL));
+	EXPECT_EQ(EX_UNAVAILABLE, run_sh(DFUCTL " flash %s --verify 2>/tmp/dfuctl.err", f));
+	EXPECT_EQ(0, run_sh("grep -q 'does not support upload' /tmp/dfuctl.err"));
+	EXPECT_TRUE(emu_has_image(&e, img, 4100));
+	emu_stop(&e);
+	free(img);
+}
+
+/* A run-time device: refused without --detach, flashed and verified with it. */
+TEST(detach_flash_verify)
+{
+	const char *f = "/tmp/dfuctl-rt.bin";
+	unsigned char *img = make_file(f, 9000, 5);
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	/* the suffix names the DFU-mode IDs, known only after the detach */
+	ASSERT_EQ(0, run_sh(DFUCTL " suffix add %s --vid 1209 --pid df0d >/dev/null", f));
+	ASSERT_EQ(0, emu_start(&e, "--runtime", "--dfu-pid", "df0d", NULL));
+	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " flash %s 2>/dev/null", f));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash %s --serial %s --detach --verify 2>/tmp/dfuctl.err",
+			    f, e.serial)) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_TRUE(emu_has_image(&e, img, 9000));
+	EXPECT_EQ(0, run_sh("grep -q 'verify: 9000 bytes match' /tmp/dfuctl.err"));
+	emu_stop(&e);
+	free(img);
+}
+
+/* upload makes a new file with the device's image and never overwrites one. */
+TEST(upload_backup)
+{
+	const char *f = "/tmp/dfuctl-dev.bin";
+	unsigned char *img = make_file(f, 6000, 6);
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	unlink("/tmp/dfuctl-backup.bin");
+	ASSERT_EQ(0, emu_start(&e, "--image", f, NULL));
+	EXPECT_EQ(0, run_sh(DFUCTL " upload /tmp/dfuctl-backup.bin 2>/dev/null"));
+	EXPECT_EQ(0, run_sh("cmp -s %s /tmp/dfuctl-backup.bin", f));
+	EXPECT_EQ(EX_CANTCREAT, run_sh(DFUCTL " upload /tmp/dfuctl-backup.bin 2>/dev/null"));
+	EXPECT_EQ(0, run_sh("cmp -s %s /tmp/dfuctl-backup.bin", f));
+	emu_stop(&e);
+	free(img);
+}
+
+/* Appliance recovery: a listed device is flashed; a damaged image is not. */
+TEST(recover)
+{
+	const char *f = "/tmp/dfuctl-rec.bin", *conf = "/tmp/dfuctl-recovery.conf";
+	unsigned char *img = make_file(f, 2500, 7);
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, NULL));
+	ASSERT_EQ(0, run_sh("echo '# test' > %s; echo \"1209:df00 image=%s serial=%s sha256=$(sha256sum %s | cut -c1-64) verify=yes\" >> %s",
+			    conf, f, e.serial, f, conf));
+	EXPECT_EQ(0, run_sh(DFUCTL " recover %s --config %s 2>/tmp/dfuctl.err", e.node, conf));
+	EXPECT_TRUE(emu_has_image(&e, img, 2500));
+	EXPECT_EQ(0, run_sh("grep -q 'recover: %s: done' /tmp/dfuctl.err", e.node));
+	emu_stop(&e);
+
+	/* the file changed after the SHA-256 was written down */
+	ASSERT_EQ(0, run_sh("printf 'X' | dd of=%s bs=1 seek=100 conv=notrunc status=none", f));
+	ASSERT_EQ(0, emu_start(&e, NULL));
+	ASSERT_EQ(0, run_sh("sed -i 's/serial=[^ ]*/serial=%s/' %s", e.serial, conf));
+	EXPECT_EQ(EX_DATAERR, run_sh(DFUCTL " recover %s --config %s 2>/dev/null", e.node, conf));
+	/* an unlisted device is left alone */
+	ASSERT_EQ(0, run_sh("sed -i 's/serial=[^ ]*/serial=other/' %s", conf));
+	EXPECT_EQ(0, run_sh(DFUCTL " recover %s --config %s 2>&1 | grep -q 'not listed'",
+			    e.node, conf));
+	EXPECT_EQ(0, dnloads_after_stop(&e));
+	free(img);
+}
+
+TEST_HARNESS_MAIN

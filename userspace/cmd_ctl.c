@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmd_ctl.c - dfuctl info|status|result|clear|abort|detach|reset: one
+ * ioctl on one node
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include <linux/usb/dfu.h>
+
+#include "commands.h"
+#include "detach.h"
+#include "names.h"
+
+static int failed(const char *node, const char *what)
+{
+	fprintf(stderr, "dfuctl: %s: %s: %s\n", node, what, strerror(errno));
+	return errno_exit(errno);
+}
+
+static int do_info(int fd, const char *node)
+{
+	struct dfu_info i;
+
+	if (ioctl(fd, DFU_IOCTL_GET_INFO, &i))
+		return failed(node, "DFU_IOCTL_GET_INFO");
+	printf("device:        %04x:%04x bcdDevice %04x\n", i.idVendor, i.idProduct, i.bcdDevice);
+	printf("mode:          %s\n", i.mode == DFU_MODE_DFU ? "DFU" : "run-time");
+	printf("interface:     %u, alt setting %u of %u\n", i.bInterfaceNumber,
+	       i.bAlternateSetting, i.bNumAltSettings);
+	printf("DFU version:   %x.%02x\n", i.bcdDFUVersion >> 8, i.bcdDFUVersion & 0xff);
+	printf("wTransferSize: %u bytes\n", i.wTransferSize);
+	printf("detach:        %u ms\n", i.wDetachTimeOut);
+	printf("bmAttributes:  0x%02x%s%s%s%s\n", i.bmAttributes,
+	       i.bmAttributes & DFU_ATTR_CAN_DNLOAD ? " download" : "",
+	       i.bmAttributes & DFU_ATTR_CAN_UPLOAD ? " upload" : "",
+	       i.bmAttributes & DFU_ATTR_MANIFESTATION_TOLERANT ? " manifestation-tolerant" : "",
+	       i.bmAttributes & DFU_ATTR_WILL_DETACH ? " will-detach" : "");
+	return EX_OK;
+}
+
+static int do_status(int fd, const char *node)
+{
+	struct dfu_status s;
+
+	if (ioctl(fd, DFU_IOCTL_GET_STATUS, &s))
+		return failed(node, "DFU_IOCTL_GET_STATUS");
+	printf("state %s, status %s, poll timeout %u ms, iString %u\n",
+	       dfu_state_str(s.bState), dfu_status_str(s.bStatus), s.bwPollTimeout, s.iString);
+	return EX_OK;
+}
+
+static int do_result(int fd, const char *node)
+{
+	struct dfu_result r;
+
+	if (ioctl(fd, DFU_IOCTL_GET_RESULT, &r))
+		return failed(node, "DFU_IOCTL_GET_RESULT");
+	if (!r.error && !r.duration_us) {
+		puts("no transfer yet");
+		return EX_OK;
+	}
+	printf("%s: %llu bytes, %u blocks, %llu ms",
+	       r.error ? strerror(-r.error) : "ok", (unsigned long long)r.bytes,
+	       r.block, (unsigned long long)(r.duration_us / 1000));
+	if (r.error)
+		printf(", device %s (%s)", dfu_state_str(r.bState), dfu_status_str(r.bStatus));
+	putchar('\n');
+	return r.error ? EX_IOERR : EX_OK;
+}
+
+static int do_detach(int fd, const struct dfu_dev_desc *d, const struct dev_filter *f)
+{
+	struct dfu_dev_desc dfu;
+	int ret = detach_and_wait(fd, d, f, &dfu);
+
+	if (ret == EX_OK)
+		printf("%s is in DFU mode now as %s\n", d->node, dfu.node);
+	return ret;
+}
+
+static const struct {
+	const char *name;
+	unsigned long req;	/* an ioctl without argument, or 0 */
+} cmds[] = {
+	{ "info", 0 }, { "status", 0 }, { "result", 0 }, { "detach", 0 },
+	{ "clear", DFU_IOCTL_CLR_STATUS }, { "abort", DFU_IOCTL_ABORT },
+	{ "reset", DFU_IOCTL_RESET },
+};
+
+int cmd_ctl(int argc, char **argv)
+{
+	static const struct option opts[] = { SELECT_OPTIONS, { 0 } };
+	const char *name = argv[0];
+	struct dev_filter f = { 0 };
+	struct dfu_dev_desc d;
+	unsigned int i;
+	int c, fd, ret;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(name, cmds[i].name))
+			break;
+	if (i == sizeof(cmds) / sizeof(cmds[0]))
+		return usage_error("unknown command");
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (select_option(c, optarg, &f))
+			return c == '?' ? EX_USAGE : usage_error("bad option");
+	if (argc - optind > 1)
+		return usage_error("one device node at most");
+	f.node = argv[optind];
+	ret = dev_select(&f, &d);
+	if (ret)
+		return ret;
+	fd = open_dev(&d, O_RDONLY, &ret);
+	if (fd < 0)
+		return ret;
+	if (cmds[i].req)
+		ret = ioctl(fd, cmds[i].req) ? failed(d.node, name) : EX_OK;
+	else if (!strcmp(name, "info"))
+		ret = do_info(fd, d.node);
+	else if (!strcmp(name, "status"))
+		ret = do_status(fd, d.node);
+	else if (!strcmp(name, "result"))
+		ret = do_result(fd, d.node);
+	else
+		ret = do_detach(fd, &d, &f);
+	close(fd);
+	return ret;
+}

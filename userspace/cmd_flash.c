@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmd_flash.c - dfuctl flash IMAGE [NODE] [options]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "file.h"
+#include "flash.h"
+
+/* Read the whole image; EX_NOINPUT with a message when it cannot be read. */
+int load_image(const char *path, uint8_t **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0) {
+		fprintf(stderr, "dfuctl: %s: %s\n", path, strerror(errno));
+		return EX_NOINPUT;
+	}
+	err = file_load(fd, buf, len);
+	close(fd);
+	if (err) {
+		fprintf(stderr, "dfuctl: %s: %s\n", path,
+			err == EINVAL ? "not a regular file" : strerror(err));
+		return EX_NOINPUT;
+	}
+	return EX_OK;
+}
+
+int cmd_flash(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "alt", required_argument, 0, 'a' },
+		{ "detach", no_argument, 0, 'd' },
+		{ "verify", no_argument, 0, 'v' },
+		{ "quiet", no_argument, 0, 'q' },
+		{ "require-suffix", no_argument, 0, 'r' },
+		SELECT_OPTIONS, { 0 }
+	};
+	struct flash_opts o = { 0 };
+	uint8_t *img;
+	size_t len;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': o.alt = optarg; break;
+		case 'd': o.detach = 1; break;
+		case 'v': o.verify = 1; break;
+		case 'q': o.quiet = 1; break;
+		case 'r': o.require_suffix = 1; break;
+		default:
+			ret = select_option(c, optarg, &o.filter);
+			if (ret)
+				return c == '?' ? EX_USAGE : ret;
+		}
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		return usage_error("usage: dfuctl flash IMAGE [NODE] [--serial S] [--path P] [--device VID:PID[,VID:PID]] [--alt N|NAME] [--detach] [--verify]");
+	o.filter.node = argv[optind + 1];
+	ret = load_image(argv[optind], &img, &len);
+	if (ret)
+		return ret;
+	ret = flash_image(argv[optind], img, len, &o);
+	free(img);
+	return ret;
+}

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmd_list.c - dfuctl list [--json]: every DFU node and what it is
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "commands.h"
+#include "device.h"
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/* "0 Flash\n1 Config\n": call fn for each alt setting's number and name. */
+static void each_alt(const char *names, void (*fn)(unsigned int, const char *, int),
+		     int first_sep)
+{
+	char line[256];
+	int first = 1;
+
+	while (*names) {
+		size_t n = strcspn(names, "\n");
+		char *sp;
+
+		snprintf(line, sizeof(line), "%.*s", (int)n, names);
+		names += n + (names[n] == '\n');
+		sp = strchr(line, ' ');
+		fn((unsigned int)strtoul(line, NULL, 10), sp ? sp + 1 : "",
+		   first ? first_sep : 1);
+		first = 0;
+	}
+}
+
+static void json_alt(unsigned int num, const char *name, int sep)
+{
+	printf("%s{\"alt\": %u, \"name\": ", sep ? ", " : "", num);
+	json_str(name);
+	putchar('}');
+}
+
+static void text_alt(unsigned int num, const char *name, int sep)
+{
+	(void)sep;
+	printf("    alt %u: %s\n", num, *name ? name : "(unnamed)");
+}
+
+static void print_json(const struct dfu_dev_desc *v, int n)
+{
+	unsigned int l;
+	int i;
+
+	putchar('[');
+	for (i = 0; i < n; i++) {
+		const struct dfu_dev_desc *d = &v[i];
+
+		printf("%s\n  {\"node\": ", i ? "," : "");
+		json_str(d->node);
+		printf(", \"vid\": \"%04x\", \"pid\": \"%04x\", \"serial\": ", d->vid, d->pid);
+		json_str(d->serial);
+		printf(", \"mode\": ");
+		json_str(d->mode);
+		printf(", \"state\": ");
+		json_str(d->state);
+		printf(", \"interface\": %u, \"alt\": %u, \"alts\": [", d->interface, d->alt);
+		each_alt(d->alt_names, json_alt, 0);
+		printf("], \"transfer_size\": %u, \"dfu_version\": ", d->transfer_size);
+		json_str(d->version);
+		printf(", \"attributes\": \"0x%02x\", \"usb_path\": ", d->attributes);
+		json_str(d->usb_path);
+		printf(", \"id_path\": ");
+		json_str(d->id_path);
+		printf(", \"links\": [");
+		for (l = 0; l < d->n_links; l++) {
+			printf("%s", l ? ", " : "");
+			json_str(d->links[l]);
+		}
+		printf("]}");
+	}
+	printf("%s]\n", n ? "\n" : "");
+}
+
+static void print_text(const struct dfu_dev_desc *v, int n)
+{
+	unsigned int l;
+	int i;
+
+	if (!n)
+		puts("no DFU devices (is dfu.ko loaded and a device plugged in?)");
+	for (i = 0; i < n; i++) {
+		const struct dfu_dev_desc *d = &v[i];
+
+		printf("%s  %04x:%04x  serial \"%s\"  %s mode, %s\n", d->node, d->vid, d->pid,
+		       d->serial, d->mode, d->state);
+		printf("    USB path %s%s%s, interface %u, DFU %s, %u-byte blocks\n",
+		       d->usb_path, *d->id_path ? ", " : "", d->id_path, d->interface,
+		       d->version, d->transfer_size);
+		each_alt(d->alt_names, text_alt, 0);
+		for (l = 0; l < d->n_links; l++)
+			printf("    link %s\n", d->links[l]);
+	}
+}
+
+int cmd_list(int argc, char **argv)
+{
+	struct dfu_dev_desc *v;
+	int json = 0, n;
+
+	if (argc == 2 && !strcmp(argv[1], "--json"))
+		json = 1;
+	else if (argc != 1)
+		return usage_error("usage: dfuctl list [--json]");
+	n = dev_list(&v);
+	if (n < 0)
+		return EX_OSERR;
+	if (json)
+		print_json(v, n);
+	else
+		print_text(v, n);
+	free(v);
+	return EX_OK;
+}

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmd_recover.c - dfuctl recover NODE [--config FILE]: flash a device
+ * that appeared in DFU mode with the image /etc/dfu/recovery.conf names
+ * for it. udev starts it (61-dfu-recovery.rules, dfu-recovery@.service);
+ * its messages go to the journal.
+ *
+ * recovery.conf: one device per line, '#' starts a comment:
+ *   VID:PID image=PATH [serial=SERIAL] [alt=N|NAME] [sha256=HEX] [verify=yes]
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <openssl/evp.h>
+
+#include "commands.h"
+#include "flash.h"
+
+#define RECOVERY_CONF	"/etc/dfu/recovery.conf"
+
+struct recovery_entry {
+	unsigned int vid, pid;
+	char serial[128], alt[64], image[512], sha256[65];
+	int verify;
+};
+
+/* Parse one line; 0 for an entry, 1 for a blank line, -1 for a bad one. */
+static int parse_line(char *line, struct recovery_entry *e)
+{
+	char *tok, *save = NULL;
+	int n;
+
+	memset(e, 0, sizeof(*e));
+	line[strcspn(line, "#\n")] = 0;
+	tok = strtok_r(line, " \t", &save);
+	if (!tok)
+		return 1;
+	if (sscanf(tok, "%4x:%4x%n", &e->vid, &e->pid, &n) != 2 || tok[n])
+		return -1;
+	while ((tok = strtok_r(NULL, " \t", &save))) {
+		if (!strncmp(tok, "image=", 6))
+			snprintf(e->image, sizeof(e->image), "%s", tok + 6);
+		else if (!strncmp(tok, "serial=", 7))
+			snprintf(e->serial, sizeof(e->serial), "%s", tok + 7);
+		else if (!strncmp(tok, "alt=", 4))
+			snprintf(e->alt, sizeof(e->alt), "%s", tok + 4);
+		else if (!strncmp(tok, "sha256=", 7) && strlen(tok + 7) == 64)
+			snprintf(e->sha256, sizeof(e->sha256), "%s", tok + 7);
+		else if (!strcmp(tok, "verify=yes"))
+			e->verify = 1;
+		else
+			return -1;
+	}
+	return *e->image ? 0 : -1;
+}
+
+/* The first entry for device d; EX_OK, EX_UNAVAILABLE if none, or EX_CONFIG. */
+static int find_entry(const char *conf, const struct dfu_dev_desc *d, struct recovery_entry *e)
+{
+	FILE *f = fopen(conf, "r");
+	char line[1024];
+	int lineno = 0, r;
+
+	if (!f) {
+		fprintf(stderr, "dfuctl: recover: %s: %s\n", conf, strerror(errno));
+		return EX_CONFIG;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		r = parse_line(line, e);
+		if (r < 0) {
+			fprintf(stderr, "dfuctl: recover: %s:%d: not 'VID:PID image=PATH [serial=S] [alt=A] [sha256=HEX] [verify=yes]'\n",
+				conf, lineno);
+			fclose(f);
+			return EX_CONFIG;
+		}
+		if (!r && e->vid == d->vid && e->pid == d->pid &&
+		    (!*e->serial || !strcmp(e->serial, d->serial))) {
+			fclose(f);
+			return EX_OK;
+		}
+	}
+	fclose(f);
+	return EX_UNAVAILABLE;
+}
+
+static int sha256_ok(const uint8_t *buf, size_t len, const char *want)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+
+	if (!EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL))
+		return 0;
+	for (i = 0; i < mdlen; i++)
+		sprintf(hex + 2 * i, "%02x", md[i]);
+	for (i = 0; want[i]; i++)
+		if (tolower((unsigned char)want[i]) != hex[i])
+			return 0;
+	return i == 2 * mdlen;
+}
+
+int cmd_recover(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, 0, 'c' }, { 0 }
+	};
+	const char *conf = RECOVERY_CONF;
+	struct flash_opts o = { 0 };
+	struct recovery_entry e;
+	struct dfu_dev_desc d;
+	uint8_t *img;
+	size_t len;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'c')
+			return EX_USAGE;
+		conf = optarg;
+	}
+	if (argc - optind != 1)
+		return usage_error("usage: dfuctl recover NODE [--config FILE]");
+	o.filter.node = argv[optind];
+	o.quiet = 1;
+	ret = dev_select(&o.filter, &d);
+	if (ret)
+		return ret;
+	if (strcmp(d.mode, "dfu")) {
+		fprintf(stderr, "dfuctl: recover: %s is in run-time mode: nothing to recover\n", d.node);
+		return EX_OK;
+	}
+	ret = find_entry(conf, &d, &e);
+	if (ret == EX_UNAVAILABLE) {
+		fprintf(stderr, "dfuctl: recover: %s (%04x:%04x serial \"%s\") is not listed in %s: left alone\n",
+			d.node, d.vid, d.pid, d.serial, conf);
+		return EX_OK;
+	}
+	if (ret)
+		return ret;
+	ret = load_image(e.image, &img, &len);
+	if (ret)
+		return ret;
+	if (*e.sha256 && !sha256_ok(img, len, e.sha256)) {
+		fprintf(stderr, "dfuctl: recover: %s: SHA-256 differs from %s's sha256=: the image is damaged or replaced; not flashing %s\n",
+			e.image, conf, d.node);
+		free(img);
+		return EX_DATAERR;
+	}
+	fprintf(stderr, "dfuctl: recover: flashing %s (%04x:%04x serial \"%s\") with %s\n", d.node,
+		d.vid, d.pid, d.serial, e.image);
+	o.alt = *e.alt ? e.alt : NULL;
+	o.verify = e.verify;
+	ret = flash_image(e.image, img, len, &o);
+	free(img);
+	fprintf(stderr, "dfuctl: recover: %s: %s\n", d.node, ret ? "failed" : "done");
+	return ret;
+}

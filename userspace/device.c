@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * device.c - find /dev/dfuN nodes with libudev and choose one
+ *
+ * Everything comes from sysfs and the udev database, so listing needs no
+ * permission on the nodes themselves.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+#include <libudev.h>
+
+#include "device.h"
+
+static void copy(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+static unsigned int number(const char *s, int base)
+{
+	return s ? (unsigned int)strtoul(s, NULL, base) : 0;
+}
+
+/* Fill d from the class device dfuN and its USB interface and device. */
+static int describe(struct udev_device *dev, struct dfu_dev_desc *d)
+{
+	struct udev_device *intf, *usb;
+	struct udev_list_entry *e;
+
+	memset(d, 0, sizeof(*d));
+	intf = udev_device_get_parent_with_subsystem_devtype(dev, "usb", "usb_interface");
+	usb = udev_device_get_parent_with_subsystem_devtype(dev, "usb", "usb_device");
+	if (!intf || !usb || !udev_device_get_devnode(dev))
+		return -1;
+	copy(d->sysname, sizeof(d->sysname), udev_device_get_sysname(dev));
+	copy(d->node, sizeof(d->node), udev_device_get_devnode(dev));
+	copy(d->usb_path, sizeof(d->usb_path), udev_device_get_sysname(usb));
+	copy(d->id_path, sizeof(d->id_path), udev_device_get_property_value(dev, "ID_PATH"));
+	copy(d->serial, sizeof(d->serial), udev_device_get_sysattr_value(usb, "serial"));
+	copy(d->mode, sizeof(d->mode), udev_device_get_sysattr_value(dev, "mode"));
+	copy(d->state, sizeof(d->state), udev_device_get_sysattr_value(dev, "state"));
+	copy(d->version, sizeof(d->version), udev_device_get_sysattr_value(dev, "dfu_version"));
+	copy(d->alt_names, sizeof(d->alt_names),
+	     udev_device_get_sysattr_value(dev, "alt_names"));
+	d->vid = number(udev_device_get_sysattr_value(usb, "idVendor"), 16);
+	d->pid = number(udev_device_get_sysattr_value(usb, "idProduct"), 16);
+	d->busnum = number(udev_device_get_sysattr_value(usb, "busnum"), 10);
+	d->devnum = number(udev_device_get_sysattr_value(usb, "devnum"), 10);
+	d->interface = number(udev_device_get_sysattr_value(intf, "bInterfaceNumber"), 16);
+	d->transfer_size = number(udev_device_get_sysattr_value(dev, "transfer_size"), 10);
+	d->alt = number(udev_device_get_sysattr_value(dev, "alt"), 10);
+	d->num_alts = number(udev_device_get_sysattr_value(dev, "num_alts"), 10);
+	d->attributes = number(udev_device_get_sysattr_value(dev, "attributes"), 16);
+	udev_list_entry_foreach(e, udev_device_get_devlinks_list_entry(dev)) {
+		if (d->n_links == DEV_MAX_LINKS)
+			break;
+		copy(d->links[d->n_links++], sizeof(d->links[0]),
+		     udev_list_entry_get_name(e));
+	}
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const struct dfu_dev_desc *x = a, *y = b;
+	size_t lx = strlen(x->sysname), ly = strlen(y->sysname);
+
+	/* dfu2 before dfu10 */
+	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->sysname, y->sysname);
+}
+
+static int scan(struct udev *udev, struct dfu_dev_desc **list)
+{
+	struct udev_enumerate *en = udev_enumerate_new(udev);
+	struct dfu_dev_desc *v = NULL, *nv;
+	struct udev_list_entry *e;
+	int n = 0;
+
+	if (!en || udev_enumerate_add_match_subsystem(en, "dfu") < 0 ||
+	    udev_enumerate_scan_devices(en) < 0) {
+		fprintf(stderr, "dfuctl: cannot list devices of class dfu through libudev\n");
+		udev_enumerate_unref(en);
+		return -1;
+	}
+	udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en)) {
+		struct udev_device *dev =
+			udev_device_new_from_syspath(udev, udev_list_entry_get_name(e));
+
+		if (!dev)
+			continue;	/* gone meanwhile */
+		nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			udev_device_unref(dev);
+			break;
+		}
+		v = nv;
+		if (!describe(dev, &v[n]))
+			n++;
+		udev_device_unref(dev);
+	}
+	udev_enumerate_unref(en);
+	if (n)
+		qsort(v, n, sizeof(*v), by_name);
+	*list = v;
+	return n;
+}
+
+int dev_list(struct dfu_dev_desc **list)
+{
+	struct udev *udev = udev_new();
+	int n;
+
+	*list = NULL;
+	if (!udev) {
+		fprintf(stderr, "dfuctl: libudev: %s\n", strerror(errno));
+		return -1;
+	}
+	n = scan(udev, list);
+	udev_unref(udev);
+	return n;
+}
+
+int dev_parse_ids(const char *s, struct dev_filter *f)
+{
+	unsigned int v, p;
+	int used;
+
+	f->n_ids = 0;
+	while (f->n_ids < 2) {
+		if (sscanf(s, "%4x:%4x%n", &v, &p, &used) != 2)
+			return -1;
+		f->vid[f->n_ids] = v;
+		f->pid[f->n_ids++] = p;
+		s += used;
+		if (!*s)
+			return 0;
+		if (*s++ != ',')
+			return -1;
+	}
+	return -1;
+}
+
+/* The same file: a node given by one of its udev links matches too. */
+static int same_node(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (!strcmp(a, b))
+		return 1;
+	return !stat(a, &sa) && !stat(b, &sb) && S_ISCHR(sa.st_mode) &&
+	       sa.st_rdev == sb.st_rdev;
+}
+
+int dev_matches(const struct dfu_dev_desc *d, const struct dev_filter *f)
+{
+	int i, id_ok = !f->n_ids;
+
+	if (f->node && !same_node(f->node, d->node))
+		return 0;
+	if (f->serial && strcmp(f->serial, d->serial))
+		return 0;
+	if (f->path && strcmp(f->path, d->usb_path) && strcmp(f->path, d->id_path))
+		return 0;
+	if (f->mode && strcmp(f->mode, d->mode))
+		return 0;
+	for (i = 0; i < f->n_ids; i++)
+		if (f->vid[i] == d->vid && f->pid[i] == d->pid)
+			id_ok = 1;
+	return id_ok;
+}
+
+static void describe_line(const struct dfu_dev_desc *d)
+{
+	fprintf(stderr, "  %s  %04x:%04x  serial \"%s\"  path %s  %s mode\n",
+		d->node, d->vid, d->pid, d->serial, d->usb_path, d->mode);
+}
+
+int dev_select(const struct dev_filter *f, struct dfu_dev_desc *out)
+{
+	struct dfu_dev_desc *v;
+	int i, n, hits = 0;
+
+	n = dev_list(&v);
+	if (n < 0)
+		return EX_OSERR;
+	for (i = 0; i < n; i++)
+		if (dev_matches(&v[i], f) && !hits++)
+			*out = v[i];
+	if (hits > 1) {
+		fprintf(stderr, "dfuctl: %d DFU devices match; choose one with a node, --serial or --path:\n",
+			hits);
+		for (i = 0; i < n; i++)
+			if (dev_matches(&v[i], f))
+				describe_line(&v[i]);
+	} else if (!hits && f->node && access(f->node, F_OK)) {
+		fprintf(stderr, "dfuctl: %s: no such device: is dfu.ko loaded and the device plugged in? (dfuctl list)\n",
+			f->node);
+	} else if (!hits) {
+		fprintf(stderr, "dfuctl: no DFU device matches%s; plug it in, or see what is there with: dfuctl list\n",
+			n ? "" : " (none is bound to dfu.ko)");
+	}
+	free(v);
+	return hits == 1 ? EX_OK : hits ? EX_USAGE : EX_UNAVAILABLE;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* A matching node other than old, in the current list. */
+static int find_new(struct udev *udev, const struct dev_filter *f,
+		    const struct dfu_dev_desc *old, struct dfu_dev_desc *out)
+{
+	struct dfu_dev_desc *v;
+	int i, n = scan(udev, &v), found = 0;
+
+	for (i = 0; i < n && !found; i++) {
+		if (!dev_matches(&v[i], f))
+			continue;
+		if (old && v[i].busnum == old->busnum && v[i].devnum == old->devnum)
+			continue;
+		*out = v[i];
+		found = 1;
+	}
+	free(v);
+	return found;
+}
+
+int dev_wait(const struct dev_filter *f, const struct dfu_dev_desc *old,
+	     int timeout_ms, struct dfu_dev_desc *out)
+{
+	struct udev *udev = udev_new();
+	struct udev_monitor *mon = NULL;
+	long long end = now_ms() + timeout_ms;
+	int ret = EX_UNAVAILABLE;
+
+	/*
+	 * With udevd running, wait for its events, so that the node already
+	 * has its permissions and links; without it, the kernel's.
+	 */
+	if (udev)
+		mon = udev_monitor_new_from_netlink(udev, access("/run/udev/control", F_OK) ?
+						    "kernel" : "udev");
+	if (!mon || udev_monitor_filter_add_match_subsystem_devtype(mon, "dfu", NULL) < 0 ||
+	    udev_monitor_enable_receiving(mon) < 0) {
+		fprintf(stderr, "dfuctl: cannot watch for devices through libudev: %s\n",
+			strerror(errno));
+		ret = EX_OSERR;
+		goto out;
+	}
+	/* the monitor runs first, so an arrival before this scan is not lost */
+	while (!find_new(udev, f, old, out)) {
+		struct pollfd pfd = { .fd = udev_monitor_get_fd(mon), .events = POLLIN };
+		long long left = end - now_ms();
+		struct udev_device *dev;
+
+		if (left <= 0 || poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left) < 0)
+			goto out;
+		while ((dev = udev_monitor_receive_device(mon)))
+			udev_device_unref(dev);
+	}
+	ret = EX_OK;
+out:
+	udev_monitor_unref(mon);
+	udev_unref(udev);
+	return ret;
+}

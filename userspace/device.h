@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * device.h - find /dev/dfuN nodes with libudev and choose one
+ */
+#ifndef DFUCTL_DEVICE_H
+#define DFUCTL_DEVICE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define DEV_MAX_LINKS	8
+
+/* One DFU interface bound to dfu.ko, as sysfs and udev describe it. */
+struct dfu_dev_desc {
+	char sysname[32];	/* dfu0 */
+	char node[64];		/* /dev/dfu0 */
+	char usb_path[64];	/* USB port, as sysfs names it: 1-1.2 */
+	char id_path[128];	/* udev's ID_PATH, "" without udevd */
+	char serial[128];	/* iSerialNumber string, "" if none */
+	char mode[16];		/* "dfu" or "runtime" */
+	char state[32];		/* dfuIDLE, appIDLE... */
+	char version[16];	/* bcdDFUVersion, 0x0110 */
+	char alt_names[1024];	/* "N name" lines */
+	uint16_t vid, pid;
+	unsigned int busnum, devnum;	/* devnum changes on re-enumeration */
+	unsigned int interface, transfer_size, alt, num_alts, attributes;
+	char links[DEV_MAX_LINKS][128];	/* /dev/dfu/by-... */
+	unsigned int n_links;
+};
+
+/* What the user asked for; unset fields match anything. */
+struct dev_filter {
+	const char *node;	/* a node or link path */
+	const char *serial;
+	const char *path;	/* USB port (1-1.2) or udev ID_PATH */
+	/* --device VID:PID[,VID:PID]: run-time and DFU-mode IDs */
+	int n_ids;
+	uint16_t vid[2], pid[2];
+	const char *mode;	/* "dfu" or "runtime", or NULL */
+};
+
+/*
+ * Every DFU node, sorted by name. Returns the number found (0 too), or -1
+ * with a message when libudev fails. *list is malloc'ed; free() it.
+ */
+int dev_list(struct dfu_dev_desc **list);
+
+/* Parse "VID:PID[,VID:PID]" (hex) into f. Returns 0 or -1. */
+int dev_parse_ids(const char *s, struct dev_filter *f);
+
+/* Does d pass the filter? */
+int dev_matches(const struct dfu_dev_desc *d, const struct dev_filter *f);
+
+/*
+ * Choose exactly one device. Returns a sysexits code: EX_OK with *out
+ * filled, EX_UNAVAILABLE when nothing matches, EX_USAGE when the choice is
+ * ambiguous (the candidates are listed on stderr).
+ */
+int dev_select(const struct dev_filter *f, struct dfu_dev_desc *out);
+
+/*
+ * Wait up to timeout_ms for a node that passes f and is not old (when
+ * given): a device re-enumerating after DETACH or manifestation gets a new
+ * USB device number. Sleeps on a udev monitor, not a fixed time. Returns
+ * EX_OK with *out filled, EX_UNAVAILABLE on timeout, or EX_OSERR.
+ */
+int dev_wait(const struct dev_filter *f, const struct dfu_dev_desc *old,
+	     int timeout_ms, struct dfu_dev_desc *out);
+
+#endif

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * flash.h - validate an image, then write it to a DFU device and verify
+ */
+#ifndef DFUCTL_FLASH_H
+#define DFUCTL_FLASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "device.h"
+
+struct flash_opts {
+	struct dev_filter filter;	/* which device */
+	const char *alt;		/* alt setting number or name, or NULL */
+	int detach;			/* switch a run-time device to DFU mode */
+	int verify;			/* upload and compare afterwards */
+	int quiet;			/* no progress, only the result */
+	int require_suffix;		/* refuse files without a DFU suffix */
+};
+
+/*
+ * Flash the len bytes of file (its name is path, for messages) to the
+ * device o->filter chooses. The file is judged first (DFU suffix, IDs,
+ * DfuSe) and nothing reaches the device when it is refused. Returns a
+ * sysexits code; every failure has printed what to do.
+ */
+int flash_image(const char *path, const uint8_t *file, size_t len, const struct flash_opts *o);
+
+#endif
