@@ -3,6 +3,7 @@
  * dfuctl - inspect and control a DFU interface through /dev/dfuN
  *
  *   dfuctl info|status|result|clear|abort|detach|reset [/dev/dfuN]
+ *   dfuctl suffix add|remove|check FILE [options]
  *
  * Flashing needs no tool: cat firmware.bin > /dev/dfu0.
  * Exit codes follow sysexits.h.
@@ -16,6 +17,7 @@
 #include <unistd.h>
 #include <linux/usb/dfu.h>
 
+#include "cmd_suffix.h"
 #include "names.h"
 
 static void usage(void)
@@ -28,6 +30,7 @@ static void usage(void)
 	      "  abort   end a transfer, back to dfuIDLE (DFU_ABORT)\n"
 	      "  detach  switch a run-time device to DFU mode (a new node appears)\n"
 	      "  reset   USB reset, e.g. to start new firmware\n"
+	      "  suffix  add, remove or check a file's DFU suffix (dfuctl suffix --help)\n"
 	      "The node defaults to /dev/dfu0. To flash: cat firmware.bin > /dev/dfu0\n",
 	      stderr);
 }
@@ -127,6 +130,8 @@ int main(int argc, char **argv)
 	unsigned long req = 0;
 	int fd, ret;
 
+	if (argc >= 2 && !strcmp(argv[1], "suffix"))
+		return cmd_suffix(argc - 1, argv + 1);
 	if (argc < 2 || argc > 3) {
 		usage();
 		return EX_USAGE;
