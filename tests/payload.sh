@@ -11,7 +11,7 @@ cd "$top"
 
 make -s -C "$KDIR_612" M="$top/driver" modules
 make -s -C tests/emulator
-make -s -C userspace
+make -s -C userspace dfuctl dfuctl-static	# the guest has no libz: static
 make -s -C tests/selftests KSFT_DIR="$KSFT_DIR"
 
 p=build/payload
@@ -19,7 +19,8 @@ rm -rf "$p"
 mkdir -p "$p/images" "$p/guest"
 cp driver/dfu.ko tests/emulator/dfu-emu tests/selftests/dfu_flash_test \
 	tests/selftests/dfu_fault_test tests/selftests/dfu_stress_test tests/selftests/dfu_suffix_test \
-	tests/selftests/dfu_quirk_test tests/selftests/dfu_device_test userspace/dfuctl "$p/"
+	tests/selftests/dfu_quirk_test tests/selftests/dfu_device_test "$p/"
+cp userspace/dfuctl-static "$p/dfuctl"
 cp tests/guest/run "$p/"
 cp tests/guest/*.sh "$p/guest/"
 cp "$UBOOT_BIN" "$p/images/u-boot.bin"
