@@ -35,6 +35,18 @@ has() {
 	if grep -qE -- "$1" out; then ok "$2"; else bad "$2: no '$1' in the output"; fi
 }
 
+# reseal FILE: write the DFU CRC of all but its last 4 bytes into them, so
+# that a test's change to the file is its only defect. The CRC comes from
+# gzip's trailer (CRC-32, little endian), complemented: not from dfuctl.
+reseal() {
+	local n crc dfu
+	n=$(($(stat -c %s "$1") - 4))
+	crc=$(head -c "$n" "$1" | gzip -c | tail -c 8 | head -c 4 | od -An -tu4 | tr -d ' ')
+	dfu=$((~crc & 0xffffffff))
+	printf '%b' "$(printf '\\x%02x' $((dfu & 255)) $((dfu >> 8 & 255)) \
+		$((dfu >> 16 & 255)) $((dfu >> 24)))" | dd of="$1" bs=1 seek="$n" conv=notrunc status=none
+}
+
 # says PATTERN NAME: the last run's stderr matches
 says() {
 	if grep -qE -- "$1" err; then ok "$2"; else bad "$2: no '$1' in the error"; fi
@@ -84,9 +96,18 @@ printf '\xff' | dd of=badcrc.dfu bs=1 seek=5 conv=notrunc status=none
 cmp -s badcrc.dfu "$vectors/firmware.dfu" && bad "the test's corruption changed nothing"
 t 65 "check a file whose CRC is wrong" suffix check badcrc.dfu
 says "CRC 0x[0-9a-f]+ in the suffix, 0x[0-9a-f]+ computed" "the CRC error shows both CRCs"
-head -c 100 "$vectors/fakedevice01.dfu" >cut.dfu
+cp "$vectors/firmware.dfu" resealed.dfu
+reseal resealed.dfu
+same resealed.dfu "$vectors/firmware.dfu" "the test's own CRC (from gzip) agrees with the vector"
+head -c 20 "$vectors/fakedevice01.dfu" >cut.dfu
 tail -c 16 "$vectors/fakedevice01.dfu" >>cut.dfu
-t 65 "check a file shorter than its bLength" suffix check cut.dfu
+reseal cut.dfu
+t 65 "check a file shorter than its bLength (62 > 36), CRC correct" suffix check cut.dfu
+says "bLength 62, file 36 bytes" "the length error shows bLength and the file size"
+cp "$vectors/firmware.dfu" short.dfu
+printf '\x0f' | dd of=short.dfu bs=1 seek=147 conv=notrunc status=none
+reseal short.dfu
+t 65 "check a bLength of 15, CRC correct" suffix check short.dfu
 
 # --- add: the bytes of dfu-suffix ----------------------------------------------------
 head -c 136 "$vectors/firmware.dfu" >fw.bin
