@@ -1,6 +1,7 @@
 #!/bin/bash
-# make check: host-side checks of the driver source, then the selftests in a
-# QEMU guest running Debian's 6.12 kernel against the emulated DFU device.
+# make check: host-side checks of the driver source and of dfuctl's image
+# library, then the selftests in a QEMU guest running Debian's 6.12 kernel
+# against the emulated DFU device.
 # Ends with "N passed, N failed" (", N skipped" when any were skipped).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,6 +53,21 @@ perl "$KERNEL_DOC" -none -Wall $sources >"$log" 2>&1
 st=$?
 [ -s "$log" ] && st=1
 result "kernel-doc reports nothing" "$st" "$log"
+
+# The image library and dfuctl suffix on the host: unit tests, the command
+# line, and a bounded libFuzzer run of each parser (DFU_FUZZ_SECONDS, 20 s).
+# tests/unit.sh installs what they need.
+log=build/check/unit.log
+tests/unit.sh unit >"$log" 2>&1
+result "unit tests of the suffix, DfuSe and image checks pass (cmocka, ASan, UBSan)" $? "$log"
+log=build/check/cli.log
+tests/unit.sh cli >"$log" 2>&1
+result "dfuctl suffix: exit codes, and the same bytes as dfu-suffix" $? "$log"
+for f in suffix dfuse image; do
+	log=build/check/fuzz-$f.log
+	tests/unit.sh fuzz "$f" >"$log" 2>&1
+	result "libFuzzer finds nothing in the $f check in ${DFU_FUZZ_SECONDS:-20} s" $? "$log"
+done
 
 log=build/check/payload.log
 if tests/payload.sh >"$log" 2>&1; then
