@@ -196,6 +196,11 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 	ret = dev_select(&o->filter, &d);
 	if (ret)
 		return ret;
+	if (!strcmp(d.mode, "runtime") && !o->detach) {
+		fprintf(stderr, "dfuctl: %s is in run-time mode: add --detach to switch it to DFU mode first\n",
+			d.node);
+		return EX_USAGE;
+	}
 	ids.runtime_vid = ids.dfu_vid = d.vid;
 	ids.runtime_pid = ids.dfu_pid = d.pid;
 	/* a file for another device, or a broken one, never reaches it */
@@ -205,11 +210,6 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 		return ret;
 
 	if (!strcmp(d.mode, "runtime")) {
-		if (!o->detach) {
-			fprintf(stderr, "dfuctl: %s is in run-time mode: add --detach to switch it to DFU mode first\n",
-				d.node);
-			return EX_USAGE;
-		}
 		rt = d;
 		fd = open_dev(&rt, O_RDONLY, &ret);
 		if (fd < 0)

@@ -164,11 +164,16 @@ fi
 run=$tmp/run
 mkdir -p "$run/root/payload" "$run/root/etc"
 cp -RL "$payload/." "$run/root/payload/"
-# dynamically linked payload programs (dfuctl: libudev) get their libraries
-st=$run/root
+# Dynamically linked payload programs (dfuctl: libudev) get their libraries,
+# under /usr: in the base image /lib and /lib64 are symlinks into it, which a
+# directory of the same name in this archive would replace.
 for f in "$payload"/*; do
-	[ -f "$f" ] && [ -x "$f" ] && head -c 4 "$f" | grep -q ELF &&
-		ldd "$f" >/dev/null 2>&1 && copy_libs "$f"
+	[ -f "$f" ] && [ -x "$f" ] && ldd "$f" >/dev/null 2>&1 || continue
+	for lib in $(ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'); do
+		d=$run/root/usr${lib#/usr}
+		mkdir -p "$(dirname "$d")"
+		cp -L "$lib" "$d"
+	done
 done
 
 ptimeout=$((timeout > 90 ? timeout - 30 : timeout * 2 / 3))
