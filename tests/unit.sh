@@ -74,7 +74,9 @@ run_fuzz() {
 			"$dir/corpus-$f" "$dir/seeds" >"$log" 2>&1; then
 			st=1
 			say "fuzz_$f FAILED:"
-			tail -n 60 "$log"
+			grep -m1 -E 'ERROR: |property broken' "$log"
+			grep -E '^SUMMARY|Test unit written' "$log"
+			tail -n 40 "$log"
 			continue
 		fi
 		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
