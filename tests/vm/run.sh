@@ -12,7 +12,11 @@
 # The guest sees the environment variables DFU_* and DUMMY_HCD_NUM of the
 # caller. In the guest /bin/sh is dash, /bin/bash is bash, and cat, dd,
 # date, sha256sum, cmp, timeout, stat, stdbuf, env are the host's GNU binaries;
-# every other command is a busybox applet. Build test programs -static.
+# setpriv is util-linux's; udevadm is systemd's, also as
+# /lib/systemd/systemd-udevd, which no one starts but a payload that wants it
+# (tests/guest/udev.sh). /etc/passwd and /etc/group have root, the group
+# plugdev (46), alice (1000, in plugdev) and bob (1001, not in plugdev).
+# Every other command is a busybox applet. Build test programs -static.
 # Extra kernel parameters: DFU_VM_APPEND="...". KVM: DFU_VM_ACCEL=kvm.
 set -eu
 
@@ -107,6 +111,22 @@ poweroff -f
 EOF
 }
 
+# --- users and groups of the guest ---------------------------------------------------
+write_users() {
+	cat >"$1/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+alice:x:1000:1000:alice (in plugdev):/tmp:/bin/sh
+bob:x:1001:1001:bob (not in plugdev):/tmp:/bin/sh
+EOF
+	cat >"$1/group" <<'EOF'
+root:x:0:
+plugdev:x:46:alice
+alice:x:1000:
+bob:x:1001:
+EOF
+	printf 'passwd: files\ngroup: files\nshadow: files\n' >"$1/nsswitch.conf"
+}
+
 # --- base initramfs (cached; rebuilt when its inputs change) -----------------------
 base=$vmdir/base.cpio
 # Copy the shared libraries ldd lists for $1 into the staging dir $st.
@@ -139,6 +159,17 @@ build_base() {
 	done
 	copy_libs /usr/libexec/coreutils/libstdbuf.so
 	ln -s dash "$st/usr/bin/sh"
+
+	# setpriv runs a command as another user; systemd-udevd is udevadm
+	# called by that name. Rules, hwdb and the daemon's start are the
+	# payload's business: the base VM runs no udevd.
+	for b in /usr/bin/setpriv /usr/bin/udevadm; do
+		cp -L "$b" "$st/usr/bin/"
+		copy_libs "$b"
+	done
+	mkdir -p "$st/usr/lib/systemd" "$st/usr/lib/udev/rules.d" "$st/etc/udev/rules.d"
+	ln -s ../../bin/udevadm "$st/usr/lib/systemd/systemd-udevd"
+	write_users "$st/etc"
 
 	# busybox and its applet links (existing files are kept).
 	cp "$(command -v busybox)" "$st/usr/bin/busybox"
