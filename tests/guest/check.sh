@@ -13,6 +13,8 @@ for t in ./dfu_flash_test ./dfu_fault_test ./dfu_suffix_test ./dfu_quirk_test \
 	./dfu_device_test ./dfu_stress_test ./dfuctl_test; do
 	"$t" || rc=1
 done
+# udev rules under a real systemd-udevd (stops it again)
+sh ./guest/udev.sh || rc=1
 # every device is gone, so the module must unload
 if rmmod dfu; then
 	echo "ok - rmmod dfu"

@@ -1,0 +1,497 @@
+#!/bin/sh
+# tests/guest/udev.sh - the udev rules of udev/ under a real systemd-udevd, in
+# the test VM, with dfu.ko already loaded. Run from /payload (guest/check.sh
+# does it after the selftests). Prints TAP lines ("ok N - udev: ...",
+# "not ok N - ...", "# ..." for details) and exits 1 when a check failed.
+#
+# It installs the rules where "make install" puts them, starts systemd-udevd
+# and stops it again at the end, and starts emulated devices (dfu-emu) with
+# the serial numbers UDEV0..UDEV3. Users: alice (uid 1000, in plugdev) and
+# bob (uid 1001, not in plugdev), from the VM's /etc/passwd and /etc/group;
+# setpriv runs commands as them.
+#
+# The appliance recovery of udev/61-dfu-recovery.rules is checked up to the
+# point where systemd would start dfu-recovery@dfuN.service: there is no
+# systemd in the VM, so a "udevadm monitor" watcher stands in for it. What
+# the service then runs, "dfuctl recover", is tested in recovery_hook(),
+# which reports SKIP until that command exists.
+set -eu
+cd /payload
+
+work=/tmp/udev-test
+rm -rf "$work"
+mkdir -p "$work"
+chmod 755 "$work"
+
+n=0
+failed=0
+pids=""	# emulators and the monitor, stopped on exit
+
+ok() {		# ok DESCRIPTION
+	n=$((n + 1))
+	echo "ok $n - udev: $1"
+}
+not_ok() {	# not_ok DESCRIPTION
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - udev: $1"
+}
+skip() {	# skip DESCRIPTION REASON
+	n=$((n + 1))
+	echo "ok $n - udev: $1 # SKIP $2"
+}
+note() { echo "# udev: $*"; }
+# check DESCRIPTION COMMAND...: one TAP line for the command's exit status.
+check() {
+	d=$1
+	shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+
+# wait_until TENTHS COMMAND...: poll every 0.1 s until COMMAND succeeds;
+# fails after TENTHS tries.
+wait_until() {
+	w=$1
+	shift
+	while ! "$@"; do
+		w=$((w - 1))
+		[ "$w" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+settle() {
+	udevadm settle --timeout=60 || note "udevadm settle timed out"
+}
+
+# node_of SERIAL [MODE]: print dfuN of the node whose USB device has this
+# serial (and whose mode attribute is MODE); fail if there is none.
+node_of() {
+	for d in /sys/class/dfu/dfu*; do
+		[ -e "$d/mode" ] || continue
+		s=$(cat "$d/device/../serial" 2>/dev/null) || continue
+		[ "$s" = "$1" ] || continue
+		if [ $# -ge 2 ]; then
+			m=$(cat "$d/mode" 2>/dev/null) || continue
+			[ "$m" = "$2" ] || continue
+		fi
+		echo "${d##*/}"
+		return 0
+	done
+	return 1
+}
+has_node() { node_of "$@" >/dev/null; }
+no_node() { ! node_of "$@" >/dev/null; }
+
+# emu_start SERIAL ARGS...: start dfu-emu and wait up to 20 s for its node.
+# The UDC may still be held by the device before; then the emulator exits
+# at once and is started again. Sets emu_pid.
+emu_start() {
+	serial=$1
+	shift
+	tries=0
+	while [ $tries -lt 20 ]; do
+		./dfu-emu --serial "$serial" --out "$work/$serial.out" \
+			--stats "$work/$serial.stats" "$@" 2>"$work/$serial.err" &
+		emu_pid=$!
+		pids="$pids $emu_pid"
+		w=200
+		while [ $w -gt 0 ]; do
+			has_node "$serial" && return 0
+			kill -0 "$emu_pid" 2>/dev/null || break
+			w=$((w - 1))
+			sleep 0.1
+		done
+		if kill -0 "$emu_pid" 2>/dev/null; then
+			note "no node for $serial after 20 s"
+			return 1
+		fi
+		wait "$emu_pid" 2>/dev/null || true
+		tries=$((tries + 1))
+		sleep 0.2
+	done
+	note "dfu-emu --serial $serial keeps exiting: $(cat "$work/$serial.err")"
+	return 1
+}
+
+# emu_stop PID SERIAL: unplug (SIGTERM) and wait for the node to go away.
+emu_stop() {
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	wait_until 200 no_node "$2" || note "the node of $2 stays after unplug"
+}
+
+finished=no
+cleanup() {
+	if [ $finished = no ]; then
+		not_ok "the script stopped before its end"
+		echo "1..$n"
+	fi
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	for p in $pids; do wait "$p" 2>/dev/null || true; done
+	if [ -S /run/udev/control ]; then
+		udevadm control --exit 2>/dev/null || true
+	fi
+}
+trap 'cleanup; [ $finished = yes ] || exit 1' EXIT
+
+# is_link LINK NODE: LINK is a symlink that resolves to /dev/NODE.
+is_link() {
+	if [ -L "$1" ] && [ "$(readlink -f "$1")" = "/dev/$2" ]; then
+		return 0
+	fi
+	note "$1 -> $(readlink "$1" 2>/dev/null || echo '(none)'), want /dev/$2"
+	return 1
+}
+# wait_link LINK NODE: the same, polled for up to 10 s.
+wait_link() { wait_until 100 is_link "$1" "$2" 2>/dev/null || is_link "$1" "$2"; }
+gone() { ! [ -e "$1" ] && ! [ -L "$1" ]; }
+wait_gone() {
+	wait_until 100 gone "$1" && return 0
+	note "$1 still there: -> $(readlink "$1" 2>/dev/null)"
+	return 1
+}
+
+# prop NODE NAME: a property of the node in udev's database.
+prop() {
+	udevadm info --query=property --name="/dev/$1" | sed -n "s/^$2=//p"
+}
+prop_is() {	# prop_is NODE NAME VALUE
+	v=$(prop "$1" "$2")
+	[ "$v" = "$3" ] && return 0
+	note "$2 of /dev/$1 is '$v', want '$3'"
+	return 1
+}
+has_tag() {	# has_tag NODE TAG
+	case $(prop "$1" TAGS) in
+	*:"$2":*) return 0 ;;
+	esac
+	note "TAGS of /dev/$1: '$(prop "$1" TAGS)', no $2"
+	return 1
+}
+mode_group() {	# mode_group NODE: 0660 and group plugdev
+	v=$(stat -c '%a %G' "/dev/$1")
+	[ "$v" = "660 plugdev" ] && return 0
+	note "/dev/$1 has mode and group '$v', want '660 plugdev'"
+	return 1
+}
+
+# as USER COMMAND...: run COMMAND as USER with USER's groups from /etc/group.
+as() {
+	u=$1
+	shift
+	setpriv --reuid="$u" --regid="$u" --init-groups -- "$@"
+}
+
+# The by-path name of a node, as path_id builds it: "...-usb-0:" and the
+# interface's sysfs name without its bus number (1-1:1.0 -> usb-0:1:1.0).
+path_suffix() {
+	intf=$(basename "$(readlink -f "/sys/class/dfu/$1/device")")
+	echo "-usb-0:${intf#*-}"
+}
+
+# ---------------------------------------------------------------------------
+# The monitor that stands in for systemd: every event udev sends after its
+# rules, with properties, in one file.
+monitor_log=$work/monitor.log
+
+# event_has NODE PID PATTERN: the "add" event that udev sent for /dev/NODE
+# of the device with idProduct PID has a line matching PATTERN (grep -x).
+# Node names are reused, so the event is picked by both. Events are
+# blank-line separated records. Returns 2 when there is no such event.
+event_has() {
+	awk -v node="/dev/$1" -v pid="$2" '
+		function done() {
+			if (rec ~ "\nACTION=add\n" && rec ~ "\nDEVNAME=" node "\n" &&
+			    rec ~ "\nID_MODEL_ID=" pid "\n") {
+				printf "%s", rec
+				exit
+			}
+			rec = ""
+		}
+		/^$/ { done(); next }
+		{ rec = rec "\n" $0 }
+		END { rec = rec "\n"; done() }
+	' "$monitor_log" >"$work/event"
+	if ! [ -s "$work/event" ]; then
+		note "no add event of /dev/$1 with ID_MODEL_ID=$2 in the monitor's log"
+		return 2
+	fi
+	grep -qx "$3" "$work/event"
+}
+no_event_has() {	# no_event_has NODE PID PATTERN: the event has no such line
+	st=0
+	event_has "$@" || st=$?
+	[ $st = 1 ]
+}
+
+# ---- HOOK: dfuctl recover -------------------------------------------------
+# systemd would now start dfu-recovery@$1.service, whose ExecStart is
+# "/usr/bin/dfuctl recover /dev/%I". That command is being written
+# elsewhere: it reads /etc/dfu/recovery.conf and flashes a listed device
+# after validating the image. When it exists, this function must:
+#   1. write /etc/dfu/recovery.conf naming the device of /dev/$1 and an image
+#      (and a second conf that does not list it),
+#   2. run the ExecStart line below, with ./dfuctl installed as
+#      /usr/bin/dfuctl the way "make install" installs it,
+#   3. check the emulator's --out file holds the image (and, for the device
+#      not listed, that nothing was written and the exit status says so),
+#   4. report those as ok/not ok instead of the SKIP below.
+# Until then the check is reported as SKIP, never as a pass.
+recovery_hook() {	# recovery_hook NODE SERIAL
+	cmd=$(sed -n 's/^ExecStart=//p' "udev/dfu-recovery@.service" | sed "s|%I|$1|g")
+	if ./dfuctl 2>&1 | grep -qw recover; then
+		skip "dfu-recovery@$1.service flashes the device ($cmd)" \
+			"dfuctl recover exists now: write its test in recovery_hook()"
+	else
+		skip "dfu-recovery@$1.service flashes the device ($cmd)" \
+			"dfuctl recover is not written yet"
+	fi
+}
+# ---------------------------------------------------------------------------
+
+# ---- set up: rules where make install puts them, hwdb, users --------------
+for f in 60-dfu.rules 61-dfu-recovery.rules; do
+	cp "udev/$f" "/usr/lib/udev/rules.d/$f"
+	chmod 644 "/usr/lib/udev/rules.d/$f"
+done
+# A hwdb entry for the key 60-dfu.rules looks up, as a local administrator
+# would add one.
+mkdir -p /etc/udev/hwdb.d
+printf 'dfu:v1209pdf00\n DFU_TEST_HWDB=vendor 1209 product df00\n' \
+	>/etc/udev/hwdb.d/99-dfu-test.hwdb
+udevadm hwdb --update 2>"$work/hwdb.err" || note "hwdb --update: $(cat "$work/hwdb.err")"
+
+image=$work/image
+dd if=/dev/urandom of="$image" bs=1024 count=96 2>/dev/null
+chmod 644 "$image"
+
+check "alice runs with the groups alice and plugdev, bob with bob only" \
+	test "$(as alice id -Gn) / $(as bob id -Gn)" = "alice plugdev / bob"
+
+# ---- coldplug: a device present before udevd ------------------------------
+emu_start UDEV0 || true
+pid0=$emu_pid
+node0=$(node_of UDEV0) || node0=none
+
+/lib/systemd/systemd-udevd --daemon
+if wait_until 100 test -S /run/udev/control && udevadm control --ping; then
+	ok "systemd-udevd $(udevadm --version) runs"
+else
+	not_ok "systemd-udevd $(udevadm --version) runs"
+	exit 1
+fi
+udevadm monitor --udev --property --subsystem-match=dfu >"$monitor_log" 2>&1 &
+pids="$pids $!"
+wait_until 100 grep -q '^UDEV' "$monitor_log" || note "the monitor did not start"
+
+t0=$(date +%s%N)
+udevadm trigger --action=add
+settle
+note "coldplug trigger and settle: $((($(date +%s%N) - t0) / 1000000)) ms"
+check "coldplug: /dev/$node0 (UDEV0, there before udevd) is 0660 root:plugdev" \
+	mode_group "$node0"
+check "coldplug: /dev/dfu/by-serial/UDEV0 -> /dev/$node0" \
+	wait_link /dev/dfu/by-serial/UDEV0 "$node0"
+emu_stop "$pid0" UDEV0
+
+# ---- hotplug of a device in DFU mode ---------------------------------------
+if emu_start UDEV1; then
+	pid1=$emu_pid
+	settle
+	node1=$(node_of UDEV1)
+	ok "UDEV1 plugged in: /dev/$node1"
+else
+	not_ok "UDEV1 plugged in"
+	exit 1
+fi
+check "/dev/$node1 is 0660 root:plugdev" mode_group "$node1"
+check "/dev/$node1 has the tag uaccess" has_tag "$node1" uaccess
+check "ID_DFU_MODE=dfu" prop_is "$node1" ID_DFU_MODE dfu
+check "hwdb entry dfu:v1209pdf00 matched" \
+	prop_is "$node1" DFU_TEST_HWDB "vendor 1209 product df00"
+check "/dev/dfu/by-id/1209-df00-UDEV1 -> /dev/$node1" \
+	wait_link /dev/dfu/by-id/1209-df00-UDEV1 "$node1"
+ifnum=$(cat "/sys/class/dfu/$node1/device/bInterfaceNumber")
+check "/dev/dfu/by-id/1209-df00-UDEV1-if$ifnum -> /dev/$node1 (bInterfaceNumber $ifnum)" \
+	wait_link "/dev/dfu/by-id/1209-df00-UDEV1-if$ifnum" "$node1"
+check "/dev/dfu/by-serial/UDEV1 -> /dev/$node1" \
+	wait_link /dev/dfu/by-serial/UDEV1 "$node1"
+idpath=$(prop "$node1" ID_PATH)
+bypath=/dev/dfu/by-path/$idpath
+if [ -n "$idpath" ] && [ "${idpath%"$(path_suffix "$node1")"}" != "$idpath" ]; then
+	check "$bypath -> /dev/$node1" wait_link "$bypath" "$node1"
+else
+	not_ok "by-path link of /dev/$node1: ID_PATH '$idpath' does not end in $(path_suffix "$node1")"
+fi
+
+# alice is in plugdev: she flashes through the by-serial link.
+if as alice sh -c "cat $image > /dev/dfu/by-serial/UDEV1" 2>"$work/alice.err"; then
+	check "alice (plugdev) flashes with cat image > /dev/dfu/by-serial/UDEV1" \
+		cmp "$image" "$work/UDEV1.out"
+else
+	note "$(cat "$work/alice.err")"
+	not_ok "alice (plugdev) flashes with cat image > /dev/dfu/by-serial/UDEV1"
+fi
+# bob is not: the shell's open() of the node fails with EACCES.
+rm -f "$work/UDEV1.out"
+if as bob sh -c "cat $image > /dev/dfu/by-serial/UDEV1" 2>"$work/bob.err"; then
+	not_ok "bob (not in plugdev) cannot open /dev/dfu/by-serial/UDEV1: he flashed it"
+elif grep -q 'Permission denied' "$work/bob.err" && ! [ -e "$work/UDEV1.out" ]; then
+	ok "bob (not in plugdev) cannot open /dev/dfu/by-serial/UDEV1: $(cat "$work/bob.err")"
+else
+	not_ok "bob (not in plugdev) cannot open /dev/dfu/by-serial/UDEV1: $(cat "$work/bob.err")"
+fi
+
+check "recovery: DFU-mode /dev/$node1 wants dfu-recovery@$node1.service" \
+	prop_is "$node1" SYSTEMD_WANTS "dfu-recovery@$node1.service"
+
+# ---- unplug -----------------------------------------------------------------
+emu_stop "$pid1" UDEV1
+settle
+for l in "/dev/dfu/by-id/1209-df00-UDEV1" "/dev/dfu/by-id/1209-df00-UDEV1-if$ifnum" \
+	/dev/dfu/by-serial/UDEV1 "$bypath"; do
+	check "unplugged: $l is gone" wait_gone "$l"
+done
+
+# ---- a run-time device, DETACH and re-enumeration in DFU mode --------------
+# The driver gives a new node the lowest free number. So that the DFU-mode
+# node does not simply get the run-time node's name again (and a link that
+# was never updated would still look right), a second device holds the
+# lowest number while UDEV2 plugs in and frees it before the DETACH.
+filler=""
+if [ "${DUMMY_HCD_NUM:-1}" -ge 2 ] && emu_start UDEV9 --udc-device dummy_udc.1; then
+	filler=$emu_pid
+fi
+if emu_start UDEV2 --runtime --pid a001 --dfu-pid a002 --udc-device dummy_udc.0; then
+	pid2=$emu_pid
+	settle
+	rt=$(node_of UDEV2 runtime) || rt=none
+	ok "UDEV2 plugged in, run-time mode: /dev/$rt"
+else
+	not_ok "UDEV2 plugged in, run-time mode"
+	exit 1
+fi
+[ -z "$filler" ] || emu_stop "$filler" UDEV9
+check "run-time: ID_DFU_MODE=runtime" prop_is "$rt" ID_DFU_MODE runtime
+check "run-time: /dev/dfu/by-serial/UDEV2 -> /dev/$rt" \
+	wait_link /dev/dfu/by-serial/UDEV2 "$rt"
+check "run-time: /dev/dfu/by-id/1209-a001-UDEV2 -> /dev/$rt" \
+	wait_link /dev/dfu/by-id/1209-a001-UDEV2 "$rt"
+check "recovery: run-time /dev/$rt wants no service" prop_is "$rt" SYSTEMD_WANTS ""
+if dfuctl_out=$(./dfuctl detach /dev/dfu/by-serial/UDEV2 2>&1); then
+	ok "dfuctl detach /dev/dfu/by-serial/UDEV2"
+else
+	not_ok "dfuctl detach /dev/dfu/by-serial/UDEV2: $dfuctl_out"
+fi
+t0=$(date +%s%N)
+if wait_until 200 has_node UDEV2 dfu; then
+	settle
+	dfu=$(node_of UDEV2 dfu)
+	if [ "$dfu" = "$rt" ]; then
+		skip "after DETACH: /dev/dfu/by-serial/UDEV2 -> the DFU-mode node" \
+			"it got the run-time node's name $rt, so a stale link would pass"
+	elif wait_link /dev/dfu/by-serial/UDEV2 "$dfu"; then
+		ok "after DETACH: /dev/dfu/by-serial/UDEV2 -> /dev/$dfu (DFU mode, was /dev/$rt)"
+	else
+		not_ok "after DETACH: /dev/dfu/by-serial/UDEV2 -> /dev/$dfu (DFU mode, was /dev/$rt)"
+	fi
+	note "DETACH to DFU-mode link: $((($(date +%s%N) - t0) / 1000000)) ms"
+else
+	dfu=none
+	not_ok "after DETACH: UDEV2 came back in DFU mode within 20 s"
+fi
+check "after DETACH: ID_DFU_MODE=dfu" prop_is "$dfu" ID_DFU_MODE dfu
+check "after DETACH: /dev/dfu/by-id/1209-a002-UDEV2 -> /dev/$dfu" \
+	wait_link /dev/dfu/by-id/1209-a002-UDEV2 "$dfu"
+check "after DETACH: the run-time /dev/dfu/by-id/1209-a001-UDEV2 is gone" \
+	wait_gone /dev/dfu/by-id/1209-a001-UDEV2
+
+# ---- recovery: what systemd would see --------------------------------------
+# wants_recovery NODE: the node is tagged for systemd and wants the instance
+# of dfu-recovery@.service named after it.
+wants_recovery() { has_tag "$1" systemd && prop_is "$1" SYSTEMD_WANTS "dfu-recovery@$1.service"; }
+check "recovery: DFU-mode /dev/$dfu has the tag systemd and wants dfu-recovery@$dfu.service" \
+	wants_recovery "$dfu"
+# A change event (a plain udevadm trigger) keeps the unit's tag current and
+# the same SYSTEMD_WANTS, so systemd sees no new device and starts nothing.
+udevadm trigger --action=change "/sys/class/dfu/$dfu"
+settle
+current_wants() {
+	case $(prop "$1" CURRENT_TAGS) in
+	*:systemd:*) prop_is "$1" SYSTEMD_WANTS "dfu-recovery@$1.service" ;;
+	*) note "CURRENT_TAGS of /dev/$1: '$(prop "$1" CURRENT_TAGS)'"; return 1 ;;
+	esac
+}
+check "recovery: after a change event /dev/$dfu still has the current tag systemd and the same SYSTEMD_WANTS" \
+	current_wants "$dfu"
+check "recovery: the add event of run-time /dev/$rt has no SYSTEMD_WANTS" \
+	no_event_has "$rt" a001 'SYSTEMD_WANTS=.*'
+check "recovery: the add event of DFU-mode /dev/$dfu has SYSTEMD_WANTS=dfu-recovery@$dfu.service" \
+	event_has "$dfu" a002 "SYSTEMD_WANTS=dfu-recovery@$dfu.service"
+# The unit's ExecStart, for the instance udev asks for, names the node.
+cmd=$(sed -n 's/^ExecStart=//p' "udev/dfu-recovery@.service" | sed "s|%I|$dfu|g")
+check "recovery: dfu-recovery@$dfu.service would run: $cmd" \
+	test "$cmd" = "/usr/bin/dfuctl recover /dev/$dfu"
+recovery_hook "$dfu" UDEV2
+emu_stop "$pid2" UDEV2
+settle
+check "UDEV2 unplugged: /dev/dfu/by-serial/UDEV2 is gone" wait_gone /dev/dfu/by-serial/UDEV2
+
+# ---- two devices with the same serial number --------------------------------
+# by-serial points to the one udev added last, and back to the other when
+# that one leaves; by-id and by-path tell them apart. Needs two UDCs.
+if [ "${DUMMY_HCD_NUM:-1}" -ge 2 ]; then
+	emu_start UDEV3 --pid df03 --udc-device dummy_udc.0 || note "no first UDEV3 node"
+	pid3a=$emu_pid
+	settle
+	a=$(node_of UDEV3) || a=none
+	# the second device: the node of UDEV3 that is not $a
+	other() {
+		for x in /sys/class/dfu/dfu*; do
+			x=${x##*/}
+			[ "$x" != "$a" ] || continue
+			[ "$(cat "/sys/class/dfu/$x/device/../serial" 2>/dev/null)" = UDEV3 ] || continue
+			echo "$x"
+			return 0
+		done
+		return 1
+	}
+	two() { other >/dev/null; }
+	./dfu-emu --serial UDEV3 --pid df04 --udc-device dummy_udc.1 \
+		--out "$work/UDEV3b.out" 2>"$work/UDEV3b.err" &
+	pid3b=$!
+	pids="$pids $pid3b"
+	wait_until 200 two || note "no second UDEV3 node: $(cat "$work/UDEV3b.err")"
+	settle
+	b=$(other) || b=none
+	check "shared serial: by-id/1209-df03-UDEV3 -> /dev/$a, by-id/1209-df04-UDEV3 -> /dev/$b" \
+		eval "is_link /dev/dfu/by-id/1209-df03-UDEV3 $a && is_link /dev/dfu/by-id/1209-df04-UDEV3 $b"
+	pa=$(prop "$a" ID_PATH) pb=$(prop "$b" ID_PATH)
+	check "shared serial: two by-path links, $pa and $pb" \
+		eval "[ '$pa' != '$pb' ] && is_link /dev/dfu/by-path/$pa $a && is_link /dev/dfu/by-path/$pb $b"
+	check "shared serial: by-serial/UDEV3 -> /dev/$b, the one added last" \
+		wait_link /dev/dfu/by-serial/UDEV3 "$b"
+	kill "$pid3b" 2>/dev/null || true
+	wait "$pid3b" 2>/dev/null || true
+	wait_until 200 eval '! two' || note "the second UDEV3 node stays"
+	settle
+	check "shared serial: by-serial/UDEV3 -> /dev/$a again when /dev/$b leaves" \
+		wait_link /dev/dfu/by-serial/UDEV3 "$a"
+	emu_stop "$pid3a" UDEV3
+	settle
+	check "shared serial: by-serial/UDEV3 is gone with the last device" \
+		wait_gone /dev/dfu/by-serial/UDEV3
+else
+	skip "shared serial: by-serial follows the device added last" \
+		"needs DUMMY_HCD_NUM >= 2 (is ${DUMMY_HCD_NUM:-1})"
+fi
+
+# ---- stop udevd -------------------------------------------------------------
+finished=yes
+trap - EXIT
+cleanup
+udevd_gone() { ! pidof systemd-udevd >/dev/null; }
+wait_until 100 udevd_gone || note "systemd-udevd did not exit"
+echo "1..$n"
+[ "$failed" -eq 0 ]
