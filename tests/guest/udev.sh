@@ -263,7 +263,10 @@ printf 'dfu:v1209pdf00\n DFU_TEST_HWDB=vendor 1209 product df00\n' \
 udevadm hwdb --update 2>"$work/hwdb.err" || note "hwdb --update: $(cat "$work/hwdb.err")"
 
 image=$work/image
-dd if=/dev/urandom of="$image" bs=1024 count=96 2>/dev/null
+# 96 KiB of varied bytes, taken from a binary of the payload. Not from
+# /dev/urandom: a read of it just as the kernel's crng became ready oopsed
+# ("int3" in urandom_read_iter) once in this TCG guest.
+dd if=./dfu-emu of="$image" bs=1024 skip=16 count=96 2>/dev/null
 chmod 644 "$image"
 
 check "alice runs with the groups alice and plugdev, bob with bob only" \
@@ -415,7 +418,7 @@ check "recovery: DFU-mode /dev/$dfu has the tag systemd and wants dfu-recovery@$
 	wants_recovery "$dfu"
 # A change event (a plain udevadm trigger) keeps the unit's tag current and
 # the same SYSTEMD_WANTS, so systemd sees no new device and starts nothing.
-udevadm trigger --action=change "/sys/class/dfu/$dfu"
+udevadm trigger --action=change "/sys/class/dfu/$dfu" || note "no change event for /dev/$dfu"
 settle
 current_wants() {
 	case $(prop "$1" CURRENT_TAGS) in
