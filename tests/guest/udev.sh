@@ -490,6 +490,22 @@ else
 		"needs DUMMY_HCD_NUM >= 2 (is ${DUMMY_HCD_NUM:-1})"
 fi
 
+# ---- a serial number that is no safe file name ------------------------------
+# usb_id's ID_SERIAL_SHORT turns the space and the slash into "_".
+odd='UDEV 4/x'
+./dfu-emu --serial "$odd" 2>"$work/UDEV4.err" &
+pid4=$!
+pids="$pids $pid4"
+if wait_until 200 has_node "$odd"; then
+	settle
+	n4=$(node_of "$odd")
+	check "serial '$odd': /dev/dfu/by-serial/UDEV_4_x -> /dev/$n4" \
+		wait_link /dev/dfu/by-serial/UDEV_4_x "$n4"
+else
+	not_ok "serial '$odd': a node within 20 s ($(cat "$work/UDEV4.err"))"
+fi
+emu_stop "$pid4" "$odd"
+
 # ---- stop udevd -------------------------------------------------------------
 finished=yes
 trap - EXIT
