@@ -1,7 +1,7 @@
 #!/bin/bash
 # Build everything the test VM needs and gather it in build/payload:
 # dfu.ko for the guest kernel, the emulated device, the selftests, the
-# scripts that run in the guest, the udev rules and the real firmware image.
+# scripts that run in the guest and the real firmware image.
 # Usage: tests/payload.sh   (after tests/vm/setup.sh)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -24,7 +24,7 @@ linux-headers-amd64 qemu-system-x86 busybox-static u-boot-qemu xz-utils cpio
 kmod coreutils build-essential libelf-dev bc bison flex libssl-dev zlib1g-dev
 pkg-config libudev-dev"
 
-# systemd-udevd, udevadm and setpriv for the guest\'s udev test
+# systemd-udevd, udevadm and setpriv for the guest's udev test
 pkgs="$pkgs udev util-linux"
 
 # One dpkg-query call for all of them (fast when everything is installed).
