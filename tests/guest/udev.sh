@@ -10,11 +10,11 @@
 # bob (uid 1001, not in plugdev), from the VM's /etc/passwd and /etc/group;
 # setpriv runs commands as them.
 #
-# The appliance recovery of udev/61-dfu-recovery.rules is checked up to the
-# point where systemd would start dfu-recovery@dfuN.service: there is no
-# systemd in the VM, so a "udevadm monitor" watcher stands in for it. What
-# the service then runs, "dfuctl recover", is tested in recovery_hook(),
-# which reports SKIP until that command exists.
+# The appliance recovery of udev/61-dfu-recovery.rules: there is no systemd
+# in the VM, so udev's database and a "udevadm monitor" watcher stand in for
+# it to show which nodes would start dfu-recovery@dfuN.service, and
+# recovery_test() runs the unit's ExecStart (dfuctl recover) as systemd
+# would.
 set -eu
 cd /payload
 
@@ -225,30 +225,52 @@ no_event_has() {	# no_event_has NODE PID PATTERN: the event has no such line
 	[ $st = 1 ]
 }
 
-# ---- HOOK: dfuctl recover -------------------------------------------------
-# systemd would now start dfu-recovery@$1.service, whose ExecStart is
-# "/usr/bin/dfuctl recover /dev/%I". That command is being written
-# elsewhere: it reads /etc/dfu/recovery.conf and flashes a listed device
-# after validating the image. When it exists, this function must:
-#   1. write /etc/dfu/recovery.conf naming the device of /dev/$1 and an image
-#      (and a second conf that does not list it),
-#   2. run the ExecStart line below, with ./dfuctl installed as
-#      /usr/bin/dfuctl the way "make install" installs it,
-#   3. check the emulator's --out file holds the image (and, for the device
-#      not listed, that nothing was written and the exit status says so),
-#   4. report those as ok/not ok instead of the SKIP below.
-# Until then the check is reported as SKIP, never as a pass.
-recovery_hook() {	# recovery_hook NODE SERIAL
+# ---- recovery as systemd would run it ------------------------------------------
+# systemd would now start dfu-recovery@NODE.service: run its ExecStart, with
+# %I expanded to NODE, as root, with dfuctl installed as /usr/bin/dfuctl the
+# way "make install" installs it and the default /etc/dfu/recovery.conf.
+# dfuctl_test checks dfuctl recover's own cases (--config, damaged image);
+# this checks the path from the rule to a flashed device.
+recovery_run() {	# recovery_run NODE: ExecStart's status; output in $work/recover.out
 	cmd=$(sed -n 's/^ExecStart=//p' "udev/dfu-recovery@.service" | sed "s|%I|$1|g")
-	if ./dfuctl 2>&1 | grep -qw recover; then
-		skip "dfu-recovery@$1.service flashes the device ($cmd)" \
-			"dfuctl recover exists now: write its test in recovery_hook()"
-	else
-		skip "dfu-recovery@$1.service flashes the device ($cmd)" \
-			"dfuctl recover is not written yet"
-	fi
+	# shellcheck disable=SC2086
+	$cmd >"$work/recover.out" 2>&1
 }
-# ---------------------------------------------------------------------------
+recovery_test() {	# recovery_test NODE SERIAL VID:PID
+	mkdir -p /etc/dfu
+	cp ./dfuctl /usr/bin/dfuctl
+	rec_image=$work/recovery.img
+	dd if=./dfu-emu of="$rec_image" bs=1024 skip=200 count=80 2>/dev/null
+	sum=$(sha256sum <"$rec_image" | cut -d' ' -f1)
+	out=$work/$2.out
+	rm -f "$out"
+
+	# Another serial is listed: the device is left alone.
+	echo "$3 image=$rec_image serial=OTHER sha256=$sum" >/etc/dfu/recovery.conf
+	st=0
+	recovery_run "$1" || st=$?
+	if [ $st = 0 ] && ! [ -e "$out" ] && grep -q 'not listed' "$work/recover.out"; then
+		ok "recovery: dfu-recovery@$1.service leaves an unlisted device alone"
+	else
+		note "exit $st: $(cat "$work/recover.out")"
+		not_ok "recovery: dfu-recovery@$1.service leaves an unlisted device alone"
+	fi
+
+	# Listed, with the image's SHA-256: flashed.
+	{
+		echo "# recovery images of this appliance"
+		echo "$3 image=$rec_image serial=$2 sha256=$sum"
+	} >/etc/dfu/recovery.conf
+	st=0
+	recovery_run "$1" || st=$?
+	if [ $st = 0 ] && cmp -s "$rec_image" "$out"; then
+		ok "recovery: dfu-recovery@$1.service flashes the device recovery.conf lists"
+	else
+		note "exit $st: $(cat "$work/recover.out")"
+		not_ok "recovery: dfu-recovery@$1.service flashes the device recovery.conf lists"
+	fi
+	rm -rf /etc/dfu /usr/bin/dfuctl
+}
 
 # ---- set up: rules where make install puts them, hwdb, users --------------
 for f in 60-dfu.rules 61-dfu-recovery.rules; do
@@ -436,7 +458,7 @@ check "recovery: the add event of DFU-mode /dev/$dfu has SYSTEMD_WANTS=dfu-recov
 cmd=$(sed -n 's/^ExecStart=//p' "udev/dfu-recovery@.service" | sed "s|%I|$dfu|g")
 check "recovery: dfu-recovery@$dfu.service would run: $cmd" \
 	test "$cmd" = "/usr/bin/dfuctl recover /dev/$dfu"
-recovery_hook "$dfu" UDEV2
+recovery_test "$dfu" UDEV2 1209:a002
 emu_stop "$pid2" UDEV2
 settle
 check "UDEV2 unplugged: /dev/dfu/by-serial/UDEV2 is gone" wait_gone /dev/dfu/by-serial/UDEV2
