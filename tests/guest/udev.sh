@@ -367,6 +367,23 @@ elif grep -q 'Permission denied' "$work/bob.err" && ! [ -e "$work/UDEV1.out" ]; 
 else
 	not_ok "bob (not in plugdev) cannot open /dev/dfu/by-serial/UDEV1: $(cat "$work/bob.err")"
 fi
+# dfuctl, as user tools go: alice flashes with it, bob is told what to do.
+if as alice /payload/dfuctl flash --quiet "$image" /dev/dfu/by-serial/UDEV1 2>"$work/alice.err"; then
+	check "alice flashes with dfuctl flash IMAGE /dev/dfu/by-serial/UDEV1" \
+		cmp "$image" "$work/UDEV1.out"
+else
+	note "$(cat "$work/alice.err")"
+	not_ok "alice flashes with dfuctl flash IMAGE /dev/dfu/by-serial/UDEV1"
+fi
+rm -f "$work/UDEV1.out"
+rc=0
+as bob /payload/dfuctl flash --quiet "$image" /dev/dfu/by-serial/UDEV1 2>"$work/bob.err" || rc=$?
+if [ $rc = 77 ] && grep -q 'permission denied: install the udev rule 60-dfu.rules.*plugdev' "$work/bob.err" &&
+   ! [ -e "$work/UDEV1.out" ]; then
+	ok "bob gets exit 77 from dfuctl, naming the udev rule and the group: $(cat "$work/bob.err")"
+else
+	not_ok "bob gets exit 77 from dfuctl, naming the udev rule and the group (exit $rc): $(cat "$work/bob.err")"
+fi
 
 check "recovery: DFU-mode /dev/$node1 wants dfu-recovery@$node1.service" \
 	prop_is "$node1" SYSTEMD_WANTS "dfu-recovery@$node1.service"
