@@ -47,6 +47,17 @@ st=$?
 grep -qE '(ERROR|WARNING|CHECK):' "$log" && st=1
 result "checkpatch.pl --strict is clean" "$st" "$log"
 
+# The DKMS life cycle on both kernels; leaves the 6.12 module it built in
+# build/dkms/dfu.ko, which the VM tests below load.
+log=build/check/dkms.log
+t=$SECONDS
+tests/dkms.sh >"$log" 2>&1
+dkms_st=$?
+result "DKMS add, build, install, remove on 6.1 and 6.12 ($((SECONDS - t)) s)" "$dkms_st" "$log"
+# The VM tests load the DKMS-built module, so what users install is tested.
+ko=()
+[ "$dkms_st" -eq 0 ] && ko=(--ko build/dkms/dfu.ko)
+
 log=build/check/kernel-doc.log
 perl "$KERNEL_DOC" -none -Wall $sources >"$log" 2>&1
 st=$?
@@ -54,7 +65,7 @@ st=$?
 result "kernel-doc reports nothing" "$st" "$log"
 
 log=build/check/payload.log
-if tests/payload.sh >"$log" 2>&1; then
+if tests/payload.sh "${ko[@]}" >"$log" 2>&1; then
 	result "driver, emulator and selftests build" 0
 	vmlog=build/check/vm.log
 	# four dummy_hcd ports, for the test that flashes four devices at once
@@ -69,6 +80,12 @@ if tests/payload.sh >"$log" 2>&1; then
 	read -r p f s <<<"$counts"
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	result "the VM ran every test and its kernel log is clean" "$vmst"
+	ran=$(tr -d '\r' <"$vmlog" | sed -n 's/^# dfu.ko sha256 //p' | head -n1)
+	built=$(sha256sum <build/dkms/dfu.ko 2>/dev/null | cut -d' ' -f1)
+	st=0
+	[ -n "$ran" ] && [ "$ran" = "$built" ] || st=1
+	echo "the VM loaded dfu.ko with sha256 '$ran'; build/dkms/dfu.ko has '$built'" >build/check/vm-ko.log
+	result "the VM tests ran the DKMS-built 6.12 module" "$st" build/check/vm-ko.log
 else
 	result "driver, emulator and selftests build" 1 "$log"
 fi
