@@ -23,7 +23,13 @@ result() {	# result NAME STATUS [LOGFILE]
 	fi
 }
 
-# The driver builds without a single warning at W=1 on both Debian kernels.
+# the driver's own sources, not what kbuild generates (dfu.mod.c)
+sources=$(ls driver/*.[ch] include/uapi/linux/usb/dfu.h | grep -v '\.mod\.c$')
+nc=$(ls driver/*.c | grep -vc '\.mod\.c$')
+
+# The driver builds without a single warning at W=1 on both Debian kernels,
+# and sparse (C=2: every file again, without recompiling) finds nothing in
+# our files.
 for kdir in "$KDIR_612" "$KDIR_61"; do
 	krel=$(basename "$(dirname "$kdir")")
 	log=build/check/build-$krel.log
@@ -32,10 +38,15 @@ for kdir in "$KDIR_612" "$KDIR_61"; do
 	st=$?
 	grep -qiE 'warning|error' "$log" && st=1
 	result "driver builds at W=1 against $krel with no warnings" "$st" "$log"
-done
 
-# the driver's own sources, not what kbuild generates (dfu.mod.c)
-sources=$(ls driver/*.[ch] include/uapi/linux/usb/dfu.h | grep -v '\.mod\.c$')
+	log=build/check/sparse-$krel.log
+	make -C "$kdir" M="$top/driver" C=2 CHECK=sparse modules >"$log" 2>&1
+	st=$?
+	checked=$(grep -cE '^ +CHECK +.*/driver/[^/]+\.c$' "$log")
+	[ "$checked" -eq "$nc" ] || { st=1; echo "sparse checked $checked of $nc files" >>"$log"; }
+	grep -E ': (warning|error):' "$log" | grep -qF "$top/" && st=1
+	result "sparse reports nothing in the driver against $krel" "$st" "$log"
+done
 
 # checkpatch --strict. The DFU spec's CamelCase field names (bStatus,
 # bwPollTimeout...) are kept on purpose, as usb/ch9.h keeps bLength.
