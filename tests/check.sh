@@ -58,6 +58,24 @@ st=$?
 grep -qE '(ERROR|WARNING|CHECK):' "$log" && st=1
 result "checkpatch.pl --strict is clean" "$st" "$log"
 
+# Every ioctl of the uapi header has a kernel-doc comment.
+log=build/check/ioctl-doc.log
+uapi=include/uapi/linux/usb/dfu.h
+ioctls=$(sed -n 's/^#define[[:space:]]\{1,\}\(DFU_IOCTL_[A-Z_]*\)[[:space:]]\{1,\}_IO.*/\1/p' "$uapi" | sort)
+documented=$(perl "$KERNEL_DOC" -rst -sphinx-version 3.0 "$uapi" 2>/dev/null |
+	sed -n 's/^\.\. c:macro:: //p' | sort)
+missing=$(comm -23 <(echo "$ioctls") <(echo "$documented"))
+{ echo "ioctls:" $ioctls; echo "without kernel-doc:" $missing; } >"$log"
+st=0
+[ -n "$ioctls" ] && [ -z "$missing" ] || st=1
+result "every ioctl in $uapi has kernel-doc" "$st" "$log"
+
+# The user guide builds with docutils, warnings as errors (kernel-doc
+# directives are checked by running kernel-doc; see tests/rstcheck.py).
+log=build/check/rst.log
+python3 tests/rstcheck.py "$KERNEL_DOC" Documentation/usb/dfu.rst >"$log" 2>&1
+result "Documentation/usb/dfu.rst builds with docutils, no warnings" $? "$log"
+
 # The DKMS life cycle on both kernels; leaves the 6.12 module it built in
 # build/dkms/dfu.ko, which the VM tests below load.
 log=build/check/dkms.log

@@ -23,8 +23,9 @@ pkgs="linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.12
 linux-headers-amd64 qemu-system-x86 busybox-static u-boot-qemu xz-utils cpio
 kmod coreutils build-essential libelf-dev bc bison flex libssl-dev zlib1g-dev"
 
-# for the host checks of make check: sparse on the driver
-pkgs="$pkgs sparse"
+# for the host checks of make check: sparse on the driver, docutils for
+# Documentation/usb/dfu.rst
+pkgs="$pkgs sparse python3-docutils"
 
 # One dpkg-query call for all of them (fast when everything is installed).
 # shellcheck disable=SC2086
