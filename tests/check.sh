@@ -119,6 +119,62 @@ else
 	result "driver, emulator and selftests build" 1 "$log"
 fi
 
+# make install and make uninstall into a staging DESTDIR, as a local
+# install (PREFIX=/usr/local) and as a package or an appliance image would
+# (PREFIX=/usr, then depmod -b as README.md says).
+alias_dfu='usb:v1209p2300d0100dc00dsc00dp00icFEisc01ip02in00'	# a DFU-mode interface
+for prefix in /usr/local /usr; do
+	case $prefix in
+	/usr) rules=/usr/lib/udev/rules.d units=/usr/lib/systemd/system ;;
+	*) rules=/etc/udev/rules.d units=/etc/systemd/system ;;
+	esac
+	stage=$top/build/check/stage
+	log=build/check/install-$(basename "$prefix").log
+	rm -rf "$stage"
+	st=0
+	{
+		make -s install DESTDIR="$stage" PREFIX="$prefix" KDIR="$KDIR_612" || st=1
+		expect=$({
+			echo "/lib/modules/$KREL/updates/dfu.ko"
+			echo "$prefix/bin/dfuctl"
+			echo "$prefix/include/linux/usb/dfu.h"
+			for f in udev/*.rules; do echo "$rules/${f##*/}"; done
+			for f in udev/*.service; do
+				[ -e "$f" ] && echo "$units/${f##*/}"
+			done
+			for f in userspace/*.1; do
+				[ -e "$f" ] && echo "$prefix/share/man/man1/${f##*/}"
+			done
+		} | sort)
+		got=$(cd "$stage" && find . ! -type d | sed 's/^\.//' | sort)
+		echo "installed:"
+		echo "$got"
+		[ "$got" = "$expect" ] || { st=1; echo "expected:"; echo "$expect"; }
+		cmp driver/dfu.ko "$stage/lib/modules/$KREL/updates/dfu.ko" || st=1
+		cmp include/uapi/linux/usb/dfu.h "$stage$prefix/include/linux/usb/dfu.h" || st=1
+		[ -x "$stage$prefix/bin/dfuctl" ] || { st=1; echo "dfuctl is not executable"; }
+		for f in udev/*.service; do	# units run the dfuctl installed here
+			[ -e "$f" ] || continue
+			if grep -q /usr/bin/dfuctl "$f" &&
+			   ! grep -q "ExecStart=$prefix/bin/dfuctl " "$stage$units/${f##*/}"; then
+				st=1
+				echo "${f##*/} does not run $prefix/bin/dfuctl"
+			fi
+		done
+		if [ "$prefix" = /usr ]; then
+			depmod -b "$stage" "$KREL" || st=1
+			dep=$(modprobe -d "$stage" -S "$KREL" --show-depends "$alias_dfu") || st=1
+			echo "modprobe --show-depends $alias_dfu: $dep"
+			[[ $dep == "insmod $stage/lib/modules/$KREL/updates/dfu.ko"* ]] || st=1
+			rm -f "$stage/lib/modules/$KREL"/modules.*
+		fi
+		make -s uninstall DESTDIR="$stage" PREFIX="$prefix" KDIR="$KDIR_612" || st=1
+		left=$(cd "$stage" && find . ! -type d)
+		[ -z "$left" ] || { st=1; echo "left after uninstall:"; echo "$left"; }
+	} >"$log" 2>&1
+	result "make install, uninstall with DESTDIR and PREFIX=$prefix" "$st" "$log"
+done
+
 echo
 line="$pass passed, $fail failed"
 [ "$skip" -gt 0 ] && line="$line, $skip skipped"
