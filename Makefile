@@ -7,6 +7,8 @@
 #                   KVER); make uninstall. install-module and install-tools
 #                   (all but the module, for DKMS users) do each half.
 #   make dkms-src   copy what DKMS builds from to $(DESTDIR)/usr/src/dfu-VERSION
+#   make intree KSRC=/path/to/linux
+#                   put the driver into a kernel source tree
 #   make demo       flash a real firmware image through /dev/dfu0 in a VM
 #   make check      all tests: host checks, then selftests in a VM
 #   make clean
@@ -56,7 +58,8 @@ TOOLS_INSTALLED = $(BINDIR)/dfuctl \
 	$(addprefix $(MANDIR)/man1/,$(MAN1)) \
 	$(INCLUDEDIR)/linux/usb/dfu.h
 
-# What DKMS builds from (dkms.conf: BUILT_MODULE_LOCATION driver/)
+# What DKMS builds from (dkms.conf: BUILT_MODULE_LOCATION driver/), and
+# what a kernel tree takes (make intree)
 DRIVER_SRCS := $(filter-out %.mod.c,$(wildcard driver/*.[ch]))
 DKMS_SRC := $(DESTDIR)/usr/src/dfu-$(VERSION)
 DKMS_FILES := VERSION dkms.conf Kconfig driver/Kbuild $(DRIVER_SRCS) \
@@ -108,6 +111,20 @@ dkms-src:
 	rm -rf "$(DKMS_SRC)"
 	$(foreach f,$(DKMS_FILES),install -D -m 644 $(f) "$(DKMS_SRC)/$(f)";)
 
+# Put the driver into the kernel source tree KSRC as drivers/usb/misc/dfu/,
+# hooked into drivers/usb/misc/Kconfig and Makefile (once), with its uapi
+# header. Unchanged files are not touched, so a rebuild is quick.
+MISC = $(KSRC)/drivers/usb/misc
+intree:
+	@test -f "$(KSRC)/Makefile" && test -d "$(MISC)" || { echo "KSRC= must name a kernel source tree" >&2; exit 1; }
+	install -d "$(MISC)/dfu"
+	install -C -m 644 Kconfig driver/Kbuild $(DRIVER_SRCS) "$(MISC)/dfu/"
+	install -C -m 644 include/uapi/linux/usb/dfu.h "$(KSRC)/include/uapi/linux/usb/dfu.h"
+	grep -qx 'source "drivers/usb/misc/dfu/Kconfig"' "$(MISC)/Kconfig" || \
+		echo 'source "drivers/usb/misc/dfu/Kconfig"' >>"$(MISC)/Kconfig"
+	grep -q '^obj-$$(CONFIG_USB_DFU)[[:space:]]*+= dfu/$$' "$(MISC)/Makefile" || \
+		printf 'obj-$$(CONFIG_USB_DFU)\t\t+= dfu/\n' >>"$(MISC)/Makefile"
+
 demo:
 	tests/demo.sh
 
@@ -122,4 +139,4 @@ clean:
 	rm -rf build
 
 .PHONY: all module userspace install uninstall install-module uninstall-module \
-	install-tools uninstall-tools dkms-src demo check clean
+	install-tools uninstall-tools dkms-src intree demo check clean

@@ -87,6 +87,12 @@ result "DKMS add, build, install, remove on 6.1 and 6.12 ($((SECONDS - t)) s)" "
 ko=()
 [ "$dkms_st" -eq 0 ] && ko=(--ko build/dkms/dfu.ko)
 
+# dfu.ko built in a Debian 6.12 kernel tree, configured through our Kconfig
+log=build/check/intree.log
+t=$SECONDS
+tests/intree.sh >"$log" 2>&1
+result "in-tree build in linux-source-6.12 with CONFIG_USB_DFU=m ($((SECONDS - t)) s)" $? "$log"
+
 log=build/check/kernel-doc.log
 perl "$KERNEL_DOC" -none -Wall $sources >"$log" 2>&1
 st=$?
