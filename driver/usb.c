@@ -254,3 +254,7 @@ module_exit(dfu_exit);
 
 MODULE_DESCRIPTION("USB Device Firmware Upgrade (DFU) class driver");
 MODULE_LICENSE("GPL");
+/* DFU_VERSION is the file VERSION (driver/Kbuild); in-tree builds have none */
+#ifdef DFU_VERSION
+MODULE_VERSION(DFU_VERSION);
+#endif

@@ -24,7 +24,13 @@ result() {	# result NAME STATUS [LOGFILE]
 	fi
 }
 
-# The driver builds without a single warning at W=1 on both Debian kernels.
+# the driver's own sources, not what kbuild generates (dfu.mod.c)
+sources=$(ls driver/*.[ch] include/uapi/linux/usb/dfu.h | grep -v '\.mod\.c$')
+nc=$(ls driver/*.c | grep -vc '\.mod\.c$')
+
+# The driver builds without a single warning at W=1 on both Debian kernels,
+# and sparse (C=2: every file again, without recompiling) finds nothing in
+# our files.
 for kdir in "$KDIR_612" "$KDIR_61"; do
 	krel=$(basename "$(dirname "$kdir")")
 	log=build/check/build-$krel.log
@@ -33,10 +39,15 @@ for kdir in "$KDIR_612" "$KDIR_61"; do
 	st=$?
 	grep -qiE 'warning|error' "$log" && st=1
 	result "driver builds at W=1 against $krel with no warnings" "$st" "$log"
-done
 
-# the driver's own sources, not what kbuild generates (dfu.mod.c)
-sources=$(ls driver/*.[ch] include/uapi/linux/usb/dfu.h | grep -v '\.mod\.c$')
+	log=build/check/sparse-$krel.log
+	make -C "$kdir" M="$top/driver" C=2 CHECK=sparse modules >"$log" 2>&1
+	st=$?
+	checked=$(grep -cE '^ +CHECK +.*/driver/[^/]+\.c$' "$log")
+	[ "$checked" -eq "$nc" ] || { st=1; echo "sparse checked $checked of $nc files" >>"$log"; }
+	grep -E ': (warning|error):' "$log" | grep -qF "$top/" && st=1
+	result "sparse reports nothing in the driver against $krel" "$st" "$log"
+done
 
 # checkpatch --strict. The DFU spec's CamelCase field names (bStatus,
 # bwPollTimeout...) are kept on purpose, as usb/ch9.h keeps bLength.
@@ -47,6 +58,41 @@ perl "$CHECKPATCH" --no-tree --strict --terse --show-types \
 st=$?
 grep -qE '(ERROR|WARNING|CHECK):' "$log" && st=1
 result "checkpatch.pl --strict is clean" "$st" "$log"
+
+# Every ioctl of the uapi header has a kernel-doc comment.
+log=build/check/ioctl-doc.log
+uapi=include/uapi/linux/usb/dfu.h
+ioctls=$(sed -n 's/^#define[[:space:]]\{1,\}\(DFU_IOCTL_[A-Z_]*\)[[:space:]]\{1,\}_IO.*/\1/p' "$uapi" | sort)
+documented=$(perl "$KERNEL_DOC" -rst -sphinx-version 3.0 "$uapi" 2>/dev/null |
+	sed -n 's/^\.\. c:macro:: //p' | sort)
+missing=$(comm -23 <(echo "$ioctls") <(echo "$documented"))
+{ echo "ioctls:" $ioctls; echo "without kernel-doc:" $missing; } >"$log"
+st=0
+[ -n "$ioctls" ] && [ -z "$missing" ] || st=1
+result "every ioctl in $uapi has kernel-doc" "$st" "$log"
+
+# The user guide builds with docutils, warnings as errors (kernel-doc
+# directives are checked by running kernel-doc; see tests/rstcheck.py).
+log=build/check/rst.log
+python3 tests/rstcheck.py "$KERNEL_DOC" Documentation/usb/dfu.rst >"$log" 2>&1
+result "Documentation/usb/dfu.rst builds with docutils, no warnings" $? "$log"
+
+# The DKMS life cycle on both kernels; leaves the 6.12 module it built in
+# build/dkms/dfu.ko, which the VM tests below load.
+log=build/check/dkms.log
+t=$SECONDS
+tests/dkms.sh >"$log" 2>&1
+dkms_st=$?
+result "DKMS add, build, install, remove on 6.1 and 6.12 ($((SECONDS - t)) s)" "$dkms_st" "$log"
+# The VM tests load the DKMS-built module, so what users install is tested.
+ko=()
+[ "$dkms_st" -eq 0 ] && ko=(--ko build/dkms/dfu.ko)
+
+# dfu.ko built in a Debian 6.12 kernel tree, configured through our Kconfig
+log=build/check/intree.log
+t=$SECONDS
+tests/intree.sh >"$log" 2>&1
+result "in-tree build in linux-source-6.12 with CONFIG_USB_DFU=m ($((SECONDS - t)) s)" $? "$log"
 
 log=build/check/kernel-doc.log
 perl "$KERNEL_DOC" -none -Wall $sources >"$log" 2>&1
@@ -70,7 +116,7 @@ for f in suffix dfuse image; do
 done
 
 log=build/check/payload.log
-if tests/payload.sh >"$log" 2>&1; then
+if tests/payload.sh "${ko[@]}" >"$log" 2>&1; then
 	result "driver, emulator and selftests build" 0
 	vmlog=build/check/vm.log
 	# four dummy_hcd ports, for the test that flashes four devices at once
@@ -85,9 +131,71 @@ if tests/payload.sh >"$log" 2>&1; then
 	read -r p f s <<<"$counts"
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	result "the VM ran every test and its kernel log is clean" "$vmst"
+	ran=$(tr -d '\r' <"$vmlog" | sed -n 's/^# dfu.ko sha256 //p' | head -n1)
+	built=$(sha256sum <build/dkms/dfu.ko 2>/dev/null | cut -d' ' -f1)
+	st=0
+	[ -n "$ran" ] && [ "$ran" = "$built" ] || st=1
+	echo "the VM loaded dfu.ko with sha256 '$ran'; build/dkms/dfu.ko has '$built'" >build/check/vm-ko.log
+	result "the VM tests ran the DKMS-built 6.12 module" "$st" build/check/vm-ko.log
 else
 	result "driver, emulator and selftests build" 1 "$log"
 fi
+
+# make install and make uninstall into a staging DESTDIR, as a local
+# install (PREFIX=/usr/local) and as a package or an appliance image would
+# (PREFIX=/usr, then depmod -b as README.md says).
+alias_dfu='usb:v1209p2300d0100dc00dsc00dp00icFEisc01ip02in00'	# a DFU-mode interface
+for prefix in /usr/local /usr; do
+	case $prefix in
+	/usr) rules=/usr/lib/udev/rules.d units=/usr/lib/systemd/system ;;
+	*) rules=/etc/udev/rules.d units=/etc/systemd/system ;;
+	esac
+	stage=$top/build/check/stage
+	log=build/check/install-$(basename "$prefix").log
+	rm -rf "$stage"
+	st=0
+	{
+		make -s install DESTDIR="$stage" PREFIX="$prefix" KDIR="$KDIR_612" || st=1
+		expect=$({
+			echo "/lib/modules/$KREL/updates/dfu.ko"
+			echo "$prefix/bin/dfuctl"
+			echo "$prefix/include/linux/usb/dfu.h"
+			for f in udev/*.rules; do echo "$rules/${f##*/}"; done
+			for f in udev/*.service; do
+				[ -e "$f" ] && echo "$units/${f##*/}"
+			done
+			for f in userspace/*.1; do
+				[ -e "$f" ] && echo "$prefix/share/man/man1/${f##*/}"
+			done
+		} | sort)
+		got=$(cd "$stage" && find . ! -type d | sed 's/^\.//' | sort)
+		echo "installed:"
+		echo "$got"
+		[ "$got" = "$expect" ] || { st=1; echo "expected:"; echo "$expect"; }
+		cmp driver/dfu.ko "$stage/lib/modules/$KREL/updates/dfu.ko" || st=1
+		cmp include/uapi/linux/usb/dfu.h "$stage$prefix/include/linux/usb/dfu.h" || st=1
+		[ -x "$stage$prefix/bin/dfuctl" ] || { st=1; echo "dfuctl is not executable"; }
+		for f in udev/*.service; do	# units run the dfuctl installed here
+			[ -e "$f" ] || continue
+			if grep -q /usr/bin/dfuctl "$f" &&
+			   ! grep -q "ExecStart=$prefix/bin/dfuctl " "$stage$units/${f##*/}"; then
+				st=1
+				echo "${f##*/} does not run $prefix/bin/dfuctl"
+			fi
+		done
+		if [ "$prefix" = /usr ]; then
+			depmod -b "$stage" "$KREL" || st=1
+			dep=$(modprobe -d "$stage" -S "$KREL" --show-depends "$alias_dfu") || st=1
+			echo "modprobe --show-depends $alias_dfu: $dep"
+			[[ $dep == "insmod $stage/lib/modules/$KREL/updates/dfu.ko"* ]] || st=1
+			rm -f "$stage/lib/modules/$KREL"/modules.*
+		fi
+		make -s uninstall DESTDIR="$stage" PREFIX="$prefix" KDIR="$KDIR_612" || st=1
+		left=$(cd "$stage" && find . ! -type d)
+		[ -z "$left" ] || { st=1; echo "left after uninstall:"; echo "$left"; }
+	} >"$log" 2>&1
+	result "make install, uninstall with DESTDIR and PREFIX=$prefix" "$st" "$log"
+done
 
 echo
 line="$pass passed, $fail failed"

@@ -19,20 +19,7 @@ say() { echo "unit.sh: $*"; }
 # Debian 12); dfu-util brings dfu-suffix, the reference for "dfuctl suffix add".
 pkgs="build-essential pkg-config zlib1g-dev libcmocka-dev clang libclang-rt-dev dfu-util"
 # shellcheck disable=SC2086
-status=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' $pkgs 2>/dev/null || true)
-missing=""
-for p in $pkgs; do
-	printf '%s\n' "$status" | grep -qx "$p installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	say "installing:$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	sudo=""
-	[ "$(id -u)" = 0 ] || sudo="sudo -E"
-	$sudo apt-get update -qq >/dev/null
-	# shellcheck disable=SC2086
-	$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+"$top/tests/debian-packages.sh" unit.sh $pkgs
 
 # --- steps ---------------------------------------------------------------------------
 run_unit() {

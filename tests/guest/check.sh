@@ -2,6 +2,8 @@
 # The selftests, in the guest. Prints TAP lines that tests/check.sh counts.
 set -u
 rc=0
+# which dfu.ko runs: tests/check.sh compares this with the DKMS-built module
+echo "# dfu.ko sha256 $(sha256sum <./dfu.ko | cut -d' ' -f1)"
 # quirks= entries that dfu_quirk_test checks
 if insmod ./dfu.ko quirks=1209:df01:p,1209:df02:i,1209:df03:d; then
 	echo "ok - insmod dfu.ko"

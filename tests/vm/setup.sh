@@ -27,31 +27,17 @@ pkg-config libudev-dev"
 # systemd-udevd, udevadm and setpriv for the guest's udev test
 pkgs="$pkgs udev util-linux"
 
-# One dpkg-query call for all of them (fast when everything is installed).
-# shellcheck disable=SC2086
-status=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' $pkgs \
-	'linux-image-6.12.*-amd64' 2>/dev/null || true)
-installed() { printf '%s\n' "$status" | grep -qx "$1 installed"; }
+# for the host checks of make check: sparse on the driver, docutils for
+# Documentation/usb/dfu.rst
+pkgs="$pkgs sparse python3-docutils"
 
-missing=""
-for p in $pkgs; do
-	installed "$p" && continue
-	# The meta package is optional when a 6.12 image is already installed.
-	if [ "$p" = linux-image-6.12-amd64 ] &&
-	   printf '%s\n' "$status" | grep -qE '^linux-image-6\.12\..*-amd64 installed$'; then
-		continue
-	fi
-	missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	say "installing:$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	sudo=""
-	[ "$(id -u)" = 0 ] || sudo="sudo -E"
-	$sudo apt-get update -qq >/dev/null
-	# shellcheck disable=SC2086
-	$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+# The meta package is optional when a 6.12 image is already installed.
+set -f	# the package patterns are not file names
+# shellcheck disable=SC2086
+"$top/tests/debian-packages.sh" setup $(echo $pkgs |
+	sed 's/linux-image-6\.12-amd64/&=linux-image-6.12.*-amd64/') ||
+	die "installing Debian packages failed"
+set +f
 
 # --- kernel releases -----------------------------------------------------------
 # Newest release directory matching $1 that has a build/ link.

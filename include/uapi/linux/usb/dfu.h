@@ -126,36 +126,99 @@ struct dfu_result {
 	__u64 duration_us;
 };
 
-/* 0xDF: DFU; no other driver uses this ioctl type */
+/**
+ * DOC: ioctl return values
+ *
+ * Each ioctl returns 0 on success. Besides the errors named with each:
+ * ENODEV once the device is unplugged, EINTR when a signal arrives while
+ * the call waits for another call on the device to finish, EFAULT for a
+ * bad argument pointer, EIO when the device stalls a request or sends a
+ * malformed answer, ETIMEDOUT when it does not answer within the
+ * ctrl_timeout_ms module parameter, and ENOTTY for an ioctl number the
+ * driver does not know.
+ */
+
+/**
+ * DFU_IOCTL_MAGIC - the ioctl type of /dev/dfuN; no other driver uses 0xDF
+ */
 #define DFU_IOCTL_MAGIC			0xDF
 
-/* Send DFU_GETSTATUS and return the device's answer. */
+/**
+ * DFU_IOCTL_GET_STATUS - send DFU_GETSTATUS, return the device's answer
+ *
+ * Argument: &struct dfu_status, filled in.
+ *
+ * In run-time mode, where the request is optional, a device that stalls
+ * it reads as bState appIDLE with bStatus OK.
+ */
 #define DFU_IOCTL_GET_STATUS	_IOR(DFU_IOCTL_MAGIC, 0x00, struct dfu_status)
-/* Send DFU_GETSTATE and return bState; the device's state is unchanged. */
+
+/**
+ * DFU_IOCTL_GET_STATE - send DFU_GETSTATE and return bState
+ *
+ * Argument: __u8, set to a DFU_STATE_* value. The request does not change
+ * the device's state; a stall in run-time mode reads as appIDLE.
+ */
 #define DFU_IOCTL_GET_STATE	_IOR(DFU_IOCTL_MAGIC, 0x01, __u8)
-/* Send DFU_CLRSTATUS if the device is in dfuERROR; else nothing is sent. */
+
+/**
+ * DFU_IOCTL_CLR_STATUS - leave dfuERROR
+ *
+ * Argument: none. Sends DFU_GETSTATUS, then DFU_CLRSTATUS only if the
+ * device is in dfuERROR; in any other state nothing more is sent.
+ */
 #define DFU_IOCTL_CLR_STATUS	_IO(DFU_IOCTL_MAGIC, 0x02)
-/* Send DFU_ABORT, ending a transfer in progress; the device returns to dfuIDLE. */
+
+/**
+ * DFU_IOCTL_ABORT - send DFU_ABORT, ending any transfer in progress
+ *
+ * Argument: none. DFU_ABORT is sent, which returns the device to dfuIDLE.
+ * A download or upload in progress, whichever file it belongs to, ends:
+ * its next call fails with ECANCELED and nothing is manifested.
+ */
 #define DFU_IOCTL_ABORT		_IO(DFU_IOCTL_MAGIC, 0x03)
-/* Descriptor fields and the driver's settings for this interface. */
+
+/**
+ * DFU_IOCTL_GET_INFO - descriptor fields and settings of this interface
+ *
+ * Argument: &struct dfu_info, filled in. Nothing is sent to the device.
+ */
 #define DFU_IOCTL_GET_INFO	_IOR(DFU_IOCTL_MAGIC, 0x04, struct dfu_info)
-/* The outcome of the most recent download or upload on this interface. */
+
+/**
+ * DFU_IOCTL_GET_RESULT - the outcome of the most recent download or upload
+ *
+ * Argument: &struct dfu_result, filled in; all zero before the first
+ * transfer. Nothing is sent to the device.
+ */
 #define DFU_IOCTL_GET_RESULT	_IOR(DFU_IOCTL_MAGIC, 0x05, struct dfu_result)
-/*
- * Choose the alternate setting (DFU target) later transfers use, from 0 to
- * bNumAltSettings - 1: EINVAL outside that, EBUSY during a transfer.
+
+/**
+ * DFU_IOCTL_SET_ALT - choose the alternate setting (DFU target) of later
+ *	transfers
+ *
+ * Argument: __u32, the bAlternateSetting of one of the interface's
+ * alternate settings (the numbers in the alt_names sysfs attribute).
+ * EINVAL for any other number, EBUSY while a transfer is in progress.
  */
 #define DFU_IOCTL_SET_ALT	_IOW(DFU_IOCTL_MAGIC, 0x06, __u32)
-/*
- * Run-time mode only: send DFU_DETACH with this timeout in ms (0: the
- * smaller of wDetachTimeOut and 1000), then reset the device unless it has
- * DFU_ATTR_WILL_DETACH. The device comes back in DFU mode as a new
- * /dev/dfuN; this one goes away. EINVAL in DFU mode.
+
+/**
+ * DFU_IOCTL_DETACH - switch a device in run-time mode to DFU mode
+ *
+ * Argument: __u32, the wTimeout of DFU_DETACH in milliseconds; 0 means
+ * the smaller of wDetachTimeOut and 1000. The driver sends DFU_DETACH and
+ * then resets the device, unless it has DFU_ATTR_WILL_DETACH. The device
+ * comes back in DFU mode as a new /dev/dfuN; this one goes away. EINVAL
+ * in DFU mode, EBUSY while a transfer is in progress.
  */
 #define DFU_IOCTL_DETACH	_IOW(DFU_IOCTL_MAGIC, 0x07, __u32)
-/*
- * USB reset of the device (what dfu-util -R does): after manifestation it
- * starts the new firmware. EBUSY during a transfer.
+
+/**
+ * DFU_IOCTL_RESET - USB reset of the device
+ *
+ * Argument: none. What dfu-util -R does: after manifestation it starts the
+ * new firmware. EBUSY while a transfer is in progress.
  */
 #define DFU_IOCTL_RESET		_IO(DFU_IOCTL_MAGIC, 0x08)
 

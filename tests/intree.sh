@@ -1,0 +1,137 @@
+#!/bin/bash
+# tests/intree.sh - build dfu.ko in tree: in Debian's linux-source-6.12
+# with Debian's 6.12 configuration, CONFIG_USB_DFU=m set through the
+# repository's Kconfig entry.
+#
+# The tarball is extracted once into build/intree/linux-source-6.12 (1.7 GB)
+# and kept with what modules_prepare made; a new tarball replaces it. Each
+# run puts the current driver into it with "make intree" (README: Install):
+# drivers/usb/misc/dfu/ with Kconfig, Kbuild and sources, hooked into
+# drivers/usb/misc/Kconfig and Makefile, and include/uapi/linux/usb/dfu.h.
+# It configures from the headers' .config with scripts/config --module
+# USB_DFU and olddefconfig, runs modules_prepare, builds drivers/usb/misc/
+# (which must reach dfu/ through the Makefile hook) and
+# drivers/usb/misc/dfu/dfu.ko at W=1.
+#
+# There is no vmlinux.o (building vmlinux takes hours here), so modpost
+# cannot resolve the module's symbols. It runs with KBUILD_MODPOST_WARN=1,
+# and the script checks instead that each undefined symbol of dfu.o is
+# exported by Debian's 6.12 kernel (Module.symvers of its headers).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+tests/vm/setup.sh
+# shellcheck source=/dev/null
+. build/vm.env
+
+say() { echo "intree: $*"; }
+die() { echo "intree: FAIL: $*" >&2; exit 1; }
+t_start=$SECONDS
+lap=$SECONDS
+timed() {	# timed WHAT: print the seconds since the last call
+	say "$1: $((SECONDS - lap)) s"
+	lap=$SECONDS
+}
+
+tarball=/usr/src/linux-source-6.12.tar.xz
+dir=build/intree
+tree=$dir/linux-source-6.12
+misc=$tree/drivers/usb/misc
+jobs=$(nproc)
+
+# --- the tree, extracted once ---------------------------------------------------
+stamp=$tree/.dfu-extracted
+want=$(stat -c '%s %Y' "$tarball")
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+	say "extracting $tarball into $tree"
+	rm -rf "$tree"
+	mkdir -p "$dir"
+	tar -xJf "$tarball" -C "$dir"
+	[ -f "$tree/Makefile" ] || die "$tarball has no linux-source-6.12/Makefile"
+	echo "$want" >"$stamp"
+	timed "extracted"
+fi
+
+# Copy $1 to $2 only when it differs, so that make rebuilds only what changed.
+put() {
+	cmp -s "$1" "$2" || cp "$1" "$2"
+}
+
+# --- the driver, placed as a patch for drivers/usb/misc/ would place it ---------
+make -s intree KSRC="$tree"
+
+# --- configuration: Debian's, plus CONFIG_USB_DFU=m through our Kconfig --------
+config=$KDIR_612/.config
+[ -f "$config" ] || die "no $config (linux-headers-$KREL)"
+cp "$config" "$dir/config.new"
+"$tree/scripts/config" --file "$dir/config.new" --module USB_DFU
+# Unchanged input: keep .config, so that nothing is rebuilt. kbuild itself
+# runs syncconfig when a Kconfig file changed (and drops USB_DFU if a
+# broken Kconfig entry was there last time: then configure again).
+if ! cmp -s "$dir/config.new" "$dir/config.in" ||
+   ! grep -qx 'CONFIG_USB_DFU=m' "$tree/.config" ||
+   ! [ -f "$tree/include/config/auto.conf" ]; then
+	cp "$dir/config.new" "$tree/.config"
+	make -s -C "$tree" olddefconfig >"$dir/config.log" 2>&1 ||
+		{ cat "$dir/config.log"; die "olddefconfig failed"; }
+	mv "$dir/config.new" "$dir/config.in"
+	timed "configured"
+fi
+
+# Module BTF is made against vmlinux: Debian's headers ship its BTF as
+# vmlinux for that purpose, and kbuild wants the file before it links .ko.
+put "$KDIR_612/vmlinux" "$tree/vmlinux"
+
+make -s -C "$tree" -j"$jobs" modules_prepare >"$dir/prepare.log" 2>&1 ||
+	{ tail -n 30 "$dir/prepare.log"; die "modules_prepare failed"; }
+timed "modules_prepare"
+# Kconfig drops a symbol that no Kconfig file defines
+grep -qx 'CONFIG_USB_DFU=m' "$tree/.config" ||
+	die "CONFIG_USB_DFU=m did not survive olddefconfig: drivers/usb/misc/dfu/Kconfig was not read"
+say "$(grep -c '^CONFIG_' "$tree/.config") options from $config, CONFIG_USB_DFU=m"
+
+# --- build --------------------------------------------------------------------------
+rm -f "$misc/dfu/dfu.ko" "$misc/modules.order"
+log=$dir/build.log
+if ! make -C "$tree" -j"$jobs" W=1 drivers/usb/misc/ >"$log" 2>&1; then
+	tail -n 30 "$log"
+	die "make drivers/usb/misc/ failed"
+fi
+grep -qx 'drivers/usb/misc/dfu/dfu.o' "$misc/modules.order" ||
+	die "drivers/usb/misc/Makefile did not lead kbuild to dfu/ (modules.order)"
+timed "drivers/usb/misc/ (with dfu/ through the Makefile hook)"
+
+if ! make -C "$tree" -j"$jobs" W=1 KBUILD_MODPOST_WARN=1 \
+	drivers/usb/misc/dfu/dfu.ko >>"$log" 2>&1; then
+	tail -n 30 "$log"
+	die "make drivers/usb/misc/dfu/dfu.ko failed"
+fi
+ko=$misc/dfu/dfu.ko
+[ -f "$ko" ] || die "no $ko"
+timed "dfu.ko"
+
+# No warning about our files, other than modpost's unresolved symbols
+warnings=$(grep -iE 'warning|error' "$log" | grep 'drivers/usb/misc/dfu/' |
+	grep -v '^WARNING: modpost: "[^"]*" \[drivers/usb/misc/dfu/dfu.ko\] undefined!$' || true)
+[ -z "$warnings" ] || die "warnings at W=1:
+$warnings"
+
+# Every symbol dfu.ko needs is exported by Debian's 6.12 kernel.
+symvers=$KDIR_612/Module.symvers
+# (__this_module is defined in dfu.mod.o)
+undefined=$(nm -u "$misc/dfu/dfu.o" | awk '$2 != "__this_module" { print $2 }' | sort -u)
+[ -n "$undefined" ] || die "nm -u found no undefined symbols in dfu.o"
+missing=$(awk '{ print $2 }' "$symvers" | sort -u | comm -13 - <(echo "$undefined"))
+[ -z "$missing" ] || die "not exported by $KREL: $missing"
+say "$(echo "$undefined" | wc -l) undefined symbols of dfu.o, all exported by $KREL"
+
+# The module as kbuild made it in tree
+[ "$(modinfo -F intree "$ko")" = Y ] || die "$ko: no intree=Y"
+[ -z "$(modinfo -F version "$ko")" ] || die "$ko: an in-tree build has no MODULE_VERSION"
+aliases=$(modinfo -F alias "$ko" | sort)
+expected=$(printf 'usb:v*p*d*dc*dsc*dp*icFEisc01ip0%sin*\n' 0 1 2)
+[ "$aliases" = "$expected" ] || die "$ko: aliases are
+$aliases"
+say "$ko: intree=Y, $(modinfo -F vermagic "$ko")"
+say "passed in $((SECONDS - t_start)) s"
