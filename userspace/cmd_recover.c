@@ -5,21 +5,34 @@
  * for it. udev starts it (61-dfu-recovery.rules, dfu-recovery@.service);
  * its messages go to the journal.
  *
+ * A device is flashed at most RECOVERY_TRIES times per boot, so that one
+ * whose new image does not start (and returns in DFU mode) is not flashed
+ * for ever.
+ *
  * recovery.conf: one device per line, '#' starts a comment:
  *   VID:PID image=PATH [serial=SERIAL] [alt=N|NAME] [sha256=HEX] [verify=yes]
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 #include <openssl/evp.h>
 
 #include "commands.h"
 #include "flash.h"
 
 #define RECOVERY_CONF	"/etc/dfu/recovery.conf"
+/*
+ * A device whose new image fails to start may come back in DFU mode at
+ * once: flash it at most this often per boot (the count lives in /run).
+ */
+#define RECOVERY_STATE	"/run/dfu"
+#define RECOVERY_TRIES	3
 
 struct recovery_entry {
 	unsigned int vid, pid;
@@ -103,6 +116,38 @@ static int sha256_ok(const uint8_t *buf, size_t len, const char *want)
 	return i == 2 * mdlen;
 }
 
+/*
+ * Count one more attempt for d in RECOVERY_STATE/recover-VID-PID-SERIAL
+ * (the USB port for a device without a serial). Returns the attempts so
+ * far, this one included, or 0 when no count can be kept (then recovery
+ * goes on: flashing matters more than the limit).
+ */
+static int count_attempt(const struct dfu_dev_desc *d, char *path, size_t size)
+{
+	const char *id = *d->serial ? d->serial : d->usb_path;
+	char key[160], buf[16] = "";
+	int fd, n = 0, i;
+
+	snprintf(key, sizeof(key), "%s", id);
+	for (i = 0; key[i]; i++)
+		if (!isalnum((unsigned char)key[i]) && key[i] != '-' && key[i] != '.')
+			key[i] = '_';
+	snprintf(path, size, RECOVERY_STATE "/recover-%04x-%04x-%s", d->vid, d->pid, key);
+	if (mkdir(RECOVERY_STATE, 0755) && errno != EEXIST)
+		return 0;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return 0;
+	if (read(fd, buf, sizeof(buf) - 1) > 0)
+		n = atoi(buf);
+	n++;
+	i = snprintf(buf, sizeof(buf), "%d\n", n);
+	if (pwrite(fd, buf, i, 0) != i)
+		n = 0;
+	close(fd);
+	return n;
+}
+
 int cmd_recover(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -112,9 +157,10 @@ int cmd_recover(int argc, char **argv)
 	struct flash_opts o = { 0 };
 	struct recovery_entry e;
 	struct dfu_dev_desc d;
+	char state[256];
 	uint8_t *img;
 	size_t len;
-	int c, ret;
+	int c, ret, tries;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'c')
@@ -148,6 +194,13 @@ int cmd_recover(int argc, char **argv)
 			e.image, conf, d.node);
 		free(img);
 		return EX_DATAERR;
+	}
+	tries = count_attempt(&d, state, sizeof(state));
+	if (tries > RECOVERY_TRIES) {
+		fprintf(stderr, "dfuctl: recover: %s was flashed %d times since boot and is back in DFU mode: not again; check %s, then rm %s to retry\n",
+			d.node, RECOVERY_TRIES, e.image, state);
+		free(img);
+		return EX_TEMPFAIL;
 	}
 	fprintf(stderr, "dfuctl: recover: flashing %s (%04x:%04x serial \"%s\") with %s\n", d.node,
 		d.vid, d.pid, d.serial, e.image);

@@ -221,4 +221,26 @@ TEST(recover)
 	free(img);
 }
 
+/* A device that keeps coming back in DFU mode is flashed 3 times per boot. */
+TEST(recover_gives_up)
+{
+	const char *f = "/tmp/dfuctl-loop.bin", *conf = "/tmp/dfuctl-loop.conf";
+	unsigned char *img = make_file(f, 300, 8);
+	long dnloads;
+	struct emu e;
+	int i;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", NULL));
+	ASSERT_EQ(0, run_sh("echo '1209:df00 image=%s serial=%s' > %s", f, e.serial, conf));
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, run_sh(DFUCTL " recover %s --config %s 2>/dev/null", e.node, conf));
+	EXPECT_EQ(3, emu_stat(&e, "manifests"));
+	dnloads = emu_stat(&e, "dnload_requests");
+	EXPECT_EQ(75, run_sh(DFUCTL " recover %s --config %s 2>/tmp/dfuctl.err", e.node, conf));
+	EXPECT_EQ(0, run_sh("grep -q 'flashed 3 times since boot' /tmp/dfuctl.err"));
+	EXPECT_EQ(dnloads, dnloads_after_stop(&e));
+	free(img);
+}
+
 TEST_HARNESS_MAIN
