@@ -105,7 +105,7 @@ result "kernel-doc reports nothing" "$st" "$log"
 # tests/unit.sh installs what they need.
 log=build/check/unit.log
 tests/unit.sh unit >"$log" 2>&1
-result "unit tests of the suffix, DfuSe and image checks pass (cmocka, ASan, UBSan)" $? "$log"
+result "unit tests of the suffix, DfuSe and image checks and the progress display pass (cmocka, ASan, UBSan)" $? "$log"
 log=build/check/cli.log
 tests/unit.sh cli >"$log" 2>&1
 result "dfuctl suffix: exit codes, and the same bytes as dfu-suffix" $? "$log"
