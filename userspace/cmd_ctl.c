@@ -18,8 +18,10 @@
 
 static int failed(const char *node, const char *what)
 {
-	fprintf(stderr, "dfuctl: %s: %s: %s\n", node, what, strerror(errno));
-	return errno_exit(errno);
+	int err = errno;
+
+	fprintf(stderr, "dfuctl: %s: %s: %s\n", node, what, strerror(err));
+	return errno_exit(err);
 }
 
 static int do_info(int fd, const char *node)
@@ -106,9 +108,11 @@ int cmd_ctl(int argc, char **argv)
 			break;
 	if (i == sizeof(cmds) / sizeof(cmds[0]))
 		return usage_error("unknown command");
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (select_option(c, optarg, &f))
-			return c == '?' ? EX_USAGE : usage_error("bad option");
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		ret = select_option(c, optarg, &f);
+		if (ret)
+			return ret == 1 ? EX_USAGE : ret;
+	}
 	if (argc - optind > 1)
 		return usage_error("one device node at most");
 	f.node = argv[optind];

@@ -58,11 +58,11 @@ int cmd_flash(int argc, char **argv)
 		default:
 			ret = select_option(c, optarg, &o.filter);
 			if (ret)
-				return c == '?' ? EX_USAGE : ret;
+				return ret == 1 ? EX_USAGE : ret;
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)
-		return usage_error("usage: dfuctl flash IMAGE [NODE] [--serial S] [--path P] [--device VID:PID[,VID:PID]] [--alt N|NAME] [--detach] [--verify]");
+		return usage_error("usage: dfuctl flash IMAGE [NODE] [--serial S] [--path P] [--device VID:PID[,VID:PID]] [--alt N|NAME] [--detach] [--verify] [--require-suffix] [--quiet]");
 	o.filter.node = argv[optind + 1];
 	ret = load_image(argv[optind], &img, &len);
 	if (ret)

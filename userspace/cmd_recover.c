@@ -125,7 +125,7 @@ static int sha256_ok(const uint8_t *buf, size_t len, const char *want)
 static int count_attempt(const struct dfu_dev_desc *d, char *path, size_t size)
 {
 	const char *id = *d->serial ? d->serial : d->usb_path;
-	char key[160], buf[16] = "";
+	char key[384], buf[16] = "";
 	int fd, n = 0, i;
 
 	snprintf(key, sizeof(key), "%s", id);
@@ -157,7 +157,7 @@ int cmd_recover(int argc, char **argv)
 	struct flash_opts o = { 0 };
 	struct recovery_entry e;
 	struct dfu_dev_desc d;
-	char state[256];
+	char state[512];
 	uint8_t *img;
 	size_t len;
 	int c, ret, tries;
@@ -204,6 +204,13 @@ int cmd_recover(int argc, char **argv)
 	}
 	fprintf(stderr, "dfuctl: recover: flashing %s (%04x:%04x serial \"%s\") with %s\n", d.node,
 		d.vid, d.pid, d.serial, e.image);
+	/* this device and no other, should its node name be taken meanwhile */
+	o.filter.path = d.usb_path;
+	o.filter.serial = d.serial;
+	o.filter.n_ids = 1;
+	o.filter.vid[0] = d.vid;
+	o.filter.pid[0] = d.pid;
+	o.filter.mode = "dfu";
 	o.alt = *e.alt ? e.alt : NULL;
 	o.verify = e.verify;
 	ret = flash_image(e.image, img, len, &o);

@@ -28,15 +28,20 @@ static int copy_out(int in, int out, const char *node, unsigned long long limit,
 		ssize_t n = read(in, buf, want);
 
 		if (n < 0) {
+			int err = errno;
+
 			fprintf(stderr, "\ndfuctl: %s: upload failed after %llu bytes: %s\n", node,
-				done, strerror(errno));
-			return errno_exit(errno);
+				done, strerror(err));
+			return errno_exit(err);
 		}
 		if (!n)
 			break;
-		if (write(out, buf, n) != n) {
-			fprintf(stderr, "\ndfuctl: writing the backup: %s\n", strerror(errno));
-			return EX_CANTCREAT;
+		for (ssize_t w, off = 0; off < n; off += w) {
+			w = write(out, buf + off, n - off);
+			if (w < 0) {
+				fprintf(stderr, "\ndfuctl: writing the backup: %s\n", strerror(errno));
+				return EX_IOERR;
+			}
 		}
 		done += (unsigned long long)n;
 		progress_update(&p, done);
@@ -72,11 +77,11 @@ int cmd_upload(int argc, char **argv)
 		default:
 			ret = select_option(c, optarg, &f);
 			if (ret)
-				return c == '?' ? EX_USAGE : ret;
+				return ret == 1 ? EX_USAGE : ret;
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)
-		return usage_error("usage: dfuctl upload FILE [NODE] [--size BYTES] [--alt N|NAME] [--serial S] [--path P] [--device VID:PID]");
+		return usage_error("usage: dfuctl upload FILE [NODE] [--size BYTES] [--alt N|NAME] [--quiet] [--serial S] [--path P] [--device VID:PID]");
 	f.node = argv[optind + 1];
 	ret = dev_select(&f, &d);
 	if (ret)

@@ -40,26 +40,42 @@ int select_option(int c, const char *arg, struct dev_filter *f)
 
 int errno_exit(int err)
 {
-	return err == ENODEV ? EX_UNAVAILABLE : EX_IOERR;
+	switch (err) {
+	case ENODEV:
+	case ENOENT:
+		return EX_UNAVAILABLE;
+	case EBUSY:
+		return EX_TEMPFAIL;
+	case EACCES:
+	case EPERM:
+		return EX_NOPERM;
+	case EOPNOTSUPP:
+	case EROFS:
+		return EX_UNAVAILABLE;
+	default:
+		return EX_IOERR;
+	}
 }
 
 int open_dev(const struct dfu_dev_desc *d, int flags, int *ret)
 {
-	int fd = open(d->node, flags | O_CLOEXEC);
+	int fd = open(d->node, flags | O_CLOEXEC), err = errno;
 
 	if (fd >= 0)
 		return fd;
-	if (errno == EACCES || errno == EPERM) {
+	*ret = errno_exit(err);
+	if (err == EACCES || err == EPERM) {
 		fprintf(stderr, "dfuctl: %s: permission denied: install the udev rule 60-dfu.rules (make install) and join the group plugdev (usermod -aG plugdev $USER, then log in again), or run as root\n",
 			d->node);
-		*ret = EX_NOPERM;
-	} else if (errno == EBUSY) {
+	} else if (err == EBUSY) {
 		fprintf(stderr, "dfuctl: %s: busy: another program is transferring an image; wait for it to finish\n",
 			d->node);
-		*ret = EX_TEMPFAIL;
+	} else if (err == EOPNOTSUPP || err == EROFS) {
+		fprintf(stderr, "dfuctl: %s: %s: %s\n", d->node, strerror(err),
+			err == EROFS ? "this device does not take downloads (bitCanDnload is 0)" :
+			"not in DFU mode (try --detach), or a DfuSe device, not supported yet");
 	} else {
-		fprintf(stderr, "dfuctl: %s: %s\n", d->node, strerror(errno));
-		*ret = errno == ENODEV || errno == ENOENT ? EX_UNAVAILABLE : EX_OSERR;
+		fprintf(stderr, "dfuctl: %s: %s\n", d->node, strerror(err));
 	}
 	return -1;
 }
@@ -81,24 +97,43 @@ static long alt_by_name(const char *names, const char *name)
 	return -1;
 }
 
+/* Does alt_names list an alt setting numbered num? */
+static int alt_number_exists(const char *names, long num)
+{
+	while (*names) {
+		char *end;
+
+		if (strtol(names, &end, 10) == num && end != names)
+			return 1;
+		names = end + strcspn(end, "\n");
+		names += *names == '\n';
+	}
+	return 0;
+}
+
 int set_alt(int fd, const struct dfu_dev_desc *d, const char *alt)
 {
 	char *end;
 	long num = strtol(alt, &end, 10);
 	__u32 v;
 
+	/* alt settings need not be numbered 0..n-1: alt_names has them all */
 	if (*end || end == alt)
 		num = alt_by_name(d->alt_names, alt);
-	if (num < 0 || (unsigned long)num >= d->num_alts) {
+	else if (!alt_number_exists(d->alt_names, num))
+		num = -1;
+	if (num < 0) {
 		fprintf(stderr, "dfuctl: %s has no alt setting '%s'; it has:\n%s", d->node, alt,
 			d->alt_names);
 		return EX_USAGE;
 	}
 	v = (__u32)num;
 	if (ioctl(fd, DFU_IOCTL_SET_ALT, &v)) {
+		int err = errno;
+
 		fprintf(stderr, "dfuctl: %s: selecting alt setting %ld: %s\n", d->node, num,
-			strerror(errno));
-		return errno_exit(errno);
+			strerror(err));
+		return errno_exit(err);
 	}
 	return EX_OK;
 }

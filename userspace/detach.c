@@ -16,18 +16,18 @@
 #define REENUM_MS	5000
 
 /*
- * How to recognise the device in DFU mode: its serial number, or else the
- * USB port it is plugged into; its idProduct usually changes.
+ * How to recognise the device in DFU mode: the USB port it is plugged
+ * into (a port holds one device), and its serial number if it has one;
+ * its idProduct usually changes.
  */
 void dfu_mode_filter(const struct dfu_dev_desc *d, const struct dev_filter *user,
 		     struct dev_filter *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->mode = "dfu";
+	f->path = d->usb_path;
 	if (*d->serial)
 		f->serial = d->serial;
-	else
-		f->path = d->usb_path;
 	/* --device VID:PID,VID:PID names the DFU-mode IDs second */
 	if (user && user->n_ids == 2) {
 		f->n_ids = 1;
@@ -47,12 +47,14 @@ int detach_and_wait(int fd, const struct dfu_dev_desc *rt, const struct dev_filt
 	if (ioctl(fd, DFU_IOCTL_GET_INFO, &info))
 		memset(&info, 0, sizeof(info));
 	if (ioctl(fd, DFU_IOCTL_DETACH, &timeout)) {
-		if (errno == EINVAL) {
+		int err = errno;
+
+		if (err == EINVAL) {
 			fprintf(stderr, "dfuctl: %s is already in DFU mode\n", rt->node);
 			return EX_USAGE;
 		}
-		fprintf(stderr, "dfuctl: %s: DFU_IOCTL_DETACH: %s\n", rt->node, strerror(errno));
-		return errno_exit(errno);
+		fprintf(stderr, "dfuctl: %s: DFU_IOCTL_DETACH: %s\n", rt->node, strerror(err));
+		return errno_exit(err);
 	}
 	dfu_mode_filter(rt, user, &f);
 	ret = dev_wait(&f, rt, info.wDetachTimeOut + REENUM_MS, out);

@@ -5,6 +5,7 @@
  * Everything comes from sysfs and the udev database, so listing needs no
  * permission on the nodes themselves.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -30,7 +31,7 @@ static unsigned int number(const char *s, int base)
 }
 
 /* Fill d from the class device dfuN and its USB interface and device. */
-static int describe(struct udev_device *dev, struct dfu_dev_desc *d)
+static int describe(struct udev_device *dev, struct dfu_dev_desc *d, int with_state)
 {
 	struct udev_device *intf, *usb;
 	struct udev_list_entry *e;
@@ -46,7 +47,9 @@ static int describe(struct udev_device *dev, struct dfu_dev_desc *d)
 	copy(d->id_path, sizeof(d->id_path), udev_device_get_property_value(dev, "ID_PATH"));
 	copy(d->serial, sizeof(d->serial), udev_device_get_sysattr_value(usb, "serial"));
 	copy(d->mode, sizeof(d->mode), udev_device_get_sysattr_value(dev, "mode"));
-	copy(d->state, sizeof(d->state), udev_device_get_sysattr_value(dev, "state"));
+	/* reading state sends DFU_GETSTATE: only when it is shown */
+	if (with_state)
+		copy(d->state, sizeof(d->state), udev_device_get_sysattr_value(dev, "state"));
 	copy(d->version, sizeof(d->version), udev_device_get_sysattr_value(dev, "dfu_version"));
 	copy(d->alt_names, sizeof(d->alt_names),
 	     udev_device_get_sysattr_value(dev, "alt_names"));
@@ -77,14 +80,23 @@ static int by_name(const void *a, const void *b)
 	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->sysname, y->sysname);
 }
 
-static int scan(struct udev *udev, struct dfu_dev_desc **list)
+/*
+ * flags: SCAN_STATE reads each device's live state; SCAN_INITIALIZED
+ * skips nodes udevd has not finished (mode, group, links).
+ */
+#define SCAN_STATE		1
+#define SCAN_INITIALIZED	2
+
+static int scan(struct udev *udev, struct dfu_dev_desc **list, int flags)
 {
 	struct udev_enumerate *en = udev_enumerate_new(udev);
 	struct dfu_dev_desc *v = NULL, *nv;
 	struct udev_list_entry *e;
 	int n = 0;
 
+	*list = NULL;
 	if (!en || udev_enumerate_add_match_subsystem(en, "dfu") < 0 ||
+	    ((flags & SCAN_INITIALIZED) && udev_enumerate_add_match_is_initialized(en) < 0) ||
 	    udev_enumerate_scan_devices(en) < 0) {
 		fprintf(stderr, "dfuctl: cannot list devices of class dfu through libudev\n");
 		udev_enumerate_unref(en);
@@ -102,7 +114,7 @@ static int scan(struct udev *udev, struct dfu_dev_desc **list)
 			break;
 		}
 		v = nv;
-		if (!describe(dev, &v[n]))
+		if (!describe(dev, &v[n], flags & SCAN_STATE))
 			n++;
 		udev_device_unref(dev);
 	}
@@ -113,7 +125,7 @@ static int scan(struct udev *udev, struct dfu_dev_desc **list)
 	return n;
 }
 
-int dev_list(struct dfu_dev_desc **list)
+static int list_devices(struct dfu_dev_desc **list, int flags)
 {
 	struct udev *udev = udev_new();
 	int n;
@@ -123,9 +135,14 @@ int dev_list(struct dfu_dev_desc **list)
 		fprintf(stderr, "dfuctl: libudev: %s\n", strerror(errno));
 		return -1;
 	}
-	n = scan(udev, list);
+	n = scan(udev, list, flags);
 	udev_unref(udev);
 	return n;
+}
+
+int dev_list(struct dfu_dev_desc **list)
+{
+	return list_devices(list, SCAN_STATE);
 }
 
 int dev_parse_ids(const char *s, struct dev_filter *f)
@@ -135,7 +152,9 @@ int dev_parse_ids(const char *s, struct dev_filter *f)
 
 	f->n_ids = 0;
 	while (f->n_ids < 2) {
-		if (sscanf(s, "%4x:%4x%n", &v, &p, &used) != 2)
+		if (!isxdigit((unsigned char)*s) ||
+		    sscanf(s, "%4x:%4x%n", &v, &p, &used) != 2 ||
+		    !isxdigit((unsigned char)s[strcspn(s, ":") + 1]))
 			return -1;
 		f->vid[f->n_ids] = v;
 		f->pid[f->n_ids++] = p;
@@ -183,12 +202,24 @@ static void describe_line(const struct dfu_dev_desc *d)
 		d->node, d->vid, d->pid, d->serial, d->usb_path, d->mode);
 }
 
+int dev_find(const struct dev_filter *f, struct dfu_dev_desc *out)
+{
+	struct dfu_dev_desc *v;
+	int i, n = list_devices(&v, 0), hits = 0;
+
+	for (i = 0; i < n; i++)
+		if (dev_matches(&v[i], f) && !hits++)
+			*out = v[i];
+	free(v);
+	return hits == 1;
+}
+
 int dev_select(const struct dev_filter *f, struct dfu_dev_desc *out)
 {
 	struct dfu_dev_desc *v;
 	int i, n, hits = 0;
 
-	n = dev_list(&v);
+	n = list_devices(&v, 0);
 	if (n < 0)
 		return EX_OSERR;
 	for (i = 0; i < n; i++)
@@ -220,11 +251,11 @@ static long long now_ms(void)
 }
 
 /* A matching node other than old, in the current list. */
-static int find_new(struct udev *udev, const struct dev_filter *f,
+static int find_new(struct udev *udev, const struct dev_filter *f, int flags,
 		    const struct dfu_dev_desc *old, struct dfu_dev_desc *out)
 {
 	struct dfu_dev_desc *v;
-	int i, n = scan(udev, &v), found = 0;
+	int i, n = scan(udev, &v, flags), found = 0;
 
 	for (i = 0; i < n && !found; i++) {
 		if (!dev_matches(&v[i], f))
@@ -244,6 +275,7 @@ int dev_wait(const struct dev_filter *f, const struct dfu_dev_desc *old,
 	struct udev *udev = udev_new();
 	struct udev_monitor *mon = NULL;
 	long long end = now_ms() + timeout_ms;
+	int udevd = !access("/run/udev/control", F_OK);
 	int ret = EX_UNAVAILABLE;
 
 	/*
@@ -251,8 +283,7 @@ int dev_wait(const struct dev_filter *f, const struct dfu_dev_desc *old,
 	 * has its permissions and links; without it, the kernel's.
 	 */
 	if (udev)
-		mon = udev_monitor_new_from_netlink(udev, access("/run/udev/control", F_OK) ?
-						    "kernel" : "udev");
+		mon = udev_monitor_new_from_netlink(udev, udevd ? "udev" : "kernel");
 	if (!mon || udev_monitor_filter_add_match_subsystem_devtype(mon, "dfu", NULL) < 0 ||
 	    udev_monitor_enable_receiving(mon) < 0) {
 		fprintf(stderr, "dfuctl: cannot watch for devices through libudev: %s\n",
@@ -261,7 +292,7 @@ int dev_wait(const struct dev_filter *f, const struct dfu_dev_desc *old,
 		goto out;
 	}
 	/* the monitor runs first, so an arrival before this scan is not lost */
-	while (!find_new(udev, f, old, out)) {
+	while (!find_new(udev, f, udevd ? SCAN_INITIALIZED : 0, old, out)) {
 		struct pollfd pfd = { .fd = udev_monitor_get_fd(mon), .events = POLLIN };
 		long long left = end - now_ms();
 		struct udev_device *dev;

@@ -16,11 +16,11 @@ struct dfu_dev_desc {
 	char node[64];		/* /dev/dfu0 */
 	char usb_path[64];	/* USB port, as sysfs names it: 1-1.2 */
 	char id_path[128];	/* udev's ID_PATH, "" without udevd */
-	char serial[128];	/* iSerialNumber string, "" if none */
+	char serial[384];	/* iSerialNumber string (UTF-8), "" if none */
 	char mode[16];		/* "dfu" or "runtime" */
-	char state[32];		/* dfuIDLE, appIDLE... */
+	char state[32];		/* dfuIDLE, appIDLE... (dev_list only) */
 	char version[16];	/* bcdDFUVersion, 0x0110 */
-	char alt_names[1024];	/* "N name" lines */
+	char alt_names[4096];	/* "N name" lines */
 	uint16_t vid, pid;
 	unsigned int busnum, devnum;	/* devnum changes on re-enumeration */
 	unsigned int interface, transfer_size, alt, num_alts, attributes;
@@ -40,8 +40,9 @@ struct dev_filter {
 };
 
 /*
- * Every DFU node, sorted by name. Returns the number found (0 too), or -1
- * with a message when libudev fails. *list is malloc'ed; free() it.
+ * Every DFU node, sorted by name, with its live DFU state (one request to
+ * each device). Returns the number found (0 too), or -1 with a message
+ * when libudev fails. *list is malloc'ed; free() it.
  */
 int dev_list(struct dfu_dev_desc **list);
 
@@ -50,6 +51,9 @@ int dev_parse_ids(const char *s, struct dev_filter *f);
 
 /* Does d pass the filter? */
 int dev_matches(const struct dfu_dev_desc *d, const struct dev_filter *f);
+
+/* Is exactly one device passing f there? Then *out has it. Says nothing. */
+int dev_find(const struct dev_filter *f, struct dfu_dev_desc *out);
 
 /*
  * Choose exactly one device. Returns a sysexits code: EX_OK with *out

@@ -23,7 +23,7 @@ static const char usage_text[] =
 "      --alt N|NAME              the DFU target (alt setting), default the current one\n"
 "      --require-suffix          refuse files without a DFU suffix\n"
 "      --quiet                   no progress\n"
-"  upload FILE [NODE] [--size BYTES] [--alt N|NAME]\n"
+"  upload FILE [NODE] [--size BYTES] [--alt N|NAME] [--quiet]\n"
 "                                back up the device's image into a new FILE\n"
 "  info|status|result [NODE]     descriptor fields, DFU_GETSTATUS, last transfer\n"
 "  clear|abort|reset [NODE]      DFU_CLRSTATUS, DFU_ABORT, USB reset\n"

@@ -115,16 +115,19 @@ static int download(const struct dfu_dev_desc *d, const uint8_t *img, size_t len
 	return EX_OK;
 }
 
-/* The device after manifestation: the same node, or back under a new one. */
+/*
+ * The device after manifestation: a manifestation-tolerant one stays where
+ * it was; others leave the bus (or get reset) and may come back in DFU
+ * mode on the same port.
+ */
 static int find_again(const struct dfu_dev_desc *d, struct dfu_dev_desc *out)
 {
-	struct dev_filter f = { 0 };
+	struct dev_filter f;
 
-	f.node = d->node;
-	f.mode = "dfu";
-	if (dev_select(&f, out) == EX_OK && out->devnum == d->devnum)
-		return EX_OK;
 	dfu_mode_filter(d, NULL, &f);
+	if ((d->attributes & DFU_ATTR_MANIFESTATION_TOLERANT) && dev_find(&f, out) &&
+	    out->busnum == d->busnum && out->devnum == d->devnum)
+		return EX_OK;
 	if (dev_wait(&f, d, REAPPEAR_MS, out) == EX_OK)
 		return EX_OK;
 	fprintf(stderr, "dfuctl: cannot verify: %s left DFU mode after manifestation (it runs its new firmware); the download itself succeeded\n",
@@ -139,7 +142,7 @@ static int verify(const struct dfu_dev_desc *old, const uint8_t *img, size_t len
 	uint8_t *buf = malloc(len ? len : 1);
 	struct progress p;
 	size_t done = 0, i;
-	int fd, ret;
+	int fd, ret, err = 0;
 
 	if (!buf)
 		return EX_OSERR;
@@ -158,6 +161,8 @@ static int verify(const struct dfu_dev_desc *old, const uint8_t *img, size_t len
 	while (done < len) {
 		ssize_t n = read(fd, buf + done, len - done);
 
+		if (n < 0)
+			err = errno;
 		if (n <= 0)
 			break;
 		done += (size_t)n;
@@ -165,9 +170,9 @@ static int verify(const struct dfu_dev_desc *old, const uint8_t *img, size_t len
 	}
 	close(fd);
 	if (done < len) {
-		fprintf(stderr, "\ndfuctl: verify: %s sent %zu of %zu bytes%s%s\n", d.node, done,
-			len, done ? "" : ": ", done ? "" : strerror(errno));
-		ret = EX_IOERR;
+		fprintf(stderr, "\ndfuctl: verify: %s sent %zu of %zu bytes: %s\n", d.node, done,
+			len, err ? strerror(err) : "the device ended the upload early");
+		ret = err ? errno_exit(err) : EX_IOERR;
 		goto out;
 	}
 	progress_end(&p, done);

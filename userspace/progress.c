@@ -38,7 +38,7 @@ void progress_update(struct progress *p, size_t done)
 {
 	long long now = now_ms();
 	double r = rate(p, done, now);
-	int pct = p->total ? (int)(done * 100 / p->total) : 100;
+	int pct = p->total ? (int)((double)done * 100 / p->total) : 100;
 	int fill = pct * BAR_WIDTH / 100, i;
 
 	if (p->tty < 0)
