@@ -27,41 +27,10 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
-/* "0 Flash\n1 Config\n": call fn for each alt setting's number and name. */
-static void each_alt(const char *names, void (*fn)(unsigned int, const char *, int),
-		     int first_sep)
-{
-	char line[256];
-	int first = 1;
-
-	while (*names) {
-		size_t n = strcspn(names, "\n");
-		char *sp;
-
-		snprintf(line, sizeof(line), "%.*s", (int)n, names);
-		names += n + (names[n] == '\n');
-		sp = strchr(line, ' ');
-		fn((unsigned int)strtoul(line, NULL, 10), sp ? sp + 1 : "",
-		   first ? first_sep : 1);
-		first = 0;
-	}
-}
-
-static void json_alt(unsigned int num, const char *name, int sep)
-{
-	printf("%s{\"alt\": %u, \"name\": ", sep ? ", " : "", num);
-	json_str(name);
-	putchar('}');
-}
-
-static void text_alt(unsigned int num, const char *name, int sep)
-{
-	(void)sep;
-	printf("    alt %u: %s\n", num, *name ? name : "(unnamed)");
-}
-
 static void print_json(const struct dfu_dev_desc *v, int n)
 {
+	const char *names, *sep;
+	struct dev_alt a;
 	unsigned int l;
 	int i;
 
@@ -78,7 +47,11 @@ static void print_json(const struct dfu_dev_desc *v, int n)
 		printf(", \"state\": ");
 		json_str(d->state);
 		printf(", \"interface\": %u, \"alt\": %u, \"alts\": [", d->interface, d->alt);
-		each_alt(d->alt_names, json_alt, 0);
+		for (names = d->alt_names, sep = ""; dev_next_alt(&names, &a); sep = ", ") {
+			printf("%s{\"alt\": %u, \"name\": ", sep, a.num);
+			json_str(a.name);
+			putchar('}');
+		}
 		printf("], \"transfer_size\": %u, \"dfu_version\": ", d->transfer_size);
 		json_str(d->version);
 		printf(", \"attributes\": \"0x%02x\", \"usb_path\": ", d->attributes);
@@ -97,6 +70,8 @@ static void print_json(const struct dfu_dev_desc *v, int n)
 
 static void print_text(const struct dfu_dev_desc *v, int n)
 {
+	const char *names;
+	struct dev_alt a;
 	unsigned int l;
 	int i;
 
@@ -110,7 +85,8 @@ static void print_text(const struct dfu_dev_desc *v, int n)
 		printf("    USB path %s%s%s, interface %u, DFU %s, %u-byte blocks\n",
 		       d->usb_path, *d->id_path ? ", " : "", d->id_path, d->interface,
 		       d->version, d->transfer_size);
-		each_alt(d->alt_names, text_alt, 0);
+		for (names = d->alt_names; dev_next_alt(&names, &a);)
+			printf("    alt %u: %s\n", a.num, *a.name ? a.name : "(unnamed)");
 		for (l = 0; l < d->n_links; l++)
 			printf("    link %s\n", d->links[l]);
 	}

@@ -80,48 +80,11 @@ int open_dev(const struct dfu_dev_desc *d, int flags, int *ret)
 	return -1;
 }
 
-/* The number of the alt setting called name in alt_names, or -1. */
-static long alt_by_name(const char *names, const char *name)
-{
-	size_t len = strlen(name);
-
-	while (*names) {
-		char *end;
-		long num = strtol(names, &end, 10);
-		size_t n = strcspn(end, "\n");
-
-		if (*end == ' ' && n == len + 1 && !strncmp(end + 1, name, len))
-			return num;
-		names = end + n + (end[n] == '\n');
-	}
-	return -1;
-}
-
-/* Does alt_names list an alt setting numbered num? */
-static int alt_number_exists(const char *names, long num)
-{
-	while (*names) {
-		char *end;
-
-		if (strtol(names, &end, 10) == num && end != names)
-			return 1;
-		names = end + strcspn(end, "\n");
-		names += *names == '\n';
-	}
-	return 0;
-}
-
 int set_alt(int fd, const struct dfu_dev_desc *d, const char *alt)
 {
-	char *end;
-	long num = strtol(alt, &end, 10);
+	long num = dev_find_alt(d->alt_names, alt);
 	__u32 v;
 
-	/* alt settings need not be numbered 0..n-1: alt_names has them all */
-	if (*end || end == alt)
-		num = alt_by_name(d->alt_names, alt);
-	else if (!alt_number_exists(d->alt_names, num))
-		num = -1;
 	if (num < 0) {
 		fprintf(stderr, "dfuctl: %s has no alt setting '%s'; it has:\n%s", d->node, alt,
 			d->alt_names);

@@ -145,6 +145,35 @@ int dev_list(struct dfu_dev_desc **list)
 	return list_devices(list, SCAN_STATE);
 }
 
+int dev_next_alt(const char **pos, struct dev_alt *alt)
+{
+	const char *p = *pos, *sp;
+	size_t n = strcspn(p, "\n");
+
+	if (!*p)
+		return 0;
+	*pos = p + n + (p[n] == '\n');
+	alt->num = (unsigned int)strtoul(p, NULL, 10);
+	sp = memchr(p, ' ', n);
+	snprintf(alt->name, sizeof(alt->name), "%.*s",
+		 sp ? (int)(n - (size_t)(sp + 1 - p)) : 0, sp ? sp + 1 : "");
+	return 1;
+}
+
+long dev_find_alt(const char *alt_names, const char *arg)
+{
+	char *end;
+	unsigned long num = strtoul(arg, &end, 10);
+	int by_number = *arg && !*end;
+	struct dev_alt a;
+
+	/* alt settings need not be numbered 0..n-1: alt_names has them all */
+	while (dev_next_alt(&alt_names, &a))
+		if (by_number ? a.num == num : !strcmp(a.name, arg))
+			return a.num;
+	return -1;
+}
+
 int dev_parse_ids(const char *s, struct dev_filter *f)
 {
 	unsigned int v, p;

@@ -28,6 +28,24 @@ struct dfu_dev_desc {
 	unsigned int n_links;
 };
 
+/* One line of the alt_names attribute: "N name". */
+struct dev_alt {
+	unsigned int num;	/* bAlternateSetting */
+	char name[256];		/* iInterface string, "" if none */
+};
+
+/*
+ * Read the alt_names line at *pos into *alt and advance *pos past it.
+ * Returns 1, or 0 at the end of the list.
+ */
+int dev_next_alt(const char **pos, struct dev_alt *alt);
+
+/*
+ * The alt setting arg names, by number or by name, among alt_names.
+ * Returns its number, or -1 when the device has no such alt setting.
+ */
+long dev_find_alt(const char *alt_names, const char *arg);
+
 /* What the user asked for; unset fields match anything. */
 struct dev_filter {
 	const char *node;	/* a node or link path */
