@@ -26,16 +26,7 @@
 /* Write an image of len bytes to IMG_PATH and return it. */
 static unsigned char *make_image(size_t len, unsigned int seed)
 {
-	unsigned char *img = malloc(len);
-
-	if (!img)
-		return NULL;
-	fill_pattern(img, len, seed);
-	if (write_file(IMG_PATH, img, len)) {
-		free(img);
-		return NULL;
-	}
-	return img;
+	return make_pattern_file(IMG_PATH, len, seed);
 }
 
 static int get_status(struct emu *e, struct dfu_status *st)

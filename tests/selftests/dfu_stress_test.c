@@ -55,13 +55,11 @@ TEST_F_TIMEOUT(dfu, random_unplugs, 600)
 	enum { ROUNDS = 50, BLOCKS = 30 };
 	enum { DOWNLOAD, UPLOAD, MANIFEST, MANIFEST_INTOLERANT, KINDS };
 	size_t len = BLOCKS * 64;
-	unsigned char *img = malloc(len), *back;
+	unsigned char *img = make_pattern_file(IMG_PATH, len, 20), *back;
 	unsigned int seed = 1234, i, seen[KINDS] = { 0 };
 	char at[16];
 
 	ASSERT_NE(NULL, img);
-	fill_pattern(img, len, 20);
-	ASSERT_EQ(0, write_file(IMG_PATH, img, len));
 	srand(seed);
 	for (i = 0; i < ROUNDS; i++) {
 		int kind = rand() % KINDS;

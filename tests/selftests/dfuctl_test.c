@@ -22,21 +22,6 @@
 #define EX_UNAVAILABLE	69
 #define EX_CANTCREAT	73
 
-/* An image of len pattern bytes at path; returns the bytes (caller frees). */
-static unsigned char *make_file(const char *path, size_t len, unsigned int seed)
-{
-	unsigned char *img = malloc(len);
-
-	if (!img)
-		return NULL;
-	fill_pattern(img, len, seed);
-	if (write_file(path, img, len)) {
-		free(img);
-		return NULL;
-	}
-	return img;
-}
-
 /* Nothing at all was sent to the device: read its final counts. */
 static long dnloads_after_stop(struct emu *e)
 {
@@ -63,7 +48,7 @@ TEST(list_shows_the_device)
 TEST(flash_checks_and_strips_suffix)
 {
 	const char *f = "/tmp/dfuctl-ok.bin";
-	unsigned char *img = make_file(f, 5000, 1);
+	unsigned char *img = make_pattern_file(f, 5000, 1);
 	struct emu e;
 
 	ASSERT_NE(NULL, img);
@@ -81,7 +66,7 @@ TEST(flash_checks_and_strips_suffix)
 TEST(bad_images_never_reach_the_device)
 {
 	const char *wrong = "/tmp/dfuctl-wrong.bin", *bad = "/tmp/dfuctl-badcrc.bin";
-	unsigned char *img = make_file(wrong, 3000, 2);
+	unsigned char *img = make_pattern_file(wrong, 3000, 2);
 	struct emu e;
 
 	ASSERT_NE(NULL, img);
@@ -105,7 +90,7 @@ TEST(bad_images_never_reach_the_device)
 TEST(selection)
 {
 	const char *f = "/tmp/dfuctl-sel.bin";
-	unsigned char *img = make_file(f, 700, 3);
+	unsigned char *img = make_pattern_file(f, 700, 3);
 	struct emu a, b;
 
 	ASSERT_NE(NULL, img);
@@ -131,7 +116,7 @@ TEST(selection)
 TEST(alt_and_verify)
 {
 	const char *f = "/tmp/dfuctl-alt.bin";
-	unsigned char *img = make_file(f, 4100, 4);
+	unsigned char *img = make_pattern_file(f, 4100, 4);
 	struct emu e;
 
 	ASSERT_NE(NULL, img);
@@ -156,7 +141,7 @@ TEST(alt_and_verify)
 TEST(detach_flash_verify)
 {
 	const char *f = "/tmp/dfuctl-rt.bin";
-	unsigned char *img = make_file(f, 9000, 5);
+	unsigned char *img = make_pattern_file(f, 9000, 5);
 	struct emu e;
 
 	ASSERT_NE(NULL, img);
@@ -178,7 +163,7 @@ TEST(detach_flash_verify)
 TEST(upload_backup)
 {
 	const char *f = "/tmp/dfuctl-dev.bin";
-	unsigned char *img = make_file(f, 6000, 6);
+	unsigned char *img = make_pattern_file(f, 6000, 6);
 	struct emu e;
 
 	ASSERT_NE(NULL, img);
@@ -196,7 +181,7 @@ TEST(upload_backup)
 TEST(recover)
 {
 	const char *f = "/tmp/dfuctl-rec.bin", *conf = "/tmp/dfuctl-recovery.conf";
-	unsigned char *img = make_file(f, 2500, 7);
+	unsigned char *img = make_pattern_file(f, 2500, 7);
 	struct emu e;
 
 	ASSERT_NE(NULL, img);
@@ -225,7 +210,7 @@ TEST(recover)
 TEST(recover_gives_up)
 {
 	const char *f = "/tmp/dfuctl-loop.bin", *conf = "/tmp/dfuctl-loop.conf";
-	unsigned char *img = make_file(f, 300, 8);
+	unsigned char *img = make_pattern_file(f, 300, 8);
 	long dnloads;
 	struct emu e;
 	int i;

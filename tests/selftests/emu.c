@@ -429,6 +429,20 @@ void fill_pattern(unsigned char *buf, size_t len, unsigned int seed)
 	}
 }
 
+unsigned char *make_pattern_file(const char *path, size_t len, unsigned int seed)
+{
+	unsigned char *img = malloc(len ? len : 1);
+
+	if (!img)
+		return NULL;
+	fill_pattern(img, len, seed);
+	if (write_file(path, img, len)) {
+		free(img);
+		return NULL;
+	}
+	return img;
+}
+
 int flash_buf(const char *node, const unsigned char *buf, size_t len, size_t chunk)
 {
 	size_t done = 0;

@@ -62,6 +62,9 @@ int write_file(const char *path, const void *buf, size_t len);
 int read_attr(struct emu *e, const char *attr, char *buf, size_t len);
 /* Fill buf with a pattern that differs for every seed and offset. */
 void fill_pattern(unsigned char *buf, size_t len, unsigned int seed);
+/* A file of len fill_pattern() bytes at path; returns the bytes (caller
+ * frees), or NULL. */
+unsigned char *make_pattern_file(const char *path, size_t len, unsigned int seed);
 /* Write len bytes to the node in chunks of chunk bytes and close it.
  * Returns 0, or -errno of the first failing write() or close(). */
 int flash_buf(const char *node, const unsigned char *buf, size_t len, size_t chunk);
