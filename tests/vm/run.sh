@@ -7,7 +7,9 @@
 # The run fails when the payload fails or the kernel log shows BUG, WARNING,
 # Oops, KASAN, use-after-free, general protection or hung-task reports.
 # Exit status: the payload's (or 1 for a bad kernel log); 124 on timeout;
-# 125 when the guest stopped without reporting (e.g. a kernel panic).
+# 125 when the guest stopped without reporting (e.g. a kernel panic). A
+# guest that stops before the payload starts is booted again (three boots
+# in all), which stderr tells.
 #
 # The guest sees the environment variables DFU_* and DUMMY_HCD_NUM of the
 # caller. In the guest /bin/sh is dash, /bin/bash is bash, and cat, dd,
@@ -231,24 +233,38 @@ esac
 # Drop CRs, NULs and the terminal escapes SeaBIOS sends; stay unbuffered.
 clean() { sed -u -e 's/\r$//' -e 's/\x00//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g'; }
 
+# A guest that stops before the payload starts has not run any of the
+# project's code yet (say, an early-boot panic of a starved TCG guest): it
+# is booted again, up to three boots in all, and each failed boot is told
+# on stderr with the end of its console output. The log keeps every boot.
+: >"$log"
 start=$(date +%s.%N)
-set +e
-# shellcheck disable=SC2086
-timeout -k 5 "$timeout" qemu-system-x86_64 -machine q35 $accel -m "$mem" -smp 2 \
-	-nographic -no-reboot -nic none \
-	-kernel "$VMLINUZ" -initrd "$run/initrd.cpio" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=4 ${DFU_VM_APPEND:-}" \
-	</dev/null 2>&1 | clean | tee "$log"
-qrc=${PIPESTATUS[0]}
-set -e
-elapsed=$(echo "$(date +%s.%N) - $start" | bc)
-
-code=$(grep -a -o 'DFU-VM-EXIT [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)
-if [ -z "$code" ]; then
+for boot in 1 2 3; do
+	from=$(($(wc -l <"$log") + 1))
+	set +e
+	# shellcheck disable=SC2086
+	timeout -k 5 "$timeout" qemu-system-x86_64 -machine q35 $accel -m "$mem" -smp 2 \
+		-nographic -no-reboot -nic none \
+		-kernel "$VMLINUZ" -initrd "$run/initrd.cpio" \
+		-append "console=ttyS0 panic=-1 no_timer_check quiet loglevel=4 ${DFU_VM_APPEND:-}" \
+		</dev/null 2>&1 | clean | tee -a "$log"
+	qrc=${PIPESTATUS[0]}
+	set -e
+	code=$(tail -n "+$from" "$log" | grep -a -o 'DFU-VM-EXIT [0-9]*' | tail -n1 | cut -d' ' -f2)
+	[ -z "$code" ] || break
 	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 		echo "vm: TIMEOUT: no result after ${timeout}s (log: $log)" >&2
 		exit 124
 	fi
+	if tail -n "+$from" "$log" | grep -a -q '^vm: payload starts'; then
+		break
+	fi
+	echo "vm: boot $boot stopped before the payload started (qemu status $qrc); its last lines:" >&2
+	tail -n "+$from" "$log" | tail -n 25 | sed 's/^/vm: | /' >&2
+done
+elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+
+if [ -z "$code" ]; then
 	echo "vm: FAILED: guest stopped without DFU-VM-EXIT marker (qemu status $qrc: QEMU error or kernel panic; log: $log)" >&2
 	exit 125
 fi
