@@ -102,7 +102,10 @@ static int dfu_finish(struct dfu_file *df, int err)
 		r->bState = dfu->status.bState;
 	}
 
-	if (!err)
+	if (!err && df->upload && !df->eof)
+		dev_info(&dfu->dev, "upload stopped by the reader after %llu bytes in %llu ms\n",
+			 bytes, div_u64(us, USEC_PER_MSEC));
+	else if (!err)
 		dev_info(&dfu->dev, "%s of %llu bytes done in %llu ms\n",
 			 what, bytes, div_u64(us, USEC_PER_MSEC));
 	else if (dfu_gone(dfu))
@@ -478,7 +481,7 @@ static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
 			goto out;
 		}
 		if (df->xfer == DFU_XFER_ACTIVE)
-			dfu_cancel(df, -ECANCELED);
+			dfu_cancel(df, 0);
 		ret = dfu_begin(df, true);
 		if (ret)
 			goto out;
@@ -635,7 +638,8 @@ static int dfu_release(struct inode *inode, struct file *file)
 
 	mutex_lock(&dfu->io_mutex);
 	if (df->xfer == DFU_XFER_ACTIVE)
-		dfu_cancel(df, df->upload && df->eof ? 0 : -ECANCELED);
+		/* a reader may stop early: it has what it wanted */
+		dfu_cancel(df, df->upload ? 0 : -ECANCELED);
 	if (file->f_mode & FMODE_WRITE)
 		dfu->has_writer = false;
 	mutex_unlock(&dfu->io_mutex);

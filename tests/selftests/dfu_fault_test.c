@@ -326,6 +326,49 @@ TEST(upload_tail_kept_for_reader)
 	free(img);
 }
 
+/*
+ * A reader that stops early (head -c, dfuctl upload --size) is no error:
+ * the device gets DFU_ABORT and is in dfuIDLE, the result says success
+ * with the bytes the device sent, and the next upload reads everything.
+ * A seek back to 0 restarts the upload the same way.
+ */
+TEST(upload_closed_early)
+{
+	size_t len = 10000;
+	unsigned char *img = make_image(len, 14), *got = malloc(len + 1);
+	struct dfu_result r;
+	struct emu e;
+	int fd;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_NE(NULL, got);
+	ASSERT_EQ(0, emu_start(&e, "--image", IMG_PATH, "--transfer-size", "256", NULL));
+	fd = open(e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(100, read(fd, got, 100));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(DFU_STATE_DFU_IDLE, get_state(&e));
+	ASSERT_EQ(0, get_result(&e, &r));
+	EXPECT_EQ(0, r.error);
+	EXPECT_EQ(256u, r.bytes);
+	EXPECT_EQ(DFU_STATE_DFU_IDLE, r.bState);
+
+	fd = open(e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(300, read(fd, got, 300));
+	EXPECT_EQ(0, lseek(fd, 0, SEEK_SET));
+	EXPECT_EQ((ssize_t)len, read(fd, got, len + 1));
+	EXPECT_EQ(0, memcmp(got, img, len));
+	EXPECT_EQ(0, close(fd));
+	ASSERT_EQ(0, get_result(&e, &r));
+	EXPECT_EQ(0, r.error);
+	EXPECT_EQ((__u64)len, r.bytes);
+	emu_stop(&e);
+	EXPECT_EQ(0, run_sh("dmesg | grep -q 'upload stopped by the reader after 256 bytes'"));
+	free(got);
+	free(img);
+}
+
 /* Read and write refused on devices without bitCanUpload / bitCanDnload. */
 TEST(capabilities)
 {

@@ -106,7 +106,9 @@ struct dfu_info {
  * struct dfu_result - the outcome of the most recent download or upload
  * @error: 0 on success, otherwise the negative errno the transfer failed
  *	with (-EIO device error, -ENODEV unplugged, -EINTR interrupted,
- *	-ETIMEDOUT no answer or busy too long)
+ *	-ETIMEDOUT no answer or busy too long). An upload that the reader
+ *	closes before the device's short block is a success: the driver
+ *	sends DFU_ABORT and @bytes tells how much the device had sent.
  * @bStatus: device status after the failure (DFU_STATUS_OK on success)
  * @bState: device state after the transfer
  * @reserved: zero
