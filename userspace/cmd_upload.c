@@ -70,8 +70,9 @@ int cmd_upload(int argc, char **argv)
 		case 'a': alt = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'z':
+			errno = 0;
 			limit = strtoull(optarg, &end, 0);
-			if (*end || !limit)
+			if (*end || !limit || errno || strchr(optarg, '-'))
 				return usage_error("--size wants a number of bytes");
 			break;
 		default:

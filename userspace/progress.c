@@ -2,6 +2,7 @@
 /*
  * progress.c - transfer progress on stderr
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,7 +20,7 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-void progress_start(struct progress *p, const char *what, size_t total, int quiet)
+void progress_start(struct progress *p, const char *what, uint64_t total, int quiet)
 {
 	p->what = what;
 	p->total = total;
@@ -29,12 +30,12 @@ void progress_start(struct progress *p, const char *what, size_t total, int quie
 }
 
 /* bytes per second so far, 0 until there is something to divide */
-static double rate(const struct progress *p, size_t done, long long now)
+static double rate(const struct progress *p, uint64_t done, long long now)
 {
 	return now > p->start_ms ? done * 1000.0 / (now - p->start_ms) : 0;
 }
 
-void progress_update(struct progress *p, size_t done)
+void progress_update(struct progress *p, uint64_t done)
 {
 	long long now = now_ms();
 	double r = rate(p, done, now);
@@ -46,7 +47,7 @@ void progress_update(struct progress *p, size_t done)
 	if (!p->tty) {
 		if (pct / 10 > p->last_tenth) {
 			p->last_tenth = pct / 10;
-			fprintf(stderr, "%s: %d%%, %zu of %zu bytes\n", p->what, pct, done, p->total);
+			fprintf(stderr, "%s: %d%%, %" PRIu64 " of %" PRIu64 " bytes\n", p->what, pct, done, p->total);
 		}
 		return;
 	}
@@ -56,7 +57,7 @@ void progress_update(struct progress *p, size_t done)
 	fprintf(stderr, "\r%s [", p->what);
 	for (i = 0; i < BAR_WIDTH; i++)
 		fputc(i < fill ? '#' : ' ', stderr);
-	fprintf(stderr, "] %3d%% %zu/%zu KiB %.0f KiB/s", pct, done / 1024, p->total / 1024,
+	fprintf(stderr, "] %3d%% %" PRIu64 "/%" PRIu64 " KiB %.0f KiB/s", pct, done / 1024, p->total / 1024,
 		r / 1024);
 	if (r > 0 && done < p->total)
 		fprintf(stderr, " ETA %.0f s ", (p->total - done) / r);
@@ -64,12 +65,12 @@ void progress_update(struct progress *p, size_t done)
 		fputs("         ", stderr);
 }
 
-void progress_end(struct progress *p, size_t done)
+void progress_end(struct progress *p, uint64_t done)
 {
 	long long now = now_ms();
 
 	if (p->tty > 0)
 		fputc('\n', stderr);
-	fprintf(stderr, "%s: %zu bytes in %.2f s (%.0f KiB/s)\n", p->what, done,
+	fprintf(stderr, "%s: %" PRIu64 " bytes in %.2f s (%.0f KiB/s)\n", p->what, done,
 		(now - p->start_ms) / 1000.0, rate(p, done, now) / 1024);
 }

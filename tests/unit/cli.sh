@@ -65,6 +65,11 @@ t 64 "--vid not hex" suffix add --vid 12g4 x
 t 64 "--pid above ffff" suffix add --pid 10000 x
 t 64 "--did negative" suffix add --did -1 x
 t 64 "--spec without a value" suffix add x --spec
+# upload --size is checked before any device is looked for
+t 64 "upload --size negative" upload x --size -1
+t 64 "upload --size zero" upload x --size 0
+t 64 "upload --size beyond 64 bits" upload x --size 18446744073709551616
+t 64 "upload --size not a number" upload x --size 12k
 t 64 "unknown option" suffix add --frob x
 t 64 "bare 'dfuctl' still a usage error" 
 
