@@ -70,10 +70,15 @@ exec </dev/console >/dev/console 2>&1
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mount -t debugfs debugfs /sys/kernel/debug
-. /etc/dfu-vm.conf
-
 rc=0
-for m in usb-common usbcore udc-core "dummy_hcd num=${DUMMY_HCD_NUM:-1}" raw_gadget; do
+if [ -r /etc/dfu-vm.conf ]; then
+	. /etc/dfu-vm.conf
+else
+	echo "vm: no /etc/dfu-vm.conf: the kernel did not unpack the payload archive"
+	rc=1
+fi
+
+[ $rc != 0 ] || for m in usb-common usbcore udc-core "dummy_hcd num=${DUMMY_HCD_NUM:-1}" raw_gadget; do
 	set -- $m
 	if ! insmod "/lib/modules/vm/$1.ko" $2; then
 		echo "vm: insmod $m failed"
