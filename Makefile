@@ -11,9 +11,10 @@
 #                   put the driver into a kernel source tree
 #   make demo       flash a real firmware image through /dev/dfu0 in a VM
 #   make check      all tests: host checks, then selftests in a VM
+#   make bench      dfu.ko (cat) against dfu-util on one emulated device
 #   make clean
 #
-# make demo and make check install the Debian packages they need.
+# make demo, make check and make bench install the Debian packages they need.
 
 # The package version, kept only in the file VERSION; dkms.conf and
 # MODULE_VERSION (driver/Kbuild) read the same file.
@@ -131,6 +132,9 @@ demo:
 check:
 	tests/check.sh
 
+bench:
+	tests/bench.sh
+
 clean:
 	-test -d "$(KDIR)" && $(MAKE) -C "$(KDIR)" M="$(CURDIR)/driver" clean
 	$(MAKE) -C userspace clean
@@ -139,4 +143,4 @@ clean:
 	rm -rf build
 
 .PHONY: all module userspace install uninstall install-module uninstall-module \
-	install-tools uninstall-tools dkms-src intree demo check clean
+	install-tools uninstall-tools dkms-src intree demo check bench clean
