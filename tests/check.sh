@@ -134,10 +134,11 @@ if tests/payload.sh "${ko[@]}" >"$log" 2>&1; then
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	# what the guest's kernel log showed, and how a guest that never
 	# reported ended (run.sh has told failed boots on stderr)
-	sed -n '/kernel log problems =====$/,/end of kernel log problems/p' "$vmlog" >build/check/vm-why.log
 	if [ "$vmst" -ge 124 ]; then
-		sed -n '/=== dmesg begin/q;p' "$vmlog" | tail -n 40 >build/check/vm-why.log
-	fi
+		sed -n '/=== dmesg begin/q;p' "$vmlog" | tail -n 40
+	else
+		sed -n '/kernel log problems =====$/,/end of kernel log problems/p' "$vmlog"
+	fi >build/check/vm-why.log
 	result "the VM ran every test and its kernel log is clean" "$vmst" build/check/vm-why.log
 	ran=$(tr -d '\r' <"$vmlog" | sed -n 's/^# dfu.ko sha256 //p' | head -n1)
 	built=$(sha256sum <build/dkms/dfu.ko 2>/dev/null | cut -d' ' -f1)

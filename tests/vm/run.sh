@@ -245,27 +245,27 @@ clean() { sed -u -e 's/\r$//' -e 's/\x00//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e
 : >"$log"
 start=$(date +%s.%N)
 for boot in 1 2 3; do
-	from=$(($(wc -l <"$log") + 1))
+	: >"$tmp/boot.log"	# this boot's console; $log keeps every boot
 	set +e
 	# shellcheck disable=SC2086
 	timeout -k 5 "$timeout" qemu-system-x86_64 -machine q35 $accel -m "$mem" -smp 2 \
 		-nographic -no-reboot -nic none \
 		-kernel "$VMLINUZ" -initrd "$run/initrd.cpio" \
 		-append "console=ttyS0 panic=-1 no_timer_check quiet loglevel=4 ${DFU_VM_APPEND:-}" \
-		</dev/null 2>&1 | clean | tee -a "$log"
+		</dev/null 2>&1 | clean | tee -a "$log" "$tmp/boot.log"
 	qrc=${PIPESTATUS[0]}
 	set -e
-	code=$(tail -n "+$from" "$log" | grep -a -o 'DFU-VM-EXIT [0-9]*' | tail -n1 | cut -d' ' -f2)
+	code=$(grep -a -o 'DFU-VM-EXIT [0-9]*' "$tmp/boot.log" | tail -n1 | cut -d' ' -f2)
 	[ -z "$code" ] || break
 	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 		echo "vm: TIMEOUT: no result after ${timeout}s (log: $log)" >&2
 		exit 124
 	fi
-	if tail -n "+$from" "$log" | grep -a -q '^vm: payload starts'; then
+	if grep -a -q '^vm: payload starts' "$tmp/boot.log"; then
 		break
 	fi
 	echo "vm: boot $boot stopped before the payload started (qemu status $qrc); its last lines:" >&2
-	tail -n "+$from" "$log" | tail -n 25 | sed 's/^/vm: | /' >&2
+	tail -n 25 "$tmp/boot.log" | sed 's/^/vm: | /' >&2
 done
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 
