@@ -402,6 +402,12 @@ static int dfu_request(struct gadget *g, const struct usb_ctrlrequest *c,
 	model_request(g->m, c->bRequestType, c->bRequest, wValue, wIndex,
 		      wLength, now_us(), &r);
 	notify(g, r.events);
+	if (r.delay_ms) {
+		struct timespec ts = { r.delay_ms / 1000,
+				       (r.delay_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);	/* EINTR: *stop is seen later */
+	}
 	switch (r.action) {
 	case MODEL_ACK:
 		ep0_ack(g);
@@ -534,6 +540,8 @@ static enum gadget_exit event_loop(struct gadget *g)
 		case DFU_EMU_EVENT_RESUME:
 			emu_log("USB %s", evbuf.ev.type ==
 				DFU_EMU_EVENT_SUSPEND ? "suspend" : "resume");
+			if (evbuf.ev.type == DFU_EMU_EVENT_SUSPEND)
+				notify(g, model_suspend(g->m));
 			break;
 		default:
 			emu_log("unknown raw_gadget event %u",

@@ -59,6 +59,9 @@ static const char usage_text[] =
 "  --alts N                 N alt settings alt0..altN-1 (1..255)\n"
 "  --start-error CODE       start in dfuERROR with bStatus CODE\n"
 "  --stall-busy-getstatus N stall the first N GETSTATUS after each block\n"
+"  --stall-busy-every N     stall every Nth GETSTATUS sent while a block is\n"
+"                           in progress (never two in a row for N > 1)\n"
+"  --upload-ms N            answer each UPLOAD after N ms, default 0\n"
 "  --strict-clrstatus       CLRSTATUS outside dfuERROR: dfuERROR/errUNKNOWN\n"
 "  --runtime                start in run-time mode (appIDLE)\n"
 "  --dfu-pid HEX            idProduct in DFU mode with --runtime\n"
@@ -166,6 +169,8 @@ static void parse_args(int argc, char **argv)
 		{ "protocol", 1, 0, 'O' }, { "func-desc", 1, 0, 'F' },
 		{ "alts", 1, 0, 'N' }, { "start-error", 1, 0, 'E' },
 		{ "stall-busy-getstatus", 1, 0, 'g' },
+		{ "stall-busy-every", 1, 0, 'n' },
+		{ "upload-ms", 1, 0, 'Q' },
 		{ "strict-clrstatus", 0, 0, 'C' }, { "runtime", 0, 0, 'U' },
 		{ "dfu-pid", 1, 0, 'q' },
 		{ "lagging-state", 0, 0, 'L' }, { "poll-always", 0, 0, 'Y' },
@@ -294,6 +299,13 @@ static void parse_args(int argc, char **argv)
 		case 'g':	/* STM32L4 ROM */
 			mcfg.busy_stall_getstatus =
 				number(o, optarg, 0, 0, ULONG_MAX);
+			break;
+		case 'n':
+			mcfg.stall_busy_every =
+				number(o, optarg, 0, 0, ULONG_MAX);
+			break;
+		case 'Q':
+			mcfg.upload_ms = number(o, optarg, 0, 0, 60000);
 			break;
 		case 'C': mcfg.strict_clrstatus = 1; break;
 		case 'U': mcfg.runtime = 1; break;

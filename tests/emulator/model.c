@@ -179,6 +179,7 @@ static void commit_image(struct dfu_model *m, struct model_result *r)
 	m->stage_len = m->stage_cap = 0;
 	m->st.manifests++;
 	m->st.image_bytes = m->mem_len;
+	m->manifest_alt = m->alt;
 	r->events |= MODEL_EV_MANIFEST | MODEL_EV_STATS;
 	emu_log("manifest %zu bytes", m->mem_len);
 }
@@ -397,6 +398,7 @@ static void do_upload(struct dfu_model *m, uint16_t wValue, uint16_t wLength,
 		emu_log("UPLOAD wValue %u, expected %u", wValue,
 			(unsigned)(uint16_t)m->up_blocks);
 	}
+	r->delay_ms = m->cfg.upload_ms;	/* --upload-ms: a slow device */
 	if (m->cfg.upload_full) {
 		upload_full_frame(m, wLength, r);
 		return;
@@ -595,6 +597,18 @@ void model_request(struct dfu_model *m, uint8_t bmRequestType,
 		stall(m, r);
 		return;
 	}
+	/* Requests that read state, counted in any mode; the stats file is
+	 * rewritten when they find the device idle, so that a test sees
+	 * every one sent outside a transfer. */
+	if (bRequest == DFU_GETSTATUS || bRequest == DFU_GETSTATE) {
+		if (bRequest == DFU_GETSTATUS)
+			m->st.getstatus++;
+		else
+			m->st.getstate++;
+		if (m->runtime_mode || m->state == DFU_IDLE ||
+		    m->state == DFU_ERROR)
+			r->events |= MODEL_EV_STATS;
+	}
 	/* Counted with or without --strict-clrstatus, in any mode. */
 	if (bRequest == DFU_CLRSTATUS && m->state != DFU_ERROR)
 		m->st.stray_clrstatus++;
@@ -626,6 +640,17 @@ void model_request(struct dfu_model *m, uint8_t bmRequestType,
 		m->busy_stall_left--;
 		m->st.busy_stalls++;
 		emu_log("busy: stall GETSTATUS");
+		stall(m, r);
+		return;
+	}
+	/* --stall-busy-every N: every Nth GETSTATUS while a block is in
+	 * progress is stalled, never two in a row (for N > 1). */
+	if (bRequest == DFU_GETSTATUS && m->cfg.stall_busy_every &&
+	    (m->state == DFU_DNLOAD_SYNC || m->state == DFU_DNBUSY) &&
+	    ++m->busy_getstatus % m->cfg.stall_busy_every == 0) {
+		m->st.busy_stalls++;
+		emu_log("busy: stall GETSTATUS (every %lu)",
+			m->cfg.stall_busy_every);
 		stall(m, r);
 		return;
 	}
@@ -705,6 +730,12 @@ unsigned model_usb_reset(struct dfu_model *m, int disconnect,
 	return MODEL_EV_STATS;
 }
 
+unsigned model_suspend(struct dfu_model *m)
+{
+	m->st.suspends++;
+	return MODEL_EV_STATS;
+}
+
 /* Back on the bus: a DETACH ends in DFU mode; a device that left after
  * manifestation runs its new firmware (run-time mode, with --runtime). */
 unsigned model_reattach(struct dfu_model *m)
@@ -729,12 +760,14 @@ void model_write_stats(const struct dfu_model *m, FILE *f)
 		"uploads=%lu\nupload_requests=%lu\nblock_errors=%lu\n"
 		"upload_block_errors=%lu\nzero_len_in_idle=%lu\nstalls=%lu\n"
 		"resets=%lu\nbusy_stalls=%lu\nstray_clrstatus=%lu\n"
-		"detaches=%lu\nmode=%s\n",
+		"detaches=%lu\nmode=%s\ngetstatus=%lu\ngetstate=%lu\n"
+		"manifest_alt=%u\nsuspends=%lu\n",
 		(int)m->state, m->status, s->manifests, s->image_bytes,
 		s->dnload_requests, s->blocks, s->early_polls, s->aborts,
 		s->clrstatus, s->set_interface, m->alt, s->uploads,
 		s->upload_requests, s->block_errors, s->upload_block_errors,
 		s->zero_len_in_idle, s->stalls, s->resets, s->busy_stalls,
 		s->stray_clrstatus, s->detaches,
-		m->runtime_mode ? "runtime" : "dfu");
+		m->runtime_mode ? "runtime" : "dfu", s->getstatus,
+		s->getstate, m->manifest_alt, s->suspends);
 }

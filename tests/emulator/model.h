@@ -90,6 +90,8 @@ struct model_config {
 	unsigned n_stall;
 	int start_error;		/* --start-error CODE, -1: off */
 	unsigned long busy_stall_getstatus; /* --stall-busy-getstatus N */
+	unsigned long stall_busy_every;	/* --stall-busy-every N, 0: off */
+	uint32_t upload_ms;		/* --upload-ms: delay of each UPLOAD */
 	int strict_clrstatus;		/* --strict-clrstatus */
 	int runtime;			/* --runtime: start in appIDLE */
 	uint16_t detach_timeout;	/* wDetachTimeOut, caps DETACH wValue */
@@ -108,6 +110,7 @@ struct model_stats {
 	unsigned long uploads, upload_requests, block_errors;
 	unsigned long upload_block_errors, zero_len_in_idle, stalls, resets;
 	unsigned long busy_stalls, stray_clrstatus, detaches;
+	unsigned long getstatus, getstate, suspends;
 };
 
 struct dfu_model {
@@ -128,6 +131,8 @@ struct dfu_model {
 	int boot_error;		/* --start-error not yet cleared by CLRSTATUS */
 	uint64_t detach_deadline_us; /* appDETACH: a reset must come before */
 	unsigned long busy_stall_left; /* GETSTATUS to stall after a block */
+	unsigned long busy_getstatus;	/* GETSTATUS seen while busy */
+	unsigned manifest_alt;	/* alt setting of the last manifested image */
 
 	/* A download is staged here and becomes the device memory (what
 	 * UPLOAD returns) at manifestation. */
@@ -165,6 +170,7 @@ struct model_result {
 	const uint8_t *data;
 	size_t len;
 	unsigned events;
+	uint32_t delay_ms;	/* answer only after this long (--upload-ms) */
 };
 
 /* Takes ownership of image (malloc'ed, may be NULL when image_len is 0). */
@@ -184,6 +190,8 @@ void model_data(struct dfu_model *m, const uint8_t *data, size_t len,
 unsigned model_set_interface(struct dfu_model *m, unsigned alt);
 unsigned model_usb_reset(struct dfu_model *m, int disconnect,
 			 uint64_t now_us);
+/* The bus suspended the device (counted only). */
+unsigned model_suspend(struct dfu_model *m);
 /* The device detached itself (WillDetach) and comes back in DFU mode. */
 unsigned model_reattach(struct dfu_model *m);
 
