@@ -78,6 +78,9 @@ static const char usage_text[] =
 "                           image, a stall past --mem-size (ST, Black Magic)\n"
 "  --stall-keeps-state      a refused request stalls without dfuERROR\n"
 "                           (TinyUSB, libopencm3)\n"
+"  --stall-manifest         commit the image at the GETSTATUS that would\n"
+"                           enter dfuMANIFEST, but stall it and every\n"
+"                           request after it until SET_INTERFACE or reset\n"
 "  --verbose                log events on stderr\n";
 
 static const char *const request_opt_names[DFU_NUM_REQUESTS] = {
@@ -178,6 +181,7 @@ static void parse_args(int argc, char **argv)
 		{ "leave-after-manifest", 0, 0, 'l' },
 		{ "upload-full", 0, 0, 'y' },
 		{ "stall-keeps-state", 0, 0, 'e' },
+		{ "stall-manifest", 0, 0, 'G' },
 		{ "verbose", 0, 0, 'w' }, { "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -321,6 +325,7 @@ static void parse_args(int argc, char **argv)
 		case 'l': mcfg.leave_after_manifest = 1; break;
 		case 'y': mcfg.upload_full = 1; break;
 		case 'e': mcfg.stall_keeps_state = 1; break;
+		case 'G': mcfg.stall_manifest = 1; break;
 		case 'w': emu_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);

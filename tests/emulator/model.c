@@ -64,6 +64,7 @@ static void abandon_transfer(struct dfu_model *m)
 	m->up_off = 0;
 	m->up_blocks = 0;
 	m->busy_stall_left = 0;
+	m->manifest_stalling = 0;
 }
 
 /* The state DFU mode starts in: dfuIDLE, or the --start-error. */
@@ -224,6 +225,15 @@ static void do_getstatus(struct dfu_model *m, uint64_t now_us,
 			m->deadline_us = now_us +
 				(uint64_t)m->cfg.manifest_poll_ms * 1000;
 			status_reply(m, r, m->cfg.manifest_poll_ms);
+			/* --stall-manifest: a device that starts its new
+			 * firmware at once and answers nothing more, but
+			 * stays on the bus until a reset. */
+			if (m->cfg.stall_manifest) {
+				m->state = DFU_MANIFEST_WAIT_RESET;
+				m->manifest_stalling = 1;
+				stall(m, r);
+				break;
+			}
 			/* --leave-after-manifest: the STM32 ROM, the ST
 			 * library and libopencm3 reset themselves here. */
 			if (m->cfg.leave_after_manifest)
@@ -621,6 +631,10 @@ void model_request(struct dfu_model *m, uint8_t bmRequestType,
 	if (bRequest == DFU_UPLOAD)
 		m->st.upload_requests++;
 
+	if (m->manifest_stalling) {
+		stall(m, r);
+		return;
+	}
 	/* Only a USB reset leaves dfuMANIFEST-WAIT-RESET; nothing else,
 	 * not even fault injection, moves it. */
 	if (m->state == DFU_MANIFEST_WAIT_RESET) {

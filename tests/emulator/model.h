@@ -102,6 +102,7 @@ struct model_config {
 	int leave_after_manifest;	/* reset itself once in dfuMANIFEST */
 	int upload_full;		/* never a short UPLOAD frame */
 	int stall_keeps_state;		/* stalls never enter dfuERROR */
+	int stall_manifest;		/* stall all after entering dfuMANIFEST */
 };
 
 struct model_stats {
@@ -131,6 +132,7 @@ struct dfu_model {
 	int boot_error;		/* --start-error not yet cleared by CLRSTATUS */
 	uint64_t detach_deadline_us; /* appDETACH: a reset must come before */
 	unsigned long busy_stall_left; /* GETSTATUS to stall after a block */
+	int manifest_stalling;	/* --stall-manifest: stalling until a reset */
 	unsigned long busy_getstatus;	/* GETSTATUS seen while busy */
 	unsigned manifest_alt;	/* alt setting of the last manifested image */
 
