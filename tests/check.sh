@@ -62,7 +62,7 @@ result "checkpatch.pl --strict is clean" "$st" "$log"
 # Every ioctl of the uapi header has a kernel-doc comment.
 log=build/check/ioctl-doc.log
 uapi=include/uapi/linux/usb/dfu.h
-ioctls=$(sed -n 's/^#define[[:space:]]\{1,\}\(DFU_IOCTL_[A-Z_]*\)[[:space:]]\{1,\}_IO.*/\1/p' "$uapi" | sort)
+ioctls=$(sed -n 's/^#define[[:space:]]\{1,\}\(USB_DFU_IOCTL_[A-Z_]*\)[[:space:]]\{1,\}_IO.*/\1/p' "$uapi" | sort)
 documented=$(perl "$KERNEL_DOC" -rst -sphinx-version 3.0 "$uapi" 2>/dev/null |
 	sed -n 's/^\.\. c:macro:: //p' | sort)
 missing=$(comm -23 <(echo "$ioctls") <(echo "$documented"))

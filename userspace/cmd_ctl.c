@@ -26,31 +26,31 @@ static int failed(const char *node, const char *what)
 
 static int do_info(int fd, const char *node)
 {
-	struct dfu_info i;
+	struct usb_dfu_info i;
 
-	if (ioctl(fd, DFU_IOCTL_GET_INFO, &i))
-		return failed(node, "DFU_IOCTL_GET_INFO");
+	if (ioctl(fd, USB_DFU_IOCTL_GET_INFO, &i))
+		return failed(node, "USB_DFU_IOCTL_GET_INFO");
 	printf("device:        %04x:%04x bcdDevice %04x\n", i.idVendor, i.idProduct, i.bcdDevice);
-	printf("mode:          %s\n", i.mode == DFU_MODE_DFU ? "DFU" : "run-time");
+	printf("mode:          %s\n", i.mode == USB_DFU_MODE_DFU ? "DFU" : "run-time");
 	printf("interface:     %u, alt setting %u of %u\n", i.bInterfaceNumber,
 	       i.bAlternateSetting, i.bNumAltSettings);
 	printf("DFU version:   %x.%02x\n", i.bcdDFUVersion >> 8, i.bcdDFUVersion & 0xff);
 	printf("wTransferSize: %u bytes\n", i.wTransferSize);
 	printf("detach:        %u ms\n", i.wDetachTimeOut);
 	printf("bmAttributes:  0x%02x%s%s%s%s\n", i.bmAttributes,
-	       i.bmAttributes & DFU_ATTR_CAN_DNLOAD ? " download" : "",
-	       i.bmAttributes & DFU_ATTR_CAN_UPLOAD ? " upload" : "",
-	       i.bmAttributes & DFU_ATTR_MANIFESTATION_TOLERANT ? " manifestation-tolerant" : "",
-	       i.bmAttributes & DFU_ATTR_WILL_DETACH ? " will-detach" : "");
+	       i.bmAttributes & USB_DFU_ATTR_CAN_DNLOAD ? " download" : "",
+	       i.bmAttributes & USB_DFU_ATTR_CAN_UPLOAD ? " upload" : "",
+	       i.bmAttributes & USB_DFU_ATTR_MANIFESTATION_TOLERANT ? " manifestation-tolerant" : "",
+	       i.bmAttributes & USB_DFU_ATTR_WILL_DETACH ? " will-detach" : "");
 	return EX_OK;
 }
 
 static int do_status(int fd, const char *node)
 {
-	struct dfu_status s;
+	struct usb_dfu_status s;
 
-	if (ioctl(fd, DFU_IOCTL_GET_STATUS, &s))
-		return failed(node, "DFU_IOCTL_GET_STATUS");
+	if (ioctl(fd, USB_DFU_IOCTL_GET_STATUS, &s))
+		return failed(node, "USB_DFU_IOCTL_GET_STATUS");
 	printf("state %s, status %s, poll timeout %u ms, iString %u\n",
 	       dfu_state_str(s.bState), dfu_status_str(s.bStatus), s.bwPollTimeout, s.iString);
 	return EX_OK;
@@ -58,10 +58,10 @@ static int do_status(int fd, const char *node)
 
 static int do_result(int fd, const char *node)
 {
-	struct dfu_result r;
+	struct usb_dfu_result r;
 
-	if (ioctl(fd, DFU_IOCTL_GET_RESULT, &r))
-		return failed(node, "DFU_IOCTL_GET_RESULT");
+	if (ioctl(fd, USB_DFU_IOCTL_GET_RESULT, &r))
+		return failed(node, "USB_DFU_IOCTL_GET_RESULT");
 	if (!r.error && !r.duration_us) {
 		puts("no transfer yet");
 		return EX_OK;
@@ -90,8 +90,8 @@ static const struct {
 	unsigned long req;	/* an ioctl without argument, or 0 */
 } cmds[] = {
 	{ "info", 0 }, { "status", 0 }, { "result", 0 }, { "detach", 0 },
-	{ "clear", DFU_IOCTL_CLR_STATUS }, { "abort", DFU_IOCTL_ABORT },
-	{ "reset", DFU_IOCTL_RESET },
+	{ "clear", USB_DFU_IOCTL_CLR_STATUS }, { "abort", USB_DFU_IOCTL_ABORT },
+	{ "reset", USB_DFU_IOCTL_RESET },
 };
 
 int cmd_ctl(int argc, char **argv)

@@ -50,7 +50,7 @@ int load_image(const char *path, uint8_t **buf, size_t *len);
 int errno_exit(int err);
 
 /*
- * Select the DFU target by number or alt_names name with DFU_IOCTL_SET_ALT.
+ * Select the DFU target by number or alt_names name with USB_DFU_IOCTL_SET_ALT.
  * Returns EX_OK, or a sysexits code after a message.
  */
 int set_alt(int fd, const struct dfu_dev_desc *d, const char *alt);

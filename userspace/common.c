@@ -91,7 +91,7 @@ int set_alt(int fd, const struct dfu_dev_desc *d, const char *alt)
 		return EX_USAGE;
 	}
 	v = (__u32)num;
-	if (ioctl(fd, DFU_IOCTL_SET_ALT, &v)) {
+	if (ioctl(fd, USB_DFU_IOCTL_SET_ALT, &v)) {
 		int err = errno;
 
 		fprintf(stderr, "dfuctl: %s: selecting alt setting %ld: %s\n", d->node, num,

@@ -39,21 +39,21 @@ void dfu_mode_filter(const struct dfu_dev_desc *d, const struct dev_filter *user
 int detach_and_wait(int fd, const struct dfu_dev_desc *rt, const struct dev_filter *user,
 		    struct dfu_dev_desc *out)
 {
-	struct dfu_info info;
+	struct usb_dfu_info info;
 	struct dev_filter f;
 	__u32 timeout = 0;	/* the driver uses min(wDetachTimeOut, 1000) */
 	int ret;
 
-	if (ioctl(fd, DFU_IOCTL_GET_INFO, &info))
+	if (ioctl(fd, USB_DFU_IOCTL_GET_INFO, &info))
 		memset(&info, 0, sizeof(info));
-	if (ioctl(fd, DFU_IOCTL_DETACH, &timeout)) {
+	if (ioctl(fd, USB_DFU_IOCTL_DETACH, &timeout)) {
 		int err = errno;
 
 		if (err == EINVAL) {
 			fprintf(stderr, "dfuctl: %s is already in DFU mode\n", rt->node);
 			return EX_USAGE;
 		}
-		fprintf(stderr, "dfuctl: %s: DFU_IOCTL_DETACH: %s\n", rt->node, strerror(err));
+		fprintf(stderr, "dfuctl: %s: USB_DFU_IOCTL_DETACH: %s\n", rt->node, strerror(err));
 		return errno_exit(err);
 	}
 	dfu_mode_filter(rt, user, &f);

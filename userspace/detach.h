@@ -13,7 +13,7 @@ void dfu_mode_filter(const struct dfu_dev_desc *d, const struct dev_filter *user
 		     struct dev_filter *f);
 
 /*
- * DFU_IOCTL_DETACH on fd (the run-time node rt), then wait for the device
+ * USB_DFU_IOCTL_DETACH on fd (the run-time node rt), then wait for the device
  * in DFU mode, without a fixed sleep. Returns EX_OK with *out filled, or a
  * sysexits code after a message.
  */

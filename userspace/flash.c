@@ -125,7 +125,7 @@ static int find_again(const struct dfu_dev_desc *d, struct dfu_dev_desc *out)
 	struct dev_filter f;
 
 	dfu_mode_filter(d, NULL, &f);
-	if ((d->attributes & DFU_ATTR_MANIFESTATION_TOLERANT) && dev_find(&f, out) &&
+	if ((d->attributes & USB_DFU_ATTR_MANIFESTATION_TOLERANT) && dev_find(&f, out) &&
 	    out->busnum == d->busnum && out->devnum == d->devnum)
 		return EX_OK;
 	if (dev_wait(&f, d, REAPPEAR_MS, out) == EX_OK)
@@ -238,7 +238,7 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 	ret = download(&d, file, info.payload_len, o);
 	if (ret || !o->verify)
 		return ret;
-	if (!(d.attributes & DFU_ATTR_CAN_UPLOAD)) {
+	if (!(d.attributes & USB_DFU_ATTR_CAN_UPLOAD)) {
 		fprintf(stderr, "dfuctl: cannot verify: %s does not support upload (bitCanUpload is 0); the download itself succeeded\n",
 			d.node);
 		return EX_UNAVAILABLE;

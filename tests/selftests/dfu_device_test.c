@@ -199,12 +199,12 @@ TEST(getstatus_stalled_while_busy)
 }
 
 /*
- * A run-time device: DFU_IOCTL_DETACH, the host's reset, and the device
+ * A run-time device: USB_DFU_IOCTL_DETACH, the host's reset, and the device
  * re-enumerated in DFU mode with its DFU-mode idProduct, then flashed.
  */
 TEST(detach_then_flash)
 {
-	struct dfu_info info;
+	struct usb_dfu_info info;
 	__u32 timeout = 0;
 	struct emu e;
 	int fd;
@@ -215,16 +215,16 @@ TEST(detach_then_flash)
 	expect_attr(_metadata, &e, "state", "appIDLE");
 	fd = open(e.node, O_RDONLY);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_DETACH, &timeout));
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DETACH, &timeout));
 	close(fd);
 	ASSERT_EQ(0, emu_wait_mode(&e, "dfu", 10000));
 	fd = open(e.node, O_RDONLY);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_GET_INFO, &info));
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_INFO, &info));
 	EXPECT_EQ(0xa002, info.idProduct);
-	EXPECT_EQ(DFU_MODE_DFU, info.mode);
+	EXPECT_EQ(USB_DFU_MODE_DFU, info.mode);
 	/* DETACH in DFU mode makes no sense */
-	EXPECT_EQ(-1, ioctl(fd, DFU_IOCTL_DETACH, &timeout));
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_DETACH, &timeout));
 	EXPECT_EQ(EINVAL, errno);
 	close(fd);
 	flash_small(_metadata, &e, 7);
@@ -243,7 +243,7 @@ TEST(will_detach_device_leaves_by_itself)
 			       "--attrs", "0x0f", NULL));
 	fd = open(e.node, O_RDONLY);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_DETACH, &timeout));
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DETACH, &timeout));
 	close(fd);
 	ASSERT_EQ(0, emu_wait_mode(&e, "dfu", 10000));
 	EXPECT_EQ(1, emu_stat(&e, "detaches"));
@@ -264,7 +264,7 @@ TEST(back_to_runtime_after_manifestation)
 			       "--transfer-size", "64", "--attrs", "0x03", NULL));
 	fd = open(e.node, O_RDONLY);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_DETACH, &timeout));
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DETACH, &timeout));
 	close(fd);
 	ASSERT_EQ(0, emu_wait_mode(&e, "dfu", 10000));
 	flash_small(_metadata, &e, 8);

@@ -29,26 +29,26 @@ static unsigned char *make_image(size_t len, unsigned int seed)
 	return make_pattern_file(IMG_PATH, len, seed);
 }
 
-static int get_status(struct emu *e, struct dfu_status *st)
+static int get_status(struct emu *e, struct usb_dfu_status *st)
 {
 	int fd = open(e->node, O_RDONLY);
 	int ret;
 
 	if (fd < 0)
 		return -errno;
-	ret = ioctl(fd, DFU_IOCTL_GET_STATUS, st) ? -errno : 0;
+	ret = ioctl(fd, USB_DFU_IOCTL_GET_STATUS, st) ? -errno : 0;
 	close(fd);
 	return ret;
 }
 
-static int get_result(struct emu *e, struct dfu_result *r)
+static int get_result(struct emu *e, struct usb_dfu_result *r)
 {
 	int fd = open(e->node, O_RDONLY);
 	int ret;
 
 	if (fd < 0)
 		return -errno;
-	ret = ioctl(fd, DFU_IOCTL_GET_RESULT, r) ? -errno : 0;
+	ret = ioctl(fd, USB_DFU_IOCTL_GET_RESULT, r) ? -errno : 0;
 	close(fd);
 	return ret;
 }
@@ -60,7 +60,7 @@ static int get_state(struct emu *e)
 
 	if (fd < 0)
 		return -errno;
-	if (ioctl(fd, DFU_IOCTL_GET_STATE, &state))
+	if (ioctl(fd, USB_DFU_IOCTL_GET_STATE, &state))
 		state = 0xff;
 	close(fd);
 	return state;
@@ -71,8 +71,8 @@ TEST(device_error_then_retry)
 {
 	size_t len = 20 * 64 + 10;
 	unsigned char *img = make_image(len, 1);
-	struct dfu_status st;
-	struct dfu_result r;
+	struct usb_dfu_status st;
+	struct usb_dfu_result r;
 	struct emu e;
 	char buf[128];
 
@@ -82,11 +82,11 @@ TEST(device_error_then_retry)
 	EXPECT_NE(0, run_sh("cat %s > %s 2>/dev/null", IMG_PATH, e.node));
 
 	ASSERT_EQ(0, get_status(&e, &st));
-	EXPECT_EQ(DFU_STATUS_ERR_WRITE, st.bStatus);
-	EXPECT_EQ(DFU_STATE_ERROR, st.bState);
+	EXPECT_EQ(USB_DFU_STATUS_ERR_WRITE, st.bStatus);
+	EXPECT_EQ(USB_DFU_STATE_ERROR, st.bState);
 	ASSERT_EQ(0, get_result(&e, &r));
 	EXPECT_EQ(-EIO, r.error);
-	EXPECT_EQ(DFU_STATUS_ERR_WRITE, r.bStatus);
+	EXPECT_EQ(USB_DFU_STATUS_ERR_WRITE, r.bStatus);
 	EXPECT_EQ(5u, r.block);
 	EXPECT_EQ(5ull * 64, r.bytes);
 	ASSERT_EQ(0, read_attr(&e, "last_result", buf, sizeof(buf)));
@@ -110,13 +110,13 @@ TEST(every_status_code)
 {
 	size_t len = 12 * 64;
 	unsigned char *img = make_image(len, 11);
-	struct dfu_status st;
+	struct usb_dfu_status st;
 	char spec[16];
 	unsigned int code;
 
 	ASSERT_NE(NULL, img);
 	srand(77);
-	for (code = DFU_STATUS_ERR_TARGET; code <= DFU_STATUS_ERR_STALLEDPKT; code++) {
+	for (code = USB_DFU_STATUS_ERR_TARGET; code <= USB_DFU_STATUS_ERR_STALLEDPKT; code++) {
 		struct emu e;
 
 		snprintf(spec, sizeof(spec), "%u@%d", code, rand() % 12);
@@ -126,7 +126,7 @@ TEST(every_status_code)
 		}
 		ASSERT_EQ(0, get_status(&e, &st));
 		EXPECT_EQ(code, st.bStatus);
-		EXPECT_EQ(DFU_STATE_ERROR, st.bState);
+		EXPECT_EQ(USB_DFU_STATE_ERROR, st.bState);
 		EXPECT_EQ(0, flash_buf(e.node, img, len, len));
 		EXPECT_TRUE(emu_has_image(&e, img, len));
 		emu_stop(&e);
@@ -207,7 +207,7 @@ TEST(stall_then_retry)
 {
 	size_t len = 10 * 64;
 	unsigned char *img = make_image(len, 2);
-	struct dfu_status st;
+	struct usb_dfu_status st;
 	struct emu e;
 	int fd;
 
@@ -216,15 +216,15 @@ TEST(stall_then_retry)
 			       "--stall", "dnload@3", NULL));
 	EXPECT_EQ(-EIO, flash_buf(e.node, img, len, len));
 	ASSERT_EQ(0, get_status(&e, &st));
-	EXPECT_EQ(DFU_STATUS_ERR_STALLEDPKT, st.bStatus);
-	EXPECT_EQ(DFU_STATE_ERROR, st.bState);
-	/* DFU_IOCTL_CLR_STATUS leaves dfuERROR, and only then is it sent */
+	EXPECT_EQ(USB_DFU_STATUS_ERR_STALLEDPKT, st.bStatus);
+	EXPECT_EQ(USB_DFU_STATE_ERROR, st.bState);
+	/* USB_DFU_IOCTL_CLR_STATUS leaves dfuERROR, and only then is it sent */
 	fd = open(e.node, O_RDONLY);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(0, ioctl(fd, DFU_IOCTL_CLR_STATUS));
-	EXPECT_EQ(0, ioctl(fd, DFU_IOCTL_CLR_STATUS));
+	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_CLR_STATUS));
+	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_CLR_STATUS));
 	close(fd);
-	EXPECT_EQ(DFU_STATE_DFU_IDLE, get_state(&e));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&e));
 	EXPECT_EQ(1, emu_wait_stat(&e, "clrstatus", 1, 2000));
 	ASSERT_EQ(0, flash_buf(e.node, img, len, len));
 	EXPECT_TRUE(emu_has_image(&e, img, len));
@@ -336,7 +336,7 @@ TEST(upload_closed_early)
 {
 	size_t len = 10000;
 	unsigned char *img = make_image(len, 14), *got = malloc(len + 1);
-	struct dfu_result r;
+	struct usb_dfu_result r;
 	struct emu e;
 	int fd;
 
@@ -347,11 +347,11 @@ TEST(upload_closed_early)
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(100, read(fd, got, 100));
 	EXPECT_EQ(0, close(fd));
-	EXPECT_EQ(DFU_STATE_DFU_IDLE, get_state(&e));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&e));
 	ASSERT_EQ(0, get_result(&e, &r));
 	EXPECT_EQ(0, r.error);
 	EXPECT_EQ(256u, r.bytes);
-	EXPECT_EQ(DFU_STATE_DFU_IDLE, r.bState);
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, r.bState);
 
 	fd = open(e.node, O_RDONLY);
 	ASSERT_LE(0, fd);
@@ -430,7 +430,7 @@ TEST(not_manifestation_tolerant)
 	for (waited = 0; emu_stat(&e, "resets") <= resets && waited < 5000; waited += 10)
 		usleep(10 * 1000);
 	EXPECT_LT(resets, emu_stat(&e, "resets"));
-	EXPECT_EQ(DFU_STATE_DFU_IDLE, get_state(&e));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&e));
 	ASSERT_EQ(0, read_attr(&e, "last_result", buf, sizeof(buf)));
 	EXPECT_EQ(0, strncmp(buf, "ok ", 3));
 	emu_stop(&e);
@@ -509,7 +509,7 @@ TEST(unplug_mid_download)
 {
 	size_t len = 100 * 64;
 	unsigned char *img = make_image(len, 4);
-	struct dfu_status st;
+	struct usb_dfu_status st;
 	ssize_t n;
 	struct emu e;
 	int fd;
@@ -524,7 +524,7 @@ TEST(unplug_mid_download)
 	EXPECT_EQ(ENODEV, errno);
 	EXPECT_EQ(-1, write(fd, img, 64));
 	EXPECT_EQ(ENODEV, errno);
-	EXPECT_EQ(-1, ioctl(fd, DFU_IOCTL_GET_STATUS, &st));
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_GET_STATUS, &st));
 	EXPECT_EQ(ENODEV, errno);
 	close(fd);
 	EXPECT_EQ(0, emu_wait_exit(&e, 5000));
@@ -575,7 +575,7 @@ TEST(sigint_handled_write)
 {
 	size_t len = 2000 * 64;
 	unsigned char *img = make_image(len, 6);
-	struct dfu_result r;
+	struct usb_dfu_result r;
 	struct emu e;
 	int status;
 	pid_t pid;
@@ -600,7 +600,7 @@ TEST(sigint_handled_write)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	EXPECT_EQ(DFU_STATE_DFU_IDLE, get_state(&e));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&e));
 	ASSERT_EQ(0, get_result(&e, &r));
 	EXPECT_EQ(-EINTR, r.error);
 	EXPECT_GT(r.block, 0u);
@@ -610,14 +610,14 @@ TEST(sigint_handled_write)
 }
 
 /*
- * DFU_IOCTL_ABORT from another process in the middle of a download: the
+ * USB_DFU_IOCTL_ABORT from another process in the middle of a download: the
  * writer gets ECANCELED, nothing is manifested, the device is in dfuIDLE.
  */
 TEST(abort_ioctl_mid_download)
 {
 	size_t chunk = 100 * 64, len = 20 * chunk;
 	unsigned char *img = make_image(len, 10);
-	struct dfu_result r;
+	struct usb_dfu_result r;
 	struct emu e;
 	int status, fd;
 	pid_t pid;
@@ -641,12 +641,12 @@ TEST(abort_ioctl_mid_download)
 	usleep(500 * 1000);
 	fd = open(e.node, O_RDONLY);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(0, ioctl(fd, DFU_IOCTL_ABORT));
+	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_ABORT));
 	close(fd);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	EXPECT_EQ(DFU_STATE_DFU_IDLE, get_state(&e));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&e));
 	ASSERT_EQ(0, get_result(&e, &r));
 	EXPECT_EQ(-ECANCELED, r.error);
 	EXPECT_GT(r.block, 0u);
@@ -660,7 +660,7 @@ TEST(sigint_kills_cat)
 {
 	size_t len = 2000 * 64;
 	unsigned char *img = make_image(len, 7);
-	struct dfu_result r;
+	struct usb_dfu_result r;
 	struct emu e;
 	int status;
 	pid_t pid;
@@ -682,7 +682,7 @@ TEST(sigint_kills_cat)
 	kill(pid, SIGINT);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status));
-	EXPECT_EQ(DFU_STATE_DFU_IDLE, get_state(&e));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&e));
 	ASSERT_EQ(0, get_result(&e, &r));
 	EXPECT_EQ(-EINTR, r.error);
 	emu_stop(&e);

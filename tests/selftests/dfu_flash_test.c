@@ -156,8 +156,8 @@ FIXTURE_TEARDOWN(dfu)
 
 TEST_F(dfu, sysfs_and_info)
 {
-	struct dfu_info info;
-	struct dfu_status st;
+	struct usb_dfu_info info;
+	struct usb_dfu_status st;
 	char buf[64];
 	__u8 state;
 	int fd;
@@ -181,7 +181,7 @@ TEST_F(dfu, sysfs_and_info)
 
 	fd = open(self->emu.node, O_RDONLY);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_GET_INFO, &info));
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_INFO, &info));
 	EXPECT_EQ(0x1209, info.idVendor);
 	EXPECT_EQ(0xdf00, info.idProduct);
 	EXPECT_EQ(variant->transfer_size, info.wTransferSize);
@@ -189,21 +189,21 @@ TEST_F(dfu, sysfs_and_info)
 	EXPECT_EQ(0x0110, info.bcdDFUVersion);
 	EXPECT_EQ(strtol(variant->attrs, NULL, 16), info.bmAttributes);
 	EXPECT_EQ(1, info.bNumAltSettings);
-	EXPECT_EQ(DFU_MODE_DFU, info.mode);
-	ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_GET_STATUS, &st));
-	EXPECT_EQ(variant->boot_error ? DFU_STATUS_ERR_FIRMWARE : DFU_STATUS_OK,
+	EXPECT_EQ(USB_DFU_MODE_DFU, info.mode);
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_STATUS, &st));
+	EXPECT_EQ(variant->boot_error ? USB_DFU_STATUS_ERR_FIRMWARE : USB_DFU_STATUS_OK,
 		  st.bStatus);
-	EXPECT_EQ(variant->boot_error ? DFU_STATE_ERROR : DFU_STATE_DFU_IDLE,
+	EXPECT_EQ(variant->boot_error ? USB_DFU_STATE_ERROR : USB_DFU_STATE_DFU_IDLE,
 		  st.bState);
-	ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_GET_STATE, &state));
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_STATE, &state));
 	EXPECT_EQ(st.bState, state);
 	/* CLR_STATUS leaves dfuERROR; elsewhere it sends nothing */
-	EXPECT_EQ(0, ioctl(fd, DFU_IOCTL_CLR_STATUS));
-	ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_GET_STATE, &state));
-	EXPECT_EQ(DFU_STATE_DFU_IDLE, state);
-	EXPECT_EQ(0, ioctl(fd, DFU_IOCTL_ABORT));
+	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_CLR_STATUS));
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_STATE, &state));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, state);
+	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_ABORT));
 	/* an ioctl this driver does not know, in its own range and another's */
-	EXPECT_EQ(-1, ioctl(fd, _IO(DFU_IOCTL_MAGIC, 0x7f)));
+	EXPECT_EQ(-1, ioctl(fd, _IO(USB_DFU_IOCTL_MAGIC, 0x7f)));
 	EXPECT_EQ(ENOTTY, errno);
 	EXPECT_EQ(-1, ioctl(fd, _IOR('U', 3, int), &state));
 	EXPECT_EQ(ENOTTY, errno);
@@ -400,7 +400,7 @@ TEST_F(own_device, transfer_size_unknown)
 TEST_F(own_device, alt_settings)
 {
 	unsigned char img[100];
-	struct dfu_info info;
+	struct usb_dfu_info info;
 	char buf[128];
 	struct emu e;
 	__u32 alt;
@@ -434,11 +434,11 @@ TEST_F(own_device, alt_settings)
 	fd = open(e.node, O_RDONLY);
 	ASSERT_LE(0, fd);
 	alt = 3;
-	EXPECT_EQ(-1, ioctl(fd, DFU_IOCTL_SET_ALT, &alt));
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_SET_ALT, &alt));
 	EXPECT_EQ(EINVAL, errno);
 	alt = 0;
-	ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_SET_ALT, &alt));
-	ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_GET_INFO, &info));
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_SET_ALT, &alt));
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_INFO, &info));
 	EXPECT_EQ(0, info.bAlternateSetting);
 	EXPECT_EQ(3, info.bNumAltSettings);
 	close(fd);
@@ -451,7 +451,7 @@ TEST_F(own_device, alt_settings)
 	ASSERT_EQ(64, write(fd, img, 64));
 	EXPECT_NE(0, run_sh("echo 1 > %s/alt 2>/dev/null", e.sysfs));
 	alt = 1;
-	EXPECT_EQ(-1, ioctl(fd, DFU_IOCTL_SET_ALT, &alt));
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_SET_ALT, &alt));
 	EXPECT_EQ(EBUSY, errno);
 	EXPECT_EQ(0, close(fd));
 	emu_stop(&e);

@@ -164,7 +164,7 @@ TEST_F(dfu, invalid_suffix_is_data)
 TEST_F(dfu, mismatched_suffix_is_refused)
 {
 	size_t sizes[] = { 100, sizeof(self->payload) }, len;
-	struct dfu_result r;
+	struct usb_dfu_result r;
 	unsigned char *f;
 	unsigned int i;
 	char buf[64];
@@ -179,7 +179,7 @@ TEST_F(dfu, mismatched_suffix_is_refused)
 		EXPECT_STREQ("dfuIDLE", buf);
 		fd = open(self->emu.node, O_RDONLY);
 		ASSERT_LE(0, fd);
-		ASSERT_EQ(0, ioctl(fd, DFU_IOCTL_GET_RESULT, &r));
+		ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_RESULT, &r));
 		EXPECT_EQ(-EMEDIUMTYPE, r.error);
 		close(fd);
 	}
