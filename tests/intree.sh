@@ -7,7 +7,10 @@
 # and kept with what modules_prepare made; a new tarball replaces it. Each
 # run puts the current driver into it with "make intree" (README: Install):
 # drivers/usb/misc/dfu/ with Kconfig, Kbuild and sources, hooked into
-# drivers/usb/misc/Kconfig and Makefile, and include/uapi/linux/usb/dfu.h.
+# drivers/usb/misc/Kconfig and Makefile, and include/uapi/linux/usb/dfu.h;
+# then it adds the line of Documentation/userspace-api/ioctl/
+# ioctl-number.rst.dfu to the tree's ioctl-number.rst, after checking that
+# Linux 6.12 does not use ioctl type 0xDF.
 # It configures from the headers' .config with scripts/config --module
 # USB_DFU and olddefconfig, runs modules_prepare, builds drivers/usb/misc/
 # (which must reach dfu/ through the Makefile hook) and
@@ -60,6 +63,43 @@ put() {
 
 # --- the driver, placed as a patch for drivers/usb/misc/ would place it ---------
 make -s intree KSRC="$tree"
+
+# --- the ioctl type, registered as the patch would register it ------------------
+# Documentation/userspace-api/ioctl/ioctl-number.rst.dfu holds the table line
+# for 0xDF. The tree's ioctl-number.rst is made each run from the tarball's,
+# which must not know 0xDF (no table line, no _IO* with type 0xDF in
+# include/), with the line inserted before the first larger type; docutils
+# must then parse it without a warning (a line that does not fit the table
+# columns does not).
+rst=Documentation/userspace-api/ioctl/ioctl-number.rst
+orig=$dir/ioctl-number.rst.orig
+if ! [ -s "$orig" ] || [ "$(cat "$orig.stamp" 2>/dev/null)" != "$want" ]; then
+	tar -xOJf "$tarball" "linux-source-6.12/$rst" >"$orig"
+	echo "$want" >"$orig.stamp"
+fi
+dfu_line=$(grep '^0x[0-9A-F][0-9A-F]  ' "$rst.dfu")
+if [ "$(grep -c '^0x' "$rst.dfu")" != 1 ] || [ "${dfu_line:0:6}" != '0xDF  ' ]; then
+	die "$rst.dfu: want one table line for 0xDF, have: $dfu_line"
+fi
+! grep -qi '^0xDF ' "$orig" || die "Linux 6.12's $rst already lists 0xDF"
+users=$(grep -rEil '_IO(R|W|WR)?[[:space:]]*\([[:space:]]*0xDF[[:space:]]*[,)]' \
+	"$tree/include" | grep -v "include/uapi/linux/usb/dfu.h$" || true)
+[ -z "$users" ] || die "ioctl type 0xDF is used in Linux 6.12 by: $users"
+awk -v line="$dfu_line" '
+	!done && /^0x[0-9A-Fa-f][0-9A-Fa-f]  / && toupper($1) > "0XDF" { print line; done = 1 }
+	{ print }
+	END { if (!done) exit 1 }' "$orig" >"$dir/ioctl-number.rst" ||
+	die "found no place for 0xDF in $rst"
+grep -A1 '^0xDF ' "$dir/ioctl-number.rst" | tail -n1 | grep -q '^0xE5 ' ||
+	die "$rst: 0xDF not before 0xE5"
+[ "$(diff "$orig" "$dir/ioctl-number.rst" | grep -c '^[<>]')" = 1 ] ||
+	die "$rst: the patch changes more than one line"
+if ! out=$(python3 tests/rstcheck.py "$KERNEL_DOC" "$dir/ioctl-number.rst"); then
+	die "$rst with the 0xDF line: $(echo "$out" | head -n 2)"
+fi
+put "$dir/ioctl-number.rst" "$tree/$rst"
+grep -qxF "$dfu_line" "$tree/$rst" || die "$tree/$rst lacks the 0xDF line"
+say "$rst: 0xDF was free in Linux 6.12, its line is in"
 
 # --- configuration: Debian's, plus CONFIG_USB_DFU=m through our Kconfig --------
 config=$KDIR_612/.config
