@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cmd_ctl.c - dfuctl info|status|result|clear|abort|detach|reset: one
- * ioctl on one node
+ * ioctl on one node. clear, abort, detach and reset change the device's
+ * state: the driver wants the node opened for writing for them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,20 @@ static int failed(const char *node, const char *what)
 	return errno_exit(err);
 }
 
+static const char *commit_str(unsigned int policy)
+{
+	switch (policy) {
+	case USB_DFU_COMMIT_CLOSE:
+		return "close";
+	case USB_DFU_COMMIT_SUFFIX:
+		return "suffix";
+	case USB_DFU_COMMIT_EXPLICIT:
+		return "explicit";
+	default:
+		return "unknown";
+	}
+}
+
 static int do_info(int fd, const char *node)
 {
 	struct usb_dfu_info i;
@@ -37,6 +52,8 @@ static int do_info(int fd, const char *node)
 	printf("DFU version:   %x.%02x\n", i.bcdDFUVersion >> 8, i.bcdDFUVersion & 0xff);
 	printf("wTransferSize: %u bytes\n", i.wTransferSize);
 	printf("detach:        %u ms\n", i.wDetachTimeOut);
+	printf("commit:        %s (the default of new opens: sysfs attribute commit)\n",
+	       commit_str(i.commit));
 	printf("bmAttributes:  0x%02x%s%s%s%s\n", i.bmAttributes,
 	       i.bmAttributes & USB_DFU_ATTR_CAN_DNLOAD ? " download" : "",
 	       i.bmAttributes & USB_DFU_ATTR_CAN_UPLOAD ? " upload" : "",
@@ -59,26 +76,37 @@ static int do_status(int fd, const char *node)
 static int do_result(int fd, const char *node)
 {
 	struct usb_dfu_result r;
+	const char *what;
 
 	if (ioctl(fd, USB_DFU_IOCTL_GET_RESULT, &r))
 		return failed(node, "USB_DFU_IOCTL_GET_RESULT");
-	if (!r.error && !r.duration_us) {
+	what = r.flags & USB_DFU_RESULT_UPLOAD ? "upload" : "download";
+	if (!r.error && !r.duration_us && !r.flags) {
 		puts("no transfer yet");
 		return EX_OK;
 	}
-	printf("%s: %llu bytes, %u blocks, %llu ms",
-	       r.error ? strerror(-r.error) : "ok", (unsigned long long)r.bytes,
-	       r.block, (unsigned long long)(r.duration_us / 1000));
+	if (r.error)
+		printf("%s failed: %s", what, strerror(-r.error));
+	else if (r.flags & USB_DFU_RESULT_UNVERIFIED)
+		printf("%s: sent, but the device did not confirm manifestation (it is not manifestation tolerant)",
+		       what);
+	else
+		printf("%s: ok", what);
+	printf(": %llu bytes, %u blocks, %llu ms", (unsigned long long)r.bytes, r.block,
+	       (unsigned long long)(r.duration_us / 1000));
+	if (r.flags & USB_DFU_RESULT_SUFFIX)
+		printf(", DFU suffix checked and not sent");
 	if (r.error)
 		printf(", device %s (%s)", dfu_state_str(r.bState), dfu_status_str(r.bStatus));
 	putchar('\n');
 	return r.error ? EX_IOERR : EX_OK;
 }
 
-static int do_detach(int fd, const struct dfu_dev_desc *d, const struct dev_filter *f)
+static int do_detach(int fd, const struct dfu_dev_desc *d, const struct dev_filter *f,
+		     int ro_why)
 {
 	struct dfu_dev_desc dfu;
-	int ret = detach_and_wait(fd, d, f, &dfu);
+	int ret = detach_and_wait(fd, d, f, ro_why, &dfu);
 
 	if (ret == EX_OK)
 		printf("%s is in DFU mode now as %s\n", d->node, dfu.node);
@@ -88,10 +116,11 @@ static int do_detach(int fd, const struct dfu_dev_desc *d, const struct dev_filt
 static const struct {
 	const char *name;
 	unsigned long req;	/* an ioctl without argument, or 0 */
+	int control;		/* changes the device's state: needs write access */
 } cmds[] = {
-	{ "info", 0 }, { "status", 0 }, { "result", 0 }, { "detach", 0 },
-	{ "clear", USB_DFU_IOCTL_CLR_STATUS }, { "abort", USB_DFU_IOCTL_ABORT },
-	{ "reset", USB_DFU_IOCTL_RESET },
+	{ "info", 0, 0 }, { "status", 0, 0 }, { "result", 0, 0 }, { "detach", 0, 1 },
+	{ "clear", USB_DFU_IOCTL_CLR_STATUS, 1 }, { "abort", USB_DFU_IOCTL_ABORT, 1 },
+	{ "reset", USB_DFU_IOCTL_RESET, 1 },
 };
 
 int cmd_ctl(int argc, char **argv)
@@ -101,7 +130,7 @@ int cmd_ctl(int argc, char **argv)
 	struct dev_filter f = { 0 };
 	struct dfu_dev_desc d;
 	unsigned int i;
-	int c, fd, ret;
+	int c, fd, ret, ro_why = 0;
 
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(name, cmds[i].name))
@@ -119,11 +148,15 @@ int cmd_ctl(int argc, char **argv)
 	ret = dev_select(&f, &d);
 	if (ret)
 		return ret;
-	fd = open_dev(&d, O_RDONLY, &ret);
+	/* ABORT, CLR_STATUS, DETACH and RESET need a file opened for writing */
+	if (cmds[i].control)
+		fd = open_ctl(&d, &ro_why, &ret);
+	else
+		fd = open_dev(&d, O_RDONLY, &ret);
 	if (fd < 0)
 		return ret;
 	if (cmds[i].req)
-		ret = ioctl(fd, cmds[i].req) ? failed(d.node, name) : EX_OK;
+		ret = ioctl(fd, cmds[i].req) ? ctl_failed(&d, name, errno, ro_why) : EX_OK;
 	else if (!strcmp(name, "info"))
 		ret = do_info(fd, d.node);
 	else if (!strcmp(name, "status"))
@@ -131,7 +164,7 @@ int cmd_ctl(int argc, char **argv)
 	else if (!strcmp(name, "result"))
 		ret = do_result(fd, d.node);
 	else
-		ret = do_detach(fd, &d, &f);
+		ret = do_detach(fd, &d, &f, ro_why);
 	close(fd);
 	return ret;
 }

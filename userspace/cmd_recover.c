@@ -11,6 +11,13 @@
  *
  * recovery.conf: one device per line, '#' starts a comment:
  *   VID:PID image=PATH [serial=SERIAL] [alt=N|NAME] [sha256=HEX] [verify=yes]
+ * and, anywhere in the file, for every device:
+ *   commit = suffix|explicit
+ * suffix: the image goes to the driver with its DFU suffix under the
+ * driver's commit policy suffix, which manifests it only if the suffix
+ * is valid and names the device; an image without such a suffix is
+ * refused before the device is opened. explicit (the default): dfuctl
+ * strips the suffix and commits with USB_DFU_IOCTL_COMMIT.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -40,19 +47,52 @@ struct recovery_entry {
 	int verify;
 };
 
-/* Parse one line; 0 for an entry, 1 for a blank line, -1 for a bad one. */
-static int parse_line(char *line, struct recovery_entry *e)
+/* What a line of recovery.conf is. */
+enum line_kind { LINE_ENTRY, LINE_BLANK, LINE_SETTING, LINE_BAD, LINE_BAD_COMMIT };
+
+/*
+ * "commit = suffix|explicit" (spaces optional) at p: LINE_SETTING with
+ * *commit_suffix set, LINE_BAD_COMMIT for another value, LINE_BAD if the
+ * line is not a commit setting at all.
+ */
+static enum line_kind parse_commit(const char *p, int *commit_suffix)
+{
+	char value[32];
+	int n = 0;
+
+	p += strspn(p, " \t");
+	if (strncmp(p, "commit", 6))
+		return LINE_BAD;
+	p += 6;
+	p += strspn(p, " \t");
+	if (*p++ != '=')
+		return LINE_BAD;
+	if (sscanf(p, " %31s %n", value, &n) != 1 || p[n])
+		return LINE_BAD_COMMIT;
+	if (!strcmp(value, "suffix"))
+		*commit_suffix = 1;
+	else if (!strcmp(value, "explicit"))
+		*commit_suffix = 0;
+	else
+		return LINE_BAD_COMMIT;
+	return LINE_SETTING;
+}
+
+/* Parse one line into *e (an entry) or *commit_suffix (a setting). */
+static enum line_kind parse_line(char *line, struct recovery_entry *e, int *commit_suffix)
 {
 	char *tok, *save = NULL;
 	int n;
 
 	memset(e, 0, sizeof(*e));
 	line[strcspn(line, "#\n")] = 0;
+	if (strchr(line, '=') && !strncmp(line + strspn(line, " \t"), "commit", 6))
+		return parse_commit(line, commit_suffix);
 	tok = strtok_r(line, " \t", &save);
 	if (!tok)
-		return 1;
+		return LINE_BLANK;
 	if (sscanf(tok, "%4x:%4x%n", &e->vid, &e->pid, &n) != 2 || tok[n])
-		return -1;
+		return LINE_BAD;
 	while ((tok = strtok_r(NULL, " \t", &save))) {
 		if (!strncmp(tok, "image=", 6))
 			snprintf(e->image, sizeof(e->image), "%s", tok + 6);
@@ -65,39 +105,55 @@ static int parse_line(char *line, struct recovery_entry *e)
 		else if (!strcmp(tok, "verify=yes"))
 			e->verify = 1;
 		else
-			return -1;
+			return LINE_BAD;
 	}
-	return *e->image ? 0 : -1;
+	return *e->image ? LINE_ENTRY : LINE_BAD;
 }
 
-/* The first entry for device d; EX_OK, EX_UNAVAILABLE if none, or EX_CONFIG. */
-static int find_entry(const char *conf, const struct dfu_dev_desc *d, struct recovery_entry *e)
+/*
+ * The first entry for device d, and the commit setting (read from the
+ * whole file, wherever it is); EX_OK, EX_UNAVAILABLE if d is not listed,
+ * or EX_CONFIG after a message.
+ */
+static int find_entry(const char *conf, const struct dfu_dev_desc *d, struct recovery_entry *e,
+		      int *commit_suffix)
 {
 	FILE *f = fopen(conf, "r");
+	struct recovery_entry cur;
 	char line[1024];
-	int lineno = 0, r;
+	int lineno = 0, found = 0;
 
+	*commit_suffix = 0;
 	if (!f) {
 		fprintf(stderr, "dfuctl: recover: %s: %s\n", conf, strerror(errno));
 		return EX_CONFIG;
 	}
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
-		r = parse_line(line, e);
-		if (r < 0) {
-			fprintf(stderr, "dfuctl: recover: %s:%d: not 'VID:PID image=PATH [serial=S] [alt=A] [sha256=HEX] [verify=yes]'\n",
+		switch (parse_line(line, &cur, commit_suffix)) {
+		case LINE_BAD:
+			fprintf(stderr, "dfuctl: recover: %s:%d: not 'VID:PID image=PATH [serial=S] [alt=A] [sha256=HEX] [verify=yes]' or 'commit = suffix|explicit'\n",
 				conf, lineno);
 			fclose(f);
 			return EX_CONFIG;
-		}
-		if (!r && e->vid == d->vid && e->pid == d->pid &&
-		    (!*e->serial || !strcmp(e->serial, d->serial))) {
+		case LINE_BAD_COMMIT:
+			fprintf(stderr, "dfuctl: recover: %s:%d: commit wants 'suffix' or 'explicit'\n",
+				conf, lineno);
 			fclose(f);
-			return EX_OK;
+			return EX_CONFIG;
+		case LINE_ENTRY:
+			if (!found && cur.vid == d->vid && cur.pid == d->pid &&
+			    (!*cur.serial || !strcmp(cur.serial, d->serial))) {
+				*e = cur;
+				found = 1;
+			}
+			break;
+		default:
+			break;
 		}
 	}
 	fclose(f);
-	return EX_UNAVAILABLE;
+	return found ? EX_OK : EX_UNAVAILABLE;
 }
 
 static int sha256_ok(const uint8_t *buf, size_t len, const char *want)
@@ -160,7 +216,7 @@ int cmd_recover(int argc, char **argv)
 	char state[512];
 	uint8_t *img;
 	size_t len;
-	int c, ret, tries;
+	int c, ret, tries, commit_suffix;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'c')
@@ -178,7 +234,7 @@ int cmd_recover(int argc, char **argv)
 		fprintf(stderr, "dfuctl: recover: %s is in run-time mode: nothing to recover\n", d.node);
 		return EX_OK;
 	}
-	ret = find_entry(conf, &d, &e);
+	ret = find_entry(conf, &d, &e, &commit_suffix);
 	if (ret == EX_UNAVAILABLE) {
 		fprintf(stderr, "dfuctl: recover: %s (%04x:%04x serial \"%s\") is not listed in %s: left alone\n",
 			d.node, d.vid, d.pid, d.serial, conf);
@@ -213,6 +269,7 @@ int cmd_recover(int argc, char **argv)
 	o.filter.mode = "dfu";
 	o.alt = *e.alt ? e.alt : NULL;
 	o.verify = e.verify;
+	o.commit_suffix = commit_suffix;
 	ret = flash_image(e.image, img, len, &o);
 	free(img);
 	fprintf(stderr, "dfuctl: recover: %s: %s\n", d.node, ret ? "failed" : "done");

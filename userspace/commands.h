@@ -38,10 +38,28 @@ int select_option(int c, const char *arg, struct dev_filter *f);
 
 /*
  * Open d->node with flags. The errors say what to do: EACCES names the
- * udev rule and the group. Returns the fd, or -1 with *ret set to a
- * sysexits code.
+ * udev rule and the group, EBUSY the other writer. Returns the fd, or -1
+ * with *ret set to a sysexits code.
  */
 int open_dev(const struct dfu_dev_desc *d, int flags, int *ret);
+
+/*
+ * Open d->node for a request that changes the device's state (ABORT,
+ * CLR_STATUS, DETACH, RESET: the driver wants a file opened for writing,
+ * or CAP_SYS_ADMIN). When it cannot be opened for writing because another
+ * program has it open so (EBUSY) or the device takes no downloads (EROFS),
+ * it is opened read-only instead, which is enough for root, and *ro_why
+ * says why (0 when opened for writing). Returns the fd, or -1 with *ret
+ * set to a sysexits code after a message.
+ */
+int open_ctl(const struct dfu_dev_desc *d, int *ro_why, int *ret);
+
+/*
+ * Report that the request what (a command name: "abort", "detach"...)
+ * failed on d with err, on a file that open_ctl() opened (ro_why as it
+ * set it), and say what to do. Returns a sysexits code.
+ */
+int ctl_failed(const struct dfu_dev_desc *d, const char *what, int err, int ro_why);
 
 /* Read a whole image file into *buf (malloc'ed); EX_NOINPUT after a message. */
 int load_image(const char *path, uint8_t **buf, size_t *len);
@@ -50,7 +68,8 @@ int load_image(const char *path, uint8_t **buf, size_t *len);
 int errno_exit(int err);
 
 /*
- * Select the DFU target by number or alt_names name with USB_DFU_IOCTL_SET_ALT.
+ * Select the DFU target of this open file by number or alt_names name with
+ * USB_DFU_IOCTL_SET_ALT (other files and the sysfs default stay as they are).
  * Returns EX_OK, or a sysexits code after a message.
  */
 int set_alt(int fd, const struct dfu_dev_desc *d, const char *alt);

@@ -52,32 +52,92 @@ int errno_exit(int err)
 	case EOPNOTSUPP:
 	case EROFS:
 		return EX_UNAVAILABLE;
+	case EBADMSG:		/* no valid DFU suffix under the suffix policy */
+	case EMEDIUMTYPE:	/* an image for another device, or DfuSe */
+	case ENODATA:		/* a suffix and no image */
+		return EX_DATAERR;
 	default:
 		return EX_IOERR;
 	}
 }
 
-int open_dev(const struct dfu_dev_desc *d, int flags, int *ret)
-{
-	int fd = open(d->node, flags | O_CLOEXEC), err = errno;
+static const char perm_hint[] =
+	"install the udev rule 60-dfu.rules (make install) and join the group plugdev "
+	"(usermod -aG plugdev $USER, then log in again), or run as root";
 
-	if (fd >= 0)
-		return fd;
-	*ret = errno_exit(err);
+/* The message for a failed open() of d with flags; returns the exit code. */
+static int open_failed(const struct dfu_dev_desc *d, int flags, int err)
+{
+	int writing = (flags & O_ACCMODE) != O_RDONLY;
+
 	if (err == EACCES || err == EPERM) {
-		fprintf(stderr, "dfuctl: %s: permission denied: install the udev rule 60-dfu.rules (make install) and join the group plugdev (usermod -aG plugdev $USER, then log in again), or run as root\n",
-			d->node);
+		fprintf(stderr, "dfuctl: %s: permission denied: %s%s\n", d->node, perm_hint,
+			writing ? " (this needs write access to the node)" : "");
 	} else if (err == EBUSY) {
-		fprintf(stderr, "dfuctl: %s: busy: another program is transferring an image; wait for it to finish\n",
-			d->node);
-	} else if (err == EOPNOTSUPP || err == EROFS) {
-		fprintf(stderr, "dfuctl: %s: %s: %s\n", d->node, strerror(err),
-			err == EROFS ? "this device does not take downloads (bitCanDnload is 0)" :
-			"not in DFU mode (try --detach), or a DfuSe device, not supported yet");
+		fprintf(stderr, "dfuctl: %s: busy: another program has it open for writing (a flash in progress?): wait for it to finish; 'fuser -v %s' shows which program it is\n",
+			d->node, d->node);
+	} else if (err == EROFS) {
+		fprintf(stderr, "dfuctl: %s: %s: this device does not take downloads (bitCanDnload is 0)\n",
+			d->node, strerror(err));
+	} else if (err == EOPNOTSUPP) {
+		fprintf(stderr, "dfuctl: %s: %s: this driver cannot open the node for writing in run-time mode: switch the device to DFU mode first (--detach)\n",
+			d->node, strerror(err));
 	} else {
 		fprintf(stderr, "dfuctl: %s: %s\n", d->node, strerror(err));
 	}
-	return -1;
+	return errno_exit(err);
+}
+
+int open_dev(const struct dfu_dev_desc *d, int flags, int *ret)
+{
+	int fd = open(d->node, flags | O_CLOEXEC);
+
+	if (fd < 0)
+		*ret = open_failed(d, flags, errno);
+	return fd;
+}
+
+int open_ctl(const struct dfu_dev_desc *d, int *ro_why, int *ret)
+{
+	int fd = open(d->node, O_WRONLY | O_CLOEXEC), err = errno;
+
+	*ro_why = 0;
+	if (fd >= 0)
+		return fd;
+	if (err != EBUSY && err != EROFS) {
+		*ret = open_failed(d, O_WRONLY, err);
+		return -1;
+	}
+	/* enough for root (CAP_SYS_ADMIN); others learn why from ctl_failed() */
+	fd = open(d->node, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*ret = open_failed(d, O_RDONLY, errno);
+		return -1;
+	}
+	*ro_why = err;
+	return fd;
+}
+
+int ctl_failed(const struct dfu_dev_desc *d, const char *what, int err, int ro_why)
+{
+	if (err == EPERM && ro_why == EBUSY) {
+		fprintf(stderr, "dfuctl: %s: %s needs the node open for writing, and another program has it open so (a flash in progress?): wait for it to finish ('fuser -v %s' shows which program it is), or run as root to %s anyway\n",
+			d->node, what, d->node, what);
+	} else if (err == EPERM && ro_why == EROFS) {
+		fprintf(stderr, "dfuctl: %s: %s needs the node open for writing, which a device without downloads (bitCanDnload is 0) refuses: run as root\n",
+			d->node, what);
+	} else if (err == EPERM || err == EACCES) {
+		fprintf(stderr, "dfuctl: %s: %s: permission denied: %s\n", d->node, what, perm_hint);
+	} else if (err == EBUSY) {
+		fprintf(stderr, "dfuctl: %s: %s: busy: a transfer is in progress; wait for it to end, or end it with dfuctl abort %s\n",
+			d->node, what, d->node);
+	} else if (err == ENODEV) {
+		fprintf(stderr, "dfuctl: %s: %s: the device is gone (unplugged or reset); see dfuctl list\n",
+			d->node, what);
+	} else {
+		fprintf(stderr, "dfuctl: %s: %s: %s\n", d->node, what, strerror(err));
+	}
+	return errno_exit(err);
 }
 
 int set_alt(int fd, const struct dfu_dev_desc *d, const char *alt)

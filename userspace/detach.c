@@ -37,7 +37,7 @@ void dfu_mode_filter(const struct dfu_dev_desc *d, const struct dev_filter *user
 }
 
 int detach_and_wait(int fd, const struct dfu_dev_desc *rt, const struct dev_filter *user,
-		    struct dfu_dev_desc *out)
+		    int ro_why, struct dfu_dev_desc *out)
 {
 	struct usb_dfu_info info;
 	struct dev_filter f;
@@ -53,8 +53,7 @@ int detach_and_wait(int fd, const struct dfu_dev_desc *rt, const struct dev_filt
 			fprintf(stderr, "dfuctl: %s is already in DFU mode\n", rt->node);
 			return EX_USAGE;
 		}
-		fprintf(stderr, "dfuctl: %s: USB_DFU_IOCTL_DETACH: %s\n", rt->node, strerror(err));
-		return errno_exit(err);
+		return ctl_failed(rt, "detach", err, ro_why);
 	}
 	dfu_mode_filter(rt, user, &f);
 	ret = dev_wait(&f, rt, info.wDetachTimeOut + REENUM_MS, out);

@@ -13,11 +13,12 @@ void dfu_mode_filter(const struct dfu_dev_desc *d, const struct dev_filter *user
 		     struct dev_filter *f);
 
 /*
- * USB_DFU_IOCTL_DETACH on fd (the run-time node rt), then wait for the device
- * in DFU mode, without a fixed sleep. Returns EX_OK with *out filled, or a
- * sysexits code after a message.
+ * USB_DFU_IOCTL_DETACH on fd (the run-time node rt, from open_ctl(), which
+ * set ro_why), then wait for the device in DFU mode, without a fixed
+ * sleep. Returns EX_OK with *out filled, or a sysexits code after a
+ * message.
  */
 int detach_and_wait(int fd, const struct dfu_dev_desc *rt, const struct dev_filter *user,
-		    struct dfu_dev_desc *out);
+		    int ro_why, struct dfu_dev_desc *out);
 
 #endif

@@ -35,6 +35,8 @@ static int describe(struct udev_device *dev, struct dfu_dev_desc *d, int with_st
 {
 	struct udev_device *intf, *usb;
 	struct udev_list_entry *e;
+	unsigned int rt_vid, rt_pid;
+	const char *rt;
 
 	memset(d, 0, sizeof(*d));
 	intf = udev_device_get_parent_with_subsystem_devtype(dev, "usb", "usb_interface");
@@ -47,7 +49,7 @@ static int describe(struct udev_device *dev, struct dfu_dev_desc *d, int with_st
 	copy(d->id_path, sizeof(d->id_path), udev_device_get_property_value(dev, "ID_PATH"));
 	copy(d->serial, sizeof(d->serial), udev_device_get_sysattr_value(usb, "serial"));
 	copy(d->mode, sizeof(d->mode), udev_device_get_sysattr_value(dev, "mode"));
-	/* reading state sends DFU_GETSTATE: only when it is shown */
+	/* the state the driver last saw; "unknown" before any */
 	if (with_state)
 		copy(d->state, sizeof(d->state), udev_device_get_sysattr_value(dev, "state"));
 	copy(d->version, sizeof(d->version), udev_device_get_sysattr_value(dev, "dfu_version"));
@@ -62,6 +64,13 @@ static int describe(struct udev_device *dev, struct dfu_dev_desc *d, int with_st
 	d->alt = number(udev_device_get_sysattr_value(dev, "alt"), 10);
 	d->num_alts = number(udev_device_get_sysattr_value(dev, "num_alts"), 10);
 	d->attributes = number(udev_device_get_sysattr_value(dev, "attributes"), 16);
+	/* "VVVV:PPPP", or an empty line when the device was not seen before */
+	rt = udev_device_get_sysattr_value(dev, "runtime_id");
+	if (rt && sscanf(rt, "%4x:%4x", &rt_vid, &rt_pid) == 2) {
+		d->has_runtime_id = 1;
+		d->runtime_vid = (uint16_t)rt_vid;
+		d->runtime_pid = (uint16_t)rt_pid;
+	}
 	udev_list_entry_foreach(e, udev_device_get_devlinks_list_entry(dev)) {
 		if (d->n_links == DEV_MAX_LINKS)
 			break;
@@ -81,7 +90,7 @@ static int by_name(const void *a, const void *b)
 }
 
 /*
- * flags: SCAN_STATE reads each device's live state; SCAN_INITIALIZED
+ * flags: SCAN_STATE reads each device's last seen state; SCAN_INITIALIZED
  * skips nodes udevd has not finished (mode, group, links).
  */
 #define SCAN_STATE		1

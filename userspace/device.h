@@ -18,10 +18,13 @@ struct dfu_dev_desc {
 	char id_path[128];	/* udev's ID_PATH, "" without udevd */
 	char serial[384];	/* iSerialNumber string (UTF-8), "" if none */
 	char mode[16];		/* "dfu" or "runtime" */
-	char state[32];		/* dfuIDLE, appIDLE... (dev_list only) */
+	char state[32];		/* dfuIDLE, appIDLE... as last seen (dev_list only) */
 	char version[16];	/* bcdDFUVersion, 0x0110 */
 	char alt_names[4096];	/* "N name" lines */
 	uint16_t vid, pid;
+	/* the run-time IDs the driver saw on this port before a detach */
+	int has_runtime_id;
+	uint16_t runtime_vid, runtime_pid;
 	unsigned int busnum, devnum;	/* devnum changes on re-enumeration */
 	unsigned int interface, transfer_size, alt, num_alts, attributes;
 	char links[DEV_MAX_LINKS][128];	/* /dev/dfu/by-... */
@@ -58,9 +61,10 @@ struct dev_filter {
 };
 
 /*
- * Every DFU node, sorted by name, with its live DFU state (one request to
- * each device). Returns the number found (0 too), or -1 with a message
- * when libudev fails. *list is malloc'ed; free() it.
+ * Every DFU node, sorted by name, with the DFU state the driver last saw
+ * (sysfs state: no request reaches the device). Returns the number found
+ * (0 too), or -1 with a message when libudev fails. *list is malloc'ed;
+ * free() it.
  */
 int dev_list(struct dfu_dev_desc **list);
 

@@ -4,7 +4,10 @@
  *
  * The kernel does the DFU protocol: this writes the image to /dev/dfuN in
  * large chunks (each write() returns once its blocks are on the device,
- * so progress is real), and close() reports manifestation.
+ * so progress is real), and USB_DFU_IOCTL_COMMIT ends the image and
+ * reports manifestation. The file is opened with the commit policy
+ * explicit (or suffix, for dfuctl recover when recovery.conf says so):
+ * an image that was not written whole is never manifested.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <linux/usb/dfu.h>
 
@@ -32,14 +36,19 @@
  * (later) nothing is said yet.
  */
 static int judge(const char *path, const uint8_t *file, size_t len,
-		 const struct image_ids *ids, int require_suffix, int later,
+		 const struct image_ids *ids, const struct flash_opts *o, int later,
 		 struct image_info *info)
 {
 	switch (image_check(file, len, ids, info)) {
 	case IMAGE_ACCEPT:
 		return EX_OK;
 	case IMAGE_NO_SUFFIX:
-		if (require_suffix)
+		if (o->commit_suffix) {
+			fprintf(stderr, "dfuctl: %s: commit = suffix wants a DFU suffix that names the device, and the file has none, so the driver would never manifest it; nothing was sent: add one with 'dfuctl suffix add %s --vid %04x --pid %04x'\n",
+				path, path, ids->dfu_vid, ids->dfu_pid);
+			return EX_DATAERR;
+		}
+		if (o->require_suffix)
 			break;
 		fprintf(stderr, "dfuctl: warning: %s: %s\n", path, info->message);
 		return EX_OK;
@@ -54,38 +63,75 @@ static int judge(const char *path, const uint8_t *file, size_t len,
 	return EX_DATAERR;
 }
 
+/* What to do after a write() or USB_DFU_IOCTL_COMMIT failed with err. */
 static const char *write_hint(int err)
 {
 	switch (err) {
 	case EIO:
-		return "the device reported an error; see dfuctl status and dmesg, then retry";
+		return "the device reported an error; nothing was manifested: see dfuctl status and dmesg, then flash again";
 	case ETIMEDOUT:
-		return "the device stopped answering; replug it and retry";
+		return "the device stopped answering; nothing was manifested: replug it and flash again";
 	case ENODEV:
-		return "the device was unplugged or reset; plug it in and retry";
+		return "the device was unplugged or reset: plug it in and flash again";
 	case EROFS:
 		return "this device or alt setting does not take downloads";
 	case EOPNOTSUPP:
-		return "this node cannot take an image (run-time mode, or DfuSe): try --detach";
+		return "this node is in run-time mode: switch the device to DFU mode first (--detach)";
 	case EINTR:
-		return "interrupted; the device is back in dfuIDLE, retry";
+		return "interrupted; nothing was manifested: flash again";
+	case ECANCELED:
+		return "the download was aborted (dfuctl abort, or another program's DFU_ABORT); nothing was manifested: flash again";
+	case EBADMSG:
+		return "the image does not end in a valid DFU suffix for this device, which the commit policy suffix requires; nothing was manifested: check the file with dfuctl suffix check";
+	case EMEDIUMTYPE:
+		return "the driver found an image for another device (its DFU suffix) or a DfuSe file; nothing was manifested: use the image built for this device";
+	case ENODATA:
+		return "the file is only a DFU suffix, with no firmware before it; nothing was manifested: pick the firmware image";
+	case EBUSY:
+		return "another call on this file was writing; nothing was manifested: flash again";
 	default:
 		return "retry, and see dmesg if it fails again";
 	}
+}
+
+/*
+ * Choose how the image is committed: never by close(), so that a dfuctl
+ * that fails or is killed half-way leaves nothing manifested.
+ */
+static int set_commit(int fd, const struct dfu_dev_desc *d, const struct flash_opts *o)
+{
+	__u32 policy = o->commit_suffix ? USB_DFU_COMMIT_SUFFIX : USB_DFU_COMMIT_EXPLICIT;
+	int err;
+
+	if (!ioctl(fd, USB_DFU_IOCTL_SET_COMMIT, &policy))
+		return EX_OK;
+	err = errno;
+	if (err == ENOTTY || err == EINVAL) {
+		fprintf(stderr, "dfuctl: %s: the loaded dfu.ko has no commit policies (USB_DFU_IOCTL_SET_COMMIT: %s); nothing was sent: load the dfu.ko that comes with this dfuctl\n",
+			d->node, strerror(err));
+		return EX_UNAVAILABLE;
+	}
+	fprintf(stderr, "dfuctl: %s: choosing the commit policy: %s; nothing was sent: %s\n",
+		d->node, strerror(err), write_hint(err));
+	return errno_exit(err);
 }
 
 static int download(const struct dfu_dev_desc *d, const uint8_t *img, size_t len,
 		    const struct flash_opts *o)
 {
 	size_t chunk = (size_t)(d->transfer_size ? d->transfer_size : 4096) * BLOCKS_PER_WRITE;
+	struct usb_dfu_result r;
 	struct progress p;
 	size_t done = 0;
-	int fd, ret;
+	int fd, ret, err, have_result;
 
 	fd = open_dev(d, O_WRONLY, &ret);
 	if (fd < 0)
 		return ret;
-	if (o->alt && (ret = set_alt(fd, d, o->alt))) {
+	ret = set_commit(fd, d, o);
+	if (!ret && o->alt)
+		ret = set_alt(fd, d, o->alt);
+	if (ret) {
 		close(fd);
 		return ret;
 	}
@@ -93,25 +139,39 @@ static int download(const struct dfu_dev_desc *d, const uint8_t *img, size_t len
 	while (done < len) {
 		ssize_t n = write(fd, img + done, len - done < chunk ? len - done : chunk);
 
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0) {
-			int err = errno;
-
+			err = errno;
 			fprintf(stderr, "\ndfuctl: %s: download failed after %zu bytes: %s: %s\n",
 				d->node, done, strerror(err), write_hint(err));
+			/* not committed: the driver aborts the image */
 			close(fd);
 			return errno_exit(err);
 		}
 		done += (size_t)n;
 		progress_update(&p, done);
 	}
-	if (close(fd)) {
-		int err = errno;
-
+	/* the whole image is written: now, and only now, it may be manifested */
+	if (ioctl(fd, USB_DFU_IOCTL_COMMIT)) {
+		err = errno;
 		fprintf(stderr, "\ndfuctl: %s: the device did not take the image: %s: %s\n",
+			d->node, strerror(err), write_hint(err));
+		close(fd);
+		return errno_exit(err);
+	}
+	/* a device that left the bus to start its firmware has no result */
+	have_result = !ioctl(fd, USB_DFU_IOCTL_GET_RESULT, &r);
+	if (close(fd)) {
+		err = errno;
+		fprintf(stderr, "\ndfuctl: %s: after the image was committed, close() failed: %s: %s\n",
 			d->node, strerror(err), write_hint(err));
 		return errno_exit(err);
 	}
 	progress_end(&p, done);
+	if (have_result && (r.flags & USB_DFU_RESULT_UNVERIFIED))
+		fprintf(stderr, "%s: %zu bytes sent, but the device did not confirm manifestation (it is not manifestation tolerant)\n",
+			d->node, done);
 	return EX_OK;
 }
 
@@ -196,7 +256,7 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 	struct dfu_dev_desc d, rt;
 	struct image_info info;
 	struct image_ids ids;
-	int fd, ret, later;
+	int fd, ret, later, ro_why;
 
 	ret = dev_select(&o->filter, &d);
 	if (ret)
@@ -208,18 +268,23 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 	}
 	ids.runtime_vid = ids.dfu_vid = d.vid;
 	ids.runtime_pid = ids.dfu_pid = d.pid;
+	/* the driver's suffix check takes the run-time IDs it saw too */
+	if (d.has_runtime_id) {
+		ids.runtime_vid = d.runtime_vid;
+		ids.runtime_pid = d.runtime_pid;
+	}
 	/* a file for another device, or a broken one, never reaches it */
 	later = o->detach && !strcmp(d.mode, "runtime");
-	ret = judge(path, file, len, &ids, o->require_suffix, later, &info);
+	ret = judge(path, file, len, &ids, o, later, &info);
 	if (ret && !(later && info.verdict == IMAGE_REJECT))
 		return ret;
 
 	if (!strcmp(d.mode, "runtime")) {
 		rt = d;
-		fd = open_dev(&rt, O_RDONLY, &ret);
+		fd = open_ctl(&rt, &ro_why, &ret);
 		if (fd < 0)
 			return ret;
-		ret = detach_and_wait(fd, &rt, &o->filter, &d);
+		ret = detach_and_wait(fd, &rt, &o->filter, ro_why, &d);
 		close(fd);
 		if (ret)
 			return ret;
@@ -228,14 +293,18 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 		ids.dfu_vid = d.vid;
 		ids.dfu_pid = d.pid;
 		if (info.verdict == IMAGE_REJECT)
-			ret = judge(path, file, len, &ids, o->require_suffix, 0, &info);
+			ret = judge(path, file, len, &ids, o, 0, &info);
 		if (ret) {
 			fprintf(stderr, "dfuctl: nothing was written; %s stays in DFU mode (dfuctl reset %s restarts it)\n",
 				d.node, d.node);
 			return ret;
 		}
 	}
-	ret = download(&d, file, info.payload_len, o);
+	/*
+	 * Under the suffix policy the driver checks the suffix again and does
+	 * not send it; otherwise it is stripped here.
+	 */
+	ret = download(&d, file, o->commit_suffix ? len : info.payload_len, o);
 	if (ret || !o->verify)
 		return ret;
 	if (!(d.attributes & USB_DFU_ATTR_CAN_UPLOAD)) {

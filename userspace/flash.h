@@ -17,12 +17,21 @@ struct flash_opts {
 	int verify;			/* upload and compare afterwards */
 	int quiet;			/* no progress, only the result */
 	int require_suffix;		/* refuse files without a DFU suffix */
+	/*
+	 * Commit under USB_DFU_COMMIT_SUFFIX instead of _EXPLICIT: the file
+	 * goes to the driver with its suffix, which the driver checks again,
+	 * and a file without a valid suffix for the device is refused before
+	 * the device is opened.
+	 */
+	int commit_suffix;
 };
 
 /*
  * Flash the len bytes of file (its name is path, for messages) to the
  * device o->filter chooses. The file is judged first (DFU suffix, IDs,
- * DfuSe) and nothing reaches the device when it is refused. Returns a
+ * DfuSe) and nothing reaches the device when it is refused. The image is
+ * manifested only by USB_DFU_IOCTL_COMMIT once it is written whole: a
+ * dfuctl that fails or dies before leaves nothing manifested. Returns a
  * sysexits code; every failure has printed what to do.
  */
 int flash_image(const char *path, const uint8_t *file, size_t len, const struct flash_opts *o);
