@@ -529,6 +529,59 @@ else
 		"needs DUMMY_HCD_NUM >= 2 (is ${DUMMY_HCD_NUM:-1})"
 fi
 
+# ---- an appliance's commit policy: DFU_COMMIT from a local rule -------------
+# Without a local rule the node keeps the driver's default; with
+# SUBSYSTEM=="dfu", ENV{DFU_COMMIT}="suffix" in a rule file that sorts
+# before 60-dfu.rules, the node's commit attribute reads "suffix", and then
+# an image without a DFU suffix is never manifested while one with it is.
+commit_is() {	# commit_is NODE VALUE
+	v=$(cat "/sys/class/dfu/$1/commit" 2>/dev/null) || v="(unreadable)"
+	[ "$v" = "$2" ] && return 0
+	note "/sys/class/dfu/$1/commit is '$v', want '$2'"
+	return 1
+}
+if emu_start UDEV5 --pid df05; then
+	settle
+	n5=$(node_of UDEV5)
+	check "commit: without a local rule /sys/class/dfu/$n5/commit reads close" \
+		commit_is "$n5" close
+	emu_stop "$emu_pid" UDEV5
+else
+	not_ok "commit: UDEV5 plugged in"
+fi
+local_rule=/etc/udev/rules.d/59-dfu-local.rules
+mkdir -p /etc/udev/rules.d
+echo 'SUBSYSTEM=="dfu", ENV{DFU_COMMIT}="suffix"' >"$local_rule"
+udevadm control --reload
+if emu_start UDEV5 --pid df05; then
+	pid5=$emu_pid
+	settle
+	n5=$(node_of UDEV5)
+	check "commit: with DFU_COMMIT=suffix from $local_rule, /sys/class/dfu/$n5/commit reads suffix" \
+		commit_is "$n5" suffix
+	rm -f "$work/UDEV5.out"
+	if cat "$image" >"/dev/$n5" 2>"$work/commit.err"; then
+		not_ok "commit suffix: cat of an image without a DFU suffix fails"
+	elif [ -e "$work/UDEV5.out" ]; then
+		not_ok "commit suffix: cat of an image without a DFU suffix fails, and nothing is manifested"
+	else
+		ok "commit suffix: cat of an image without a DFU suffix fails, nothing manifested: $(cat "$work/commit.err")"
+	fi
+	cp "$image" "$work/image.dfu"
+	./dfuctl suffix add "$work/image.dfu" --vid 1209 --pid df05 >/dev/null
+	if cat "$work/image.dfu" >"/dev/$n5" 2>"$work/commit.err"; then
+		check "commit suffix: cat of the image with a DFU suffix for 1209:df05 flashes it, without the suffix" \
+			cmp "$image" "$work/UDEV5.out"
+	else
+		not_ok "commit suffix: cat of the image with a DFU suffix for 1209:df05 flashes it: $(cat "$work/commit.err")"
+	fi
+	emu_stop "$pid5" UDEV5
+else
+	not_ok "commit: UDEV5 plugged in with the local rule"
+fi
+rm -f "$local_rule"
+udevadm control --reload
+
 # ---- a serial number that is no safe file name ------------------------------
 # usb_id's ID_SERIAL_SHORT turns the space and the slash into "_".
 odd='UDEV 4/x'
