@@ -5,6 +5,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kernel.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include "dfu.h"
@@ -23,7 +24,7 @@
  * copy of it. Only the two lengths the specifications define are taken.
  */
 static int dfu_scan_functional(struct usb_interface *intf, const u8 *buf,
-			       int len, const struct dfu_functional_desc **found)
+			       int len, const struct usb_dfu_functional_descriptor **found)
 {
 	const struct usb_descriptor_header *h;
 
@@ -41,7 +42,7 @@ static int dfu_scan_functional(struct usb_interface *intf, const u8 *buf,
 			return -EINVAL;
 		}
 		if (!*found) {
-			*found = (const struct dfu_functional_desc *)buf;
+			*found = (const struct usb_dfu_functional_descriptor *)buf;
 		} else if ((*found)->bLength != h->bLength ||
 			   memcmp(*found, buf, h->bLength)) {
 			dev_err(&intf->dev,
@@ -59,7 +60,7 @@ static int dfu_scan_functional(struct usb_interface *intf, const u8 *buf,
  * a malformed one or two that disagree rather than guess.
  */
 static int dfu_find_functional(struct usb_interface *intf,
-			       const struct dfu_functional_desc **found)
+			       const struct usb_dfu_functional_descriptor **found)
 {
 	struct usb_host_config *config = interface_to_usbdev(intf)->actconfig;
 	unsigned int i;
@@ -92,10 +93,10 @@ static u8 dfu_decide_mode(struct usb_interface *intf, u32 quirks)
 	u8 protocol = intf->cur_altsetting->desc.bInterfaceProtocol;
 
 	if (protocol == 2 || (quirks & DFU_QUIRK_FORCE_DFU))
-		return DFU_MODE_DFU;
+		return USB_DFU_MODE_DFU;
 	if (protocol == 0 && config && config->desc.bNumInterfaces == 1)
-		return DFU_MODE_DFU;
-	return DFU_MODE_RUNTIME;
+		return USB_DFU_MODE_DFU;
+	return USB_DFU_MODE_RUNTIME;
 }
 
 /**
@@ -116,8 +117,8 @@ int dfu_parse_descriptors(struct dfu_dev *dfu, struct usb_interface *intf)
 {
 	struct usb_device *udev = interface_to_usbdev(intf);
 	struct usb_host_interface *cur = intf->cur_altsetting;
-	const struct dfu_functional_desc *desc;
-	struct dfu_info *info = &dfu->info;
+	const struct usb_dfu_functional_descriptor *desc;
+	struct usb_dfu_info *info = &dfu->info;
 
 	if (dfu_find_functional(intf, &desc))
 		return -ENODEV;
@@ -144,7 +145,7 @@ int dfu_parse_descriptors(struct dfu_dev *dfu, struct usb_interface *intf)
 	if (dfu->quirks & DFU_QUIRK_VERSION_1_1)
 		info->bcdDFUVersion = 0x0110;
 	if (dfu->quirks & DFU_QUIRK_NO_UPLOAD)
-		info->bmAttributes &= ~DFU_ATTR_CAN_UPLOAD;
+		info->bmAttributes &= ~DFU_FUNC_ATT_CAN_UPLOAD;
 
 	if (!info->wTransferSize) {
 		dev_warn(&intf->dev, "wTransferSize is 0, using %d bytes\n",
@@ -221,27 +222,40 @@ void dfu_free_alt_names(struct dfu_dev *dfu)
 }
 
 /**
- * dfu_set_alt() - choose the alternate setting later transfers use
+ * dfu_has_alt() - does the interface have this alternate setting?
  * @dfu: the device
- * @alt: bAlternateSetting of one of the interface's alt settings
+ * @alt: a bAlternateSetting number
  *
- * The SET_INTERFACE itself goes out at the start of each transfer.
- *
- * Context: process; io_mutex held.
- * Return: 0, -EINVAL for an alt setting the interface lacks, -EBUSY while
- * a transfer is in progress.
+ * Context: any.
+ * Return: true if one of the interface's alt settings has that number.
  */
-int dfu_set_alt(struct dfu_dev *dfu, unsigned int alt)
+bool dfu_has_alt(struct dfu_dev *dfu, unsigned int alt)
 {
 	unsigned int i;
 
 	for (i = 0; i < dfu->info.bNumAltSettings; i++)
 		if (dfu->alt_nums[i] == alt)
-			break;
-	if (i == dfu->info.bNumAltSettings)
-		return -EINVAL;
-	if (dfu->owner)
-		return -EBUSY;
-	dfu->info.bAlternateSetting = alt;
-	return 0;
+			return true;
+	return false;
+}
+
+/**
+ * dfu_find_alt() - the alternate setting a user named
+ * @dfu: the device
+ * @name: a bAlternateSetting number, or an alt setting's name as the
+ *	sysfs attribute alt_names shows it (a trailing newline is ignored)
+ *
+ * Context: any.
+ * Return: the bAlternateSetting, or -EINVAL if the interface has none such.
+ */
+int dfu_find_alt(struct dfu_dev *dfu, const char *name)
+{
+	unsigned int alt, i;
+
+	if (!kstrtouint(name, 0, &alt))
+		return dfu_has_alt(dfu, alt) ? alt : -EINVAL;
+	for (i = 0; i < dfu->info.bNumAltSettings; i++)
+		if (*dfu->alt_names[i] && sysfs_streq(name, dfu->alt_names[i]))
+			return dfu->alt_nums[i];
+	return -EINVAL;
 }

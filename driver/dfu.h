@@ -2,9 +2,11 @@
 /*
  * dfu.h - private types of the USB DFU class driver
  *
- * Data flows one way: chardev.c (files, byte streams) calls proto.c (DFU
- * requests and the host side of the state machine), which talks to usbcore.
- * usb.c owns the lifetime of struct dfu_dev; sysfs.c only reads it.
+ * Data flows one way: chardev.c (file operations) calls stream.c (one
+ * download or upload: blocks, commit policy, suffix guard, result), which
+ * calls proto.c (DFU requests and the host side of the state machine),
+ * which talks to usbcore. usb.c owns the lifetime of struct dfu_dev;
+ * sysfs.c only reads it.
  */
 
 #ifndef _DFU_H
@@ -15,7 +17,9 @@
 #include <linux/device.h>
 #include <linux/ktime.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/usb.h>
+#include <linux/wait.h>
 #include <uapi/linux/usb/dfu.h>
 
 #include "compat.h"
@@ -36,6 +40,15 @@
 #define DFU_SUFFIX_MAX		255
 #define DFU_MAX_DEVICES		256
 
+/* DFU 1.0's functional descriptor ends before bcdDFUVersion */
+#define DFU_FUNC_DESC_LEN_1_0	7
+
+/*
+ * ST's DfuSe (bcdDFUVersion 0x011a) reads DFU_DNLOAD block 0 as a command
+ * (erase, read-unprotect): plain DFU transfers must never reach it.
+ */
+#define DFU_VERSION_DFUSE	0x011a
+
 /* quirks: how a device deviates from DFU 1.1 (quirks.c) */
 #define DFU_QUIRK_POLL_5MS	BIT(0)	/* bwPollTimeout is bogus: wait 5 ms */
 #define DFU_QUIRK_IGNORE	BIT(1)	/* the interface speaks another protocol */
@@ -46,26 +59,8 @@
 /* bits of dfu_dev.flags */
 #define DFU_FLAG_GONE		0	/* disconnect() has started */
 
-/**
- * struct dfu_functional_desc - the DFU functional descriptor (DFU 1.1, 4.1.3)
- * @bLength: 9 for DFU 1.1, 7 for DFU 1.0 (no @bcdDFUVersion)
- * @bDescriptorType: USB_DT_DFU_FUNCTIONAL
- * @bmAttributes: DFU_ATTR_* bits
- * @wDetachTimeOut: ms the device waits for a reset after DFU_DETACH
- * @wTransferSize: maximum bytes per DFU_DNLOAD or DFU_UPLOAD
- * @bcdDFUVersion: DFU release the device follows
- */
-struct dfu_functional_desc {
-	u8 bLength;
-	u8 bDescriptorType;
-	u8 bmAttributes;
-	__le16 wDetachTimeOut;
-	__le16 wTransferSize;
-	__le16 bcdDFUVersion;
-} __packed;
-
-/* DFU 1.0's functional descriptor ends before bcdDFUVersion */
-#define DFU_FUNC_DESC_LEN_1_0	7
+/* dfu_dev.seen_state and seen_status before the device said anything */
+#define DFU_UNKNOWN		(-1)
 
 /**
  * struct dfu_dev - one DFU interface, published as /dev/dfuN
@@ -75,25 +70,37 @@ struct dfu_functional_desc {
  * @dev: the class device dfuN; its refcount owns this structure
  * @cdev: the character device
  * @id: N in dfuN, from the driver's IDA
- * @flags: DFU_FLAG_* bits, set without @io_mutex
- * @info: descriptor fields and settings reported by DFU_IOCTL_GET_INFO
+ * @flags: DFU_FLAG_* bits, set without any lock
+ * @info: descriptor fields; its bAlternateSetting and commit are the
+ *	defaults of files opened later (sysfs alt and commit), read and
+ *	written with READ_ONCE() and WRITE_ONCE()
  * @alt_names: iInterface string of each alternate setting ("" for none),
  *	in the order of the interface's altsetting array
  * @alt_nums: bAlternateSetting of each, in the same order (numbers may
  *	have gaps)
  * @quirks: DFU_QUIRK_* flags of the device
+ * @runtime_vid: idVendor of the run-time device last seen on this USB
+ *	port (a DFU suffix may carry it), valid if @has_runtime_id
+ * @runtime_pid: its idProduct
+ * @has_runtime_id: such a device was seen
+ * @wait: woken by disconnect(); poll waits and poll() sleep on it
+ * @seen_state: the last bState the device reported, or DFU_UNKNOWN; what
+ *	sysfs shows, written under io_mutex, read with READ_ONCE()
+ * @seen_status: the last bStatus, likewise
+ * @lock: guards @has_writer and @result, which are read without io_mutex
+ * @has_writer: a file is open for writing
+ * @result: outcome of the last download or upload
  * @io_mutex: serialises every request to the device and guards the
  *	fields below it
  * @urb: the control URB every DFU request uses, killed by disconnect()
  * @setup: the URB's setup packet
- * @buf: wTransferSize bytes, DMA-safe: the block being downloaded or uploaded
+ * @buf: wTransferSize + DFU_SUFFIX_MAX bytes, DMA-safe: the blocks being
+ *	downloaded, with the held-back tail, or the block being uploaded
  * @sbuf: small DMA-safe buffer for DFU_GETSTATUS and DFU_GETSTATE
  * @done: completed by the URB's completion handler
  * @done_time: when the URB completed; poll waits are measured from it
  * @status: the device's last answer to DFU_GETSTATUS
- * @owner: the open file whose download or upload is in progress, or NULL
- * @has_writer: a file is open for writing
- * @result: outcome of the last download or upload
+ * @owner: the stream whose download or upload is in progress, or NULL
  */
 struct dfu_dev {
 	struct usb_device *udev;
@@ -102,10 +109,20 @@ struct dfu_dev {
 	struct cdev cdev;
 	int id;
 	unsigned long flags;
-	struct dfu_info info;
+	struct usb_dfu_info info;
 	char **alt_names;
 	u8 *alt_nums;
 	u32 quirks;
+	u16 runtime_vid;
+	u16 runtime_pid;
+	bool has_runtime_id;
+	wait_queue_head_t wait;
+	int seen_state;
+	int seen_status;
+
+	spinlock_t lock;	/* guards has_writer and result */
+	bool has_writer;
+	struct usb_dfu_result result;
 
 	struct mutex io_mutex;	/* serialises requests, guards what follows */
 	struct urb *urb;
@@ -114,18 +131,16 @@ struct dfu_dev {
 	u8 *sbuf;
 	struct completion done;
 	ktime_t done_time;
-	struct dfu_status status;
-	struct dfu_file *owner;
-	bool has_writer;
-	struct dfu_result result;
+	struct usb_dfu_status status;
+	struct dfu_stream *owner;
 };
 
 /**
- * enum dfu_xfer - where an open file's download or upload stands
+ * enum dfu_xfer - where a stream's download or upload stands
  * @DFU_XFER_NONE: nothing sent yet
  * @DFU_XFER_ACTIVE: blocks are being transferred
- * @DFU_XFER_DONE: finished; an upload reads EOF
- * @DFU_XFER_FAILED: failed or aborted; writes return @dfu_file.error
+ * @DFU_XFER_DONE: finished; an upload reads EOF, a write starts a new image
+ * @DFU_XFER_FAILED: failed or aborted; calls return @dfu_stream.error
  */
 enum dfu_xfer {
 	DFU_XFER_NONE,
@@ -135,59 +150,53 @@ enum dfu_xfer {
 };
 
 /**
- * struct dfu_file - per-open state
+ * struct dfu_stream - one open file's transfers (stream.c); fields are
+ *	guarded by the device's io_mutex
  * @dfu: the device (a reference is held while the file is open)
+ * @alt: bAlternateSetting this file's transfers use
+ * @commit: this file's commit policy, USB_DFU_COMMIT_*
+ * @writable: the file was opened for writing
  * @xfer: where the transfer stands
  * @upload: the transfer is an upload (read), not a download (write)
+ * @busy: a call is working on the stream; it may drop io_mutex between
+ *	blocks, and other calls on the same file get -EBUSY meanwhile
  * @error: the errno a failed transfer returns from later calls
  * @told: a call has returned @error to the file's user
- * @in_call: a read() or write() on this file is under way (it may drop
- *	io_mutex between blocks); other calls on the file wait their turn
  * @eof: upload: the device sent its short last block; what is left in
  *	dfu_dev.buf is the end of the image
- * @pos: bytes of the stream consumed (download) or returned (upload)
+ * @guard: download: hold back DFU_SUFFIX_MAX bytes and check a suffix
+ * @pm: the stream holds an autosuspend reference on the interface
+ * @flags: USB_DFU_RESULT_* bits for the result
  * @block: index of the next block, not wrapped
  * @fill: download: bytes waiting in dfu_dev.buf; upload: bytes in it
  * @head: upload: bytes of dfu_dev.buf already returned
- * @sent: download: bytes the device has taken
- * @guard: download: hold back a possible DFU suffix and check it at the end
- * @crc: download: CRC-32 of the bytes sent so far, as the suffix's dwCRC
- * @tail_len: download: bytes held back in @tail
- * @tail: download: the stream's last bytes, which may be a DFU suffix
+ * @crc: download: CRC-32 of the bytes sent so far, as a suffix's dwCRC
+ * @bytes: bytes the device has taken (download) or sent (upload)
  * @start: when the first request of the transfer was sent
  * @writer_tgid: thread group of the process that wrote last
  */
-struct dfu_file {
+struct dfu_stream {
 	struct dfu_dev *dfu;
+	u8 alt;
+	u8 commit;
+	bool writable;
 	enum dfu_xfer xfer;
 	bool upload;
+	bool busy;
 	int error;
 	bool told;
-	bool in_call;
 	bool eof;
-	loff_t pos;
+	bool guard;
+	bool pm;
+	u32 flags;
 	u32 block;
 	u32 fill;
 	u32 head;
-	u64 sent;
-	bool guard;
 	u32 crc;
-	u32 tail_len;
-	u8 tail[DFU_SUFFIX_MAX];
+	u64 bytes;
 	ktime_t start;
 	pid_t writer_tgid;
 };
-
-/*
- * ST's DfuSe (bcdDFUVersion 0x011a) reads DFU_DNLOAD block 0 as a command
- * (erase, read-unprotect): plain DFU transfers must never reach it.
- */
-#define DFU_VERSION_DFUSE	0x011a
-
-static inline bool dfu_is_dfuse(struct dfu_dev *dfu)
-{
-	return dfu->info.bcdDFUVersion == DFU_VERSION_DFUSE;
-}
 
 static inline bool dfu_gone(struct dfu_dev *dfu)
 {
@@ -198,24 +207,38 @@ static inline bool dfu_gone(struct dfu_dev *dfu)
 int dfu_parse_descriptors(struct dfu_dev *dfu, struct usb_interface *intf);
 int dfu_read_alt_names(struct dfu_dev *dfu, struct usb_interface *intf);
 void dfu_free_alt_names(struct dfu_dev *dfu);
-int dfu_set_alt(struct dfu_dev *dfu, unsigned int alt);
+int dfu_find_alt(struct dfu_dev *dfu, const char *name);
+bool dfu_has_alt(struct dfu_dev *dfu, unsigned int alt);
 
 /* quirks.c */
 u32 dfu_quirks(struct usb_device *udev);
 
 /* proto.c */
-int dfu_get_status(struct dfu_dev *dfu, struct dfu_status *st);
+int dfu_get_status(struct dfu_dev *dfu, struct usb_dfu_status *st);
 int dfu_get_state(struct dfu_dev *dfu, u8 *state);
 int dfu_clear_status(struct dfu_dev *dfu);
 int dfu_abort(struct dfu_dev *dfu);
-int dfu_prepare(struct dfu_dev *dfu);
+int dfu_prepare(struct dfu_dev *dfu, u8 alt);
 int dfu_download_block(struct dfu_dev *dfu, u32 block, u16 len);
-int dfu_manifest(struct dfu_dev *dfu, u32 block);
+int dfu_manifest(struct dfu_dev *dfu, u32 block, bool *unverified);
 int dfu_upload_block(struct dfu_dev *dfu, u32 block);
 int dfu_end_upload(struct dfu_dev *dfu);
 int dfu_detach(struct dfu_dev *dfu, u32 timeout_ms);
-const char *dfu_state_name(u8 state);
-const char *dfu_status_name(u8 status);
+int dfu_errno(struct dfu_dev *dfu, int err);
+const char *dfu_state_name(int state);
+const char *dfu_status_name(int status);
+
+/* stream.c */
+void dfu_stream_init(struct dfu_stream *s, struct dfu_dev *dfu, bool writable);
+ssize_t dfu_stream_write(struct dfu_stream *s, const char __user *ubuf,
+			 size_t count);
+ssize_t dfu_stream_read(struct dfu_stream *s, char __user *ubuf, size_t count);
+int dfu_stream_commit(struct dfu_stream *s);
+int dfu_stream_close(struct dfu_stream *s);
+void dfu_stream_release(struct dfu_stream *s);
+int dfu_stream_abort(struct dfu_dev *dfu);
+void dfu_abandon(struct dfu_dev *dfu);
+const char *dfu_errname(int err);
 
 /* chardev.c */
 int dfu_chardev_init(void);
@@ -223,7 +246,6 @@ void dfu_chardev_exit(void);
 void dfu_chardev_setup(struct dfu_dev *dfu);
 int dfu_chardev_add(struct dfu_dev *dfu);
 void dfu_chardev_del(struct dfu_dev *dfu);
-void dfu_abandon(struct dfu_dev *dfu);
 
 /* usb.c */
 void dfu_release_dev(struct device *dev);
@@ -231,12 +253,14 @@ int dfu_usb_reset(struct dfu_dev *dfu);
 
 /* sysfs.c */
 extern const struct attribute_group *dfu_groups[];
+int dfu_parse_commit(const char *buf);
+const char *dfu_commit_name(unsigned int commit);
 
-/* usb.c: module parameters */
+/* usb.c: module parameters, read with READ_ONCE() */
 extern unsigned int dfu_ctrl_timeout_ms;
 extern unsigned int dfu_busy_timeout_ms;
-extern unsigned int dfu_max_poll_ms;
 extern bool dfu_suffix_guard;
 extern bool dfu_bind_runtime;
+extern unsigned int dfu_default_commit;
 
 #endif /* _DFU_H */

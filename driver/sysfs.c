@@ -4,45 +4,28 @@
  * Documentation/ABI/testing/sysfs-class-dfu
  */
 
-#include <linux/err.h>
 #include <linux/kernel.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
 #include "dfu.h"
 
+/* The last bState the device reported: nothing is sent to the device. */
 static ssize_t state_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
 	struct dfu_dev *dfu = dev_get_drvdata(dev);
-	u8 state;
-	int ret;
 
-	ret = mutex_lock_interruptible(&dfu->io_mutex);
-	if (ret)
-		return ret;
-	ret = dfu_gone(dfu) ? -ENODEV : dfu_get_state(dfu, &state);
-	mutex_unlock(&dfu->io_mutex);
-	if (ret)
-		return dfu_gone(dfu) ? -ENODEV : -EIO;
-	return sysfs_emit(buf, "%s\n", dfu_state_name(state));
+	return sysfs_emit(buf, "%s\n", dfu_state_name(READ_ONCE(dfu->seen_state)));
 }
 static DEVICE_ATTR_RO(state);
 
+/* The last bStatus the device reported: nothing is sent to the device. */
 static ssize_t status_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
 	struct dfu_dev *dfu = dev_get_drvdata(dev);
-	struct dfu_status st;
-	int ret;
 
-	ret = mutex_lock_interruptible(&dfu->io_mutex);
-	if (ret)
-		return ret;
-	ret = dfu_gone(dfu) ? -ENODEV : dfu_get_status(dfu, &st);
-	mutex_unlock(&dfu->io_mutex);
-	if (ret)
-		return dfu_gone(dfu) ? -ENODEV : -EIO;
-	return sysfs_emit(buf, "%s\n", dfu_status_name(st.bStatus));
+	return sysfs_emit(buf, "%s\n", dfu_status_name(READ_ONCE(dfu->seen_status)));
 }
 static DEVICE_ATTR_RO(status);
 
@@ -50,19 +33,24 @@ static ssize_t last_result_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
 {
 	struct dfu_dev *dfu = dev_get_drvdata(dev);
-	struct dfu_result r;
-	int ret;
+	struct usb_dfu_result r;
+	const char *name;
 
-	ret = mutex_lock_interruptible(&dfu->io_mutex);
-	if (ret)
-		return ret;
+	spin_lock(&dfu->lock);
 	r = dfu->result;
-	mutex_unlock(&dfu->io_mutex);
+	spin_unlock(&dfu->lock);
 	if (!r.error && !r.duration_us)
 		return sysfs_emit(buf, "none\n");
 	if (!r.error)
-		return sysfs_emit(buf, "ok %llu\n", r.bytes);
-	return sysfs_emit(buf, "%pe %llu %s %s\n", ERR_PTR(r.error), r.bytes,
+		return sysfs_emit(buf, "%s %llu\n",
+				  r.flags & USB_DFU_RESULT_UNVERIFIED ?
+				  "unverified" : "ok", r.bytes);
+	name = dfu_errname(r.error);
+	if (name)
+		return sysfs_emit(buf, "%s %llu %s %s\n", name, r.bytes,
+				  dfu_state_name(r.bState),
+				  dfu_status_name(r.bStatus));
+	return sysfs_emit(buf, "%d %llu %s %s\n", r.error, r.bytes,
 			  dfu_state_name(r.bState), dfu_status_name(r.bStatus));
 }
 static DEVICE_ATTR_RO(last_result);
@@ -83,6 +71,7 @@ DFU_INFO_ATTR(detach_timeout, "%u", wDetachTimeOut);
 DFU_INFO_ATTR(dfu_version, "0x%04x", bcdDFUVersion);
 DFU_INFO_ATTR(num_alts, "%u", bNumAltSettings);
 
+/* The target of files opened from now on; open files keep theirs. */
 static ssize_t alt_show(struct device *dev, struct device_attribute *attr,
 			char *buf)
 {
@@ -96,23 +85,80 @@ static ssize_t alt_store(struct device *dev, struct device_attribute *attr,
 			 const char *buf, size_t count)
 {
 	struct dfu_dev *dfu = dev_get_drvdata(dev);
-	unsigned int alt, i;
-	int ret;
+	int alt = dfu_find_alt(dfu, buf);
 
-	if (kstrtouint(buf, 0, &alt)) {
-		alt = UINT_MAX;
-		for (i = 0; i < dfu->info.bNumAltSettings; i++)
-			if (*dfu->alt_names[i] && sysfs_streq(buf, dfu->alt_names[i]))
-				alt = dfu->alt_nums[i];
-	}
-	ret = mutex_lock_interruptible(&dfu->io_mutex);
-	if (ret)
-		return ret;
-	ret = dfu_gone(dfu) ? -ENODEV : dfu_set_alt(dfu, alt);
-	mutex_unlock(&dfu->io_mutex);
-	return ret ? ret : count;
+	if (alt < 0)
+		return alt;
+	WRITE_ONCE(dfu->info.bAlternateSetting, alt);
+	return count;
 }
 static DEVICE_ATTR_RW(alt);
+
+static const char * const dfu_commit_names[] = {
+	[USB_DFU_COMMIT_CLOSE] = "close",
+	[USB_DFU_COMMIT_SUFFIX] = "suffix",
+	[USB_DFU_COMMIT_EXPLICIT] = "explicit",
+};
+
+/**
+ * dfu_commit_name() - the name of a commit policy
+ * @commit: a USB_DFU_COMMIT_* value
+ *
+ * Context: any.
+ * Return: "close", "suffix" or "explicit".
+ */
+const char *dfu_commit_name(unsigned int commit)
+{
+	return dfu_commit_names[commit];
+}
+
+/**
+ * dfu_parse_commit() - a commit policy by name
+ * @buf: "close", "suffix" or "explicit", a trailing newline allowed
+ *
+ * Context: any.
+ * Return: the USB_DFU_COMMIT_* value, or -EINVAL.
+ */
+int dfu_parse_commit(const char *buf)
+{
+	int i = sysfs_match_string(dfu_commit_names, buf);
+
+	return i < 0 ? -EINVAL : i;
+}
+
+/* The commit policy of files opened from now on; open files keep theirs. */
+static ssize_t commit_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct dfu_dev *dfu = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%s\n", dfu_commit_name(READ_ONCE(dfu->info.commit)));
+}
+
+static ssize_t commit_store(struct device *dev, struct device_attribute *attr,
+			    const char *buf, size_t count)
+{
+	struct dfu_dev *dfu = dev_get_drvdata(dev);
+	int commit = dfu_parse_commit(buf);
+
+	if (commit < 0)
+		return commit;
+	WRITE_ONCE(dfu->info.commit, commit);
+	return count;
+}
+static DEVICE_ATTR_RW(commit);
+
+/* The run-time device seen on this port before the switch to DFU mode. */
+static ssize_t runtime_id_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct dfu_dev *dfu = dev_get_drvdata(dev);
+
+	if (!dfu->has_runtime_id)
+		return sysfs_emit(buf, "\n");
+	return sysfs_emit(buf, "%04x:%04x\n", dfu->runtime_vid, dfu->runtime_pid);
+}
+static DEVICE_ATTR_RO(runtime_id);
 
 static ssize_t alt_names_show(struct device *dev,
 			      struct device_attribute *attr, char *buf)
@@ -143,7 +189,7 @@ static ssize_t mode_show(struct device *dev, struct device_attribute *attr,
 	struct dfu_dev *dfu = dev_get_drvdata(dev);
 
 	return sysfs_emit(buf, "%s\n",
-			  dfu->info.mode == DFU_MODE_DFU ? "dfu" : "runtime");
+			  dfu->info.mode == USB_DFU_MODE_DFU ? "dfu" : "runtime");
 }
 static DEVICE_ATTR_RO(mode);
 
@@ -160,6 +206,8 @@ static struct attribute *dfu_attrs[] = {
 	&dev_attr_num_alts.attr,
 	&dev_attr_mode.attr,
 	&dev_attr_quirks.attr,
+	&dev_attr_commit.attr,
+	&dev_attr_runtime_id.attr,
 	NULL,
 };
 

@@ -11,23 +11,52 @@
 
 #include <linux/module.h>
 #include <linux/slab.h>
-#include <linux/wait_bit.h>
 #include "dfu.h"
 
+/*
+ * A parameter in milliseconds that takes only values in [min, max]: a
+ * ctrl_timeout_ms of 0 would fail every request.
+ */
+static int dfu_param_set_ms(const char *val, const struct kernel_param *kp,
+			    unsigned int min, unsigned int max)
+{
+	unsigned int ms;
+
+	if (kstrtouint(val, 0, &ms) || ms < min || ms > max)
+		return -EINVAL;
+	WRITE_ONCE(*(unsigned int *)kp->arg, ms);
+	return 0;
+}
+
+static int dfu_set_ctrl_timeout(const char *val, const struct kernel_param *kp)
+{
+	return dfu_param_set_ms(val, kp, 100, 600000);
+}
+
+static int dfu_set_busy_timeout(const char *val, const struct kernel_param *kp)
+{
+	return dfu_param_set_ms(val, kp, 100, 3600000);
+}
+
+static const struct kernel_param_ops dfu_ctrl_timeout_ops = {
+	.set = dfu_set_ctrl_timeout,
+	.get = param_get_uint,
+};
+
+static const struct kernel_param_ops dfu_busy_timeout_ops = {
+	.set = dfu_set_busy_timeout,
+	.get = param_get_uint,
+};
+
 unsigned int dfu_ctrl_timeout_ms = 40000;
-module_param_named(ctrl_timeout_ms, dfu_ctrl_timeout_ms, uint, 0644);
+module_param_cb(ctrl_timeout_ms, &dfu_ctrl_timeout_ops, &dfu_ctrl_timeout_ms, 0644);
 MODULE_PARM_DESC(ctrl_timeout_ms,
-		 "Time limit of one control request in ms; long enough for devices that erase inside the request (default 40000)");
+		 "Time limit of one control request in ms, 100 to 600000; long enough for devices that erase inside the request (default 40000)");
 
 unsigned int dfu_busy_timeout_ms = 120000;
-module_param_named(busy_timeout_ms, dfu_busy_timeout_ms, uint, 0644);
+module_param_cb(busy_timeout_ms, &dfu_busy_timeout_ops, &dfu_busy_timeout_ms, 0644);
 MODULE_PARM_DESC(busy_timeout_ms,
-		 "Time limit in ms for a device to finish one block or manifestation (default 120000)");
-
-unsigned int dfu_max_poll_ms = 5000;
-module_param_named(max_poll_ms, dfu_max_poll_ms, uint, 0644);
-MODULE_PARM_DESC(max_poll_ms,
-		 "Longest single wait for bwPollTimeout in ms; the device is polled again after it (default 5000)");
+		 "Time limit in ms, 100 to 3600000, for a device to finish one block or manifestation, bwPollTimeout waits included (default 120000)");
 
 bool dfu_suffix_guard = true;
 module_param_named(suffix_guard, dfu_suffix_guard, bool, 0644);
@@ -37,7 +66,88 @@ MODULE_PARM_DESC(suffix_guard,
 bool dfu_bind_runtime = true;
 module_param_named(bind_runtime, dfu_bind_runtime, bool, 0644);
 MODULE_PARM_DESC(bind_runtime,
-		 "Bind run-time DFU interfaces too, for DFU_IOCTL_DETACH (default Y); N leaves them to dfu-util and fwupd");
+		 "Bind run-time DFU interfaces too, for USB_DFU_IOCTL_DETACH (default Y); N leaves them to dfu-util and fwupd");
+
+unsigned int dfu_default_commit = USB_DFU_COMMIT_CLOSE;
+
+static int dfu_set_commit(const char *val, const struct kernel_param *kp)
+{
+	int commit = dfu_parse_commit(val);
+
+	if (commit < 0)
+		return commit;
+	WRITE_ONCE(dfu_default_commit, commit);
+	return 0;
+}
+
+static int dfu_get_commit(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", dfu_commit_name(READ_ONCE(dfu_default_commit)));
+}
+
+static const struct kernel_param_ops dfu_commit_ops = {
+	.set = dfu_set_commit,
+	.get = dfu_get_commit,
+};
+
+module_param_cb(commit, &dfu_commit_ops, NULL, 0644);
+MODULE_PARM_DESC(commit,
+		 "Commit policy of devices bound from now on: close (default), suffix or explicit; see the sysfs attribute commit");
+
+/*
+ * The run-time devices seen lately, by USB port: a device that switches to
+ * DFU mode comes back on the same port with other IDs, and its images may
+ * carry the run-time ones in their suffix (dfu-util accepts either).
+ */
+#define DFU_PORTS	16
+
+struct dfu_port_id {
+	int busnum;
+	char devpath[16];
+	u16 vid;
+	u16 pid;
+};
+
+static struct dfu_port_id dfu_ports[DFU_PORTS];
+static unsigned int dfu_ports_next;
+static DEFINE_MUTEX(dfu_ports_lock);
+
+static struct dfu_port_id *dfu_port_find(struct usb_device *udev)
+{
+	unsigned int i;
+
+	for (i = 0; i < DFU_PORTS; i++)
+		if (dfu_ports[i].busnum == udev->bus->busnum &&
+		    !strcmp(dfu_ports[i].devpath, udev->devpath))
+			return &dfu_ports[i];
+	return NULL;
+}
+
+/* Remember a run-time device's IDs, or give a DFU-mode device those of its port. */
+static void dfu_port_ids(struct dfu_dev *dfu)
+{
+	struct usb_device *udev = dfu->udev;
+	struct dfu_port_id *p;
+
+	mutex_lock(&dfu_ports_lock);
+	p = dfu_port_find(udev);
+	if (dfu->info.mode == USB_DFU_MODE_RUNTIME) {
+		if (!p) {
+			p = &dfu_ports[dfu_ports_next];
+			dfu_ports_next = (dfu_ports_next + 1) % DFU_PORTS;
+		}
+		p->busnum = udev->bus->busnum;
+		strscpy(p->devpath, udev->devpath, sizeof(p->devpath));
+		p->vid = dfu->info.idVendor;
+		p->pid = dfu->info.idProduct;
+	} else if (p && (p->vid != dfu->info.idVendor ||
+			 p->pid != dfu->info.idProduct)) {
+		dfu->runtime_vid = p->vid;
+		dfu->runtime_pid = p->pid;
+		dfu->has_runtime_id = true;
+	}
+	mutex_unlock(&dfu_ports_lock);
+}
 
 /* bInterfaceProtocol: 0 DFU 1.0 (either mode), 1 run-time, 2 DFU mode */
 static const struct usb_device_id dfu_ids[] = {
@@ -71,6 +181,7 @@ void dfu_release_dev(struct device *dev)
 
 static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 {
+	struct usb_dfu_status st;
 	struct dfu_dev *dfu;
 	int ret;
 
@@ -80,7 +191,11 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	dfu->udev = usb_get_dev(interface_to_usbdev(intf));
 	dfu->intf = usb_get_intf(intf);	/* the reset ioctls use it unlocked */
 	mutex_init(&dfu->io_mutex);
+	spin_lock_init(&dfu->lock);
+	init_waitqueue_head(&dfu->wait);
 	init_completion(&dfu->done);
+	dfu->seen_state = DFU_UNKNOWN;
+	dfu->seen_status = DFU_UNKNOWN;
 	dfu_chardev_setup(dfu);
 
 	dfu->quirks = dfu_quirks(dfu->udev);
@@ -90,20 +205,33 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	ret = dfu_parse_descriptors(dfu, intf);
 	if (ret)
 		goto err_put;
+	dfu_port_ids(dfu);
 	ret = -ENODEV;
-	if (dfu->info.mode == DFU_MODE_RUNTIME && !dfu_bind_runtime)
+	if (dfu->info.bcdDFUVersion == DFU_VERSION_DFUSE) {
+		dev_info(&intf->dev, "ST DfuSe interface (bcdDFUVersion 0x011a): not bound, dfu-util serves it\n");
+		goto err_put;
+	}
+	if (dfu->info.mode == USB_DFU_MODE_RUNTIME && !READ_ONCE(dfu_bind_runtime))
 		goto err_put;
 	ret = dfu_read_alt_names(dfu, intf);
 	if (ret)
 		goto err_put;
+	dfu->info.commit = READ_ONCE(dfu_default_commit);
 
 	ret = -ENOMEM;
 	dfu->urb = usb_alloc_urb(0, GFP_KERNEL);
 	dfu->setup = kmalloc(sizeof(*dfu->setup), GFP_KERNEL);
-	dfu->buf = kmalloc(dfu->info.wTransferSize, GFP_KERNEL);
+	dfu->buf = kmalloc(dfu->info.wTransferSize + DFU_SUFFIX_MAX, GFP_KERNEL);
 	dfu->sbuf = kmalloc(DFU_GETSTATUS_LEN, GFP_KERNEL);
 	if (!dfu->urb || !dfu->setup || !dfu->buf || !dfu->sbuf)
 		goto err_put;
+
+	/* what sysfs state and status show until the next request */
+	if (dfu->info.mode == USB_DFU_MODE_DFU) {
+		mutex_lock(&dfu->io_mutex);
+		dfu_get_status(dfu, &st);
+		mutex_unlock(&dfu->io_mutex);
+	}
 
 	usb_set_intfdata(intf, dfu);
 	ret = dfu_chardev_add(dfu);
@@ -112,12 +240,12 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 		goto err_put;
 	}
 
-	dev_info(&dfu->dev, "DFU %x.%02x %s interface %u of %04x:%04x, %u alt settings, wTransferSize %u, bmAttributes 0x%02x\n",
-		 dfu->info.bcdDFUVersion >> 8, dfu->info.bcdDFUVersion & 0xff,
-		 dfu->info.mode == DFU_MODE_DFU ? "DFU-mode" : "run-time",
-		 dfu->info.bInterfaceNumber, dfu->info.idVendor,
-		 dfu->info.idProduct, dfu->info.bNumAltSettings,
-		 dfu->info.wTransferSize, dfu->info.bmAttributes);
+	dev_dbg(&dfu->dev, "DFU %x.%02x %s interface %u of %04x:%04x, %u alt settings, wTransferSize %u, bmAttributes 0x%02x\n",
+		dfu->info.bcdDFUVersion >> 8, dfu->info.bcdDFUVersion & 0xff,
+		dfu->info.mode == USB_DFU_MODE_DFU ? "DFU-mode" : "run-time",
+		dfu->info.bInterfaceNumber, dfu->info.idVendor,
+		dfu->info.idProduct, dfu->info.bNumAltSettings,
+		dfu->info.wTransferSize, dfu->info.bmAttributes);
 	return 0;
 
 err_put:
@@ -157,9 +285,8 @@ static void dfu_disconnect(struct usb_interface *intf)
 
 	/* Calls in progress see this and fail with -ENODEV from here on. */
 	set_bit(DFU_FLAG_GONE, &dfu->flags);
-	/* order the flag before the waker's check for waiters */
-	smp_mb__after_atomic();
-	wake_up_var(&dfu->flags);
+	/* end poll waits; poll() reports the hang-up */
+	wake_up_all(&dfu->wait);
 	/* End a request in flight now and refuse new ones. */
 	usb_poison_urb(dfu->urb);
 	dfu_chardev_del(dfu);
@@ -169,7 +296,7 @@ static void dfu_disconnect(struct usb_interface *intf)
 	mutex_unlock(&dfu->io_mutex);
 
 	usb_set_intfdata(intf, NULL);
-	dev_info(&intf->dev, "DFU interface disconnected\n");
+	dev_dbg(&intf->dev, "DFU interface disconnected\n");
 	put_device(&dfu->dev);
 }
 
@@ -196,8 +323,10 @@ static int dfu_post_reset(struct usb_interface *intf)
 }
 
 /*
- * No URB outlives a request, so there is nothing to stop for suspend. A
- * resume that had to reset the device lost the transfer in progress.
+ * No URB outlives a request, so there is nothing to stop for suspend: a
+ * transfer in progress holds an autosuspend reference, and a system sleep
+ * freezes its writer between two blocks. A resume that had to reset the
+ * device lost the transfer in progress.
  */
 static int dfu_suspend(struct usb_interface *intf, pm_message_t message)
 {
@@ -229,6 +358,7 @@ static struct usb_driver dfu_driver = {
 	.resume = dfu_resume,
 	.reset_resume = dfu_reset_resume,
 	.id_table = dfu_ids,
+	.supports_autosuspend = 1,
 };
 
 static int __init dfu_init(void)

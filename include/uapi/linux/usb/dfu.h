@@ -2,9 +2,11 @@
 /*
  * dfu.h - the user interface of the USB DFU class driver (/dev/dfuN)
  *
- * The names and numbers of states and status codes are those of the
- * USB Device Firmware Upgrade specification, revision 1.1, tables 6.1
- * (bStatus) and A.1 (bState).
+ * The names of states and status codes are those of the USB Device
+ * Firmware Upgrade specification, revision 1.1, section 6.1.2, under the
+ * usb_dfu_ and USB_DFU_ prefixes that <linux/usb/functionfs.h> uses for
+ * the functional descriptor, so that this header can sit beside a
+ * program's own DFU definitions (dfu-util's).
  */
 
 #ifndef _UAPI_LINUX_USB_DFU_H
@@ -13,56 +15,79 @@
 #include <linux/types.h>
 
 /* bState values, DFU 1.1 section 6.1.2 */
-#define DFU_STATE_APP_IDLE		0
-#define DFU_STATE_APP_DETACH		1
-#define DFU_STATE_DFU_IDLE		2
-#define DFU_STATE_DNLOAD_SYNC		3
-#define DFU_STATE_DNBUSY		4
-#define DFU_STATE_DNLOAD_IDLE		5
-#define DFU_STATE_MANIFEST_SYNC		6
-#define DFU_STATE_MANIFEST		7
-#define DFU_STATE_MANIFEST_WAIT_RESET	8
-#define DFU_STATE_UPLOAD_IDLE		9
-#define DFU_STATE_ERROR			10
+#define USB_DFU_STATE_APP_IDLE			0
+#define USB_DFU_STATE_APP_DETACH		1
+#define USB_DFU_STATE_DFU_IDLE			2
+#define USB_DFU_STATE_DNLOAD_SYNC		3
+#define USB_DFU_STATE_DNBUSY			4
+#define USB_DFU_STATE_DNLOAD_IDLE		5
+#define USB_DFU_STATE_MANIFEST_SYNC		6
+#define USB_DFU_STATE_MANIFEST			7
+#define USB_DFU_STATE_MANIFEST_WAIT_RESET	8
+#define USB_DFU_STATE_UPLOAD_IDLE		9
+#define USB_DFU_STATE_ERROR			10
 
 /* bStatus values, DFU 1.1 section 6.1.2 */
-#define DFU_STATUS_OK			0x00
-#define DFU_STATUS_ERR_TARGET		0x01
-#define DFU_STATUS_ERR_FILE		0x02
-#define DFU_STATUS_ERR_WRITE		0x03
-#define DFU_STATUS_ERR_ERASE		0x04
-#define DFU_STATUS_ERR_CHECK_ERASED	0x05
-#define DFU_STATUS_ERR_PROG		0x06
-#define DFU_STATUS_ERR_VERIFY		0x07
-#define DFU_STATUS_ERR_ADDRESS		0x08
-#define DFU_STATUS_ERR_NOTDONE		0x09
-#define DFU_STATUS_ERR_FIRMWARE		0x0a
-#define DFU_STATUS_ERR_VENDOR		0x0b
-#define DFU_STATUS_ERR_USBR		0x0c
-#define DFU_STATUS_ERR_POR		0x0d
-#define DFU_STATUS_ERR_UNKNOWN		0x0e
-#define DFU_STATUS_ERR_STALLEDPKT	0x0f
+#define USB_DFU_STATUS_OK			0x00
+#define USB_DFU_STATUS_ERR_TARGET		0x01
+#define USB_DFU_STATUS_ERR_FILE			0x02
+#define USB_DFU_STATUS_ERR_WRITE		0x03
+#define USB_DFU_STATUS_ERR_ERASE		0x04
+#define USB_DFU_STATUS_ERR_CHECK_ERASED		0x05
+#define USB_DFU_STATUS_ERR_PROG			0x06
+#define USB_DFU_STATUS_ERR_VERIFY		0x07
+#define USB_DFU_STATUS_ERR_ADDRESS		0x08
+#define USB_DFU_STATUS_ERR_NOTDONE		0x09
+#define USB_DFU_STATUS_ERR_FIRMWARE		0x0a
+#define USB_DFU_STATUS_ERR_VENDOR		0x0b
+#define USB_DFU_STATUS_ERR_USBR			0x0c
+#define USB_DFU_STATUS_ERR_POR			0x0d
+#define USB_DFU_STATUS_ERR_UNKNOWN		0x0e
+#define USB_DFU_STATUS_ERR_STALLEDPKT		0x0f
 
-/* bmAttributes of the functional descriptor, DFU 1.1 section 4.1.3 */
-#define DFU_ATTR_CAN_DNLOAD		0x01
-#define DFU_ATTR_CAN_UPLOAD		0x02
-#define DFU_ATTR_MANIFESTATION_TOLERANT	0x04
-#define DFU_ATTR_WILL_DETACH		0x08
+/*
+ * bmAttributes of the functional descriptor, DFU 1.1 section 4.1.3; the
+ * same bits as DFU_FUNC_ATT_* in <linux/usb/functionfs.h> (Linux 6.12 and
+ * later).
+ */
+#define USB_DFU_ATTR_CAN_DNLOAD			0x01
+#define USB_DFU_ATTR_CAN_UPLOAD			0x02
+#define USB_DFU_ATTR_MANIFESTATION_TOLERANT	0x04
+#define USB_DFU_ATTR_WILL_DETACH		0x08
 
-/* Values of struct dfu_info.mode */
-#define DFU_MODE_RUNTIME		1
-#define DFU_MODE_DFU			2
+/* Values of struct usb_dfu_info.mode */
+#define USB_DFU_MODE_RUNTIME			1
+#define USB_DFU_MODE_DFU			2
+
+/*
+ * Commit policies: when the end of what was written becomes an image the
+ * device manifests (the zero-length DFU_DNLOAD of DFU 1.1, section 7.1).
+ * Whatever the policy, nothing is manifested when the writer dies of a
+ * signal, exits with a non-zero status without closing the file, or a
+ * transfer fails; and fsync() or USB_DFU_IOCTL_COMMIT always commit.
+ *
+ * USB_DFU_COMMIT_CLOSE: close() by the writer commits (cat image > /dev/dfu0).
+ * USB_DFU_COMMIT_SUFFIX: the image must end in a valid DFU suffix (DFU 1.1,
+ *	appendix B: "UFD", dwCRC) naming this device; an image without one,
+ *	truncated or corrupted, is never manifested, also not by fsync().
+ * USB_DFU_COMMIT_EXPLICIT: only fsync() or USB_DFU_IOCTL_COMMIT commit;
+ *	a close() before that aborts the image (DFU_ABORT) and fails with
+ *	ECANCELED.
+ */
+#define USB_DFU_COMMIT_CLOSE			0
+#define USB_DFU_COMMIT_SUFFIX			1
+#define USB_DFU_COMMIT_EXPLICIT			2
 
 /**
- * struct dfu_status - the device's answer to DFU_GETSTATUS (DFU 1.1, 6.1.2)
- * @bStatus: result of the most recent request, a DFU_STATUS_* value
- * @bState: state the device entered after sending the answer, DFU_STATE_*
+ * struct usb_dfu_status - the device's answer to DFU_GETSTATUS (DFU 1.1, 6.1.2)
+ * @bStatus: result of the most recent request, a USB_DFU_STATUS_* value
+ * @bState: state the device entered after sending the answer, USB_DFU_STATE_*
  * @iString: index of a string descriptor describing the status, 0 for none
  * @reserved: zero
  * @bwPollTimeout: time in milliseconds the host must wait before the next
  *	DFU_GETSTATUS (the 24-bit field of the request, widened)
  */
-struct dfu_status {
+struct usb_dfu_status {
 	__u8 bStatus;
 	__u8 bState;
 	__u8 iString;
@@ -71,7 +96,8 @@ struct dfu_status {
 };
 
 /**
- * struct dfu_info - what the driver knows about a DFU interface
+ * struct usb_dfu_info - what the driver knows about a DFU interface and
+ *	about the open file that asks
  * @idVendor: USB vendor ID of the device
  * @idProduct: USB product ID of the device
  * @bcdDevice: device release number
@@ -80,14 +106,16 @@ struct dfu_status {
  *	(the functional descriptor's value; 64 when that is 0, 1024 when 0xffff)
  * @bcdDFUVersion: from the functional descriptor; 0x0100 for a 7-byte
  *	DFU 1.0 descriptor, which has no such field
- * @bmAttributes: from the functional descriptor, DFU_ATTR_* bits
+ * @bmAttributes: from the functional descriptor, USB_DFU_ATTR_* bits
  * @bInterfaceNumber: the DFU interface's number
  * @bNumAltSettings: number of alternate settings (DFU targets)
- * @bAlternateSetting: the alternate setting read() and write() use
- * @mode: DFU_MODE_RUNTIME or DFU_MODE_DFU
+ * @bAlternateSetting: the alternate setting this file's read() and write()
+ *	use (USB_DFU_IOCTL_SET_ALT; at open, the sysfs attribute alt)
+ * @mode: USB_DFU_MODE_RUNTIME or USB_DFU_MODE_DFU
+ * @commit: this file's commit policy, a USB_DFU_COMMIT_* value
  * @reserved: zero
  */
-struct dfu_info {
+struct usb_dfu_info {
 	__u16 idVendor;
 	__u16 idProduct;
 	__u16 bcdDevice;
@@ -99,31 +127,48 @@ struct dfu_info {
 	__u8 bNumAltSettings;
 	__u8 bAlternateSetting;
 	__u8 mode;
-	__u8 reserved[3];
+	__u8 commit;
+	__u8 reserved[2];
 };
 
+/* Bits of struct usb_dfu_result.flags */
+/*
+ * The device is not manifestation tolerant and stalled or left the bus
+ * after the zero-length DFU_DNLOAD, as such a device may do to start its
+ * new firmware (DFU 1.1, 7.2): the image was sent whole, but the device
+ * never said that it manifested it.
+ */
+#define USB_DFU_RESULT_UNVERIFIED		0x01
+/* The image ended in a DFU suffix for this device: checked and not sent. */
+#define USB_DFU_RESULT_SUFFIX			0x02
+/* The transfer was an upload (read), not a download (write). */
+#define USB_DFU_RESULT_UPLOAD			0x04
+
 /**
- * struct dfu_result - the outcome of the most recent download or upload
+ * struct usb_dfu_result - the outcome of the most recent download or upload
  * @error: 0 on success, otherwise the negative errno the transfer failed
- *	with (-EIO device error, -ENODEV unplugged, -EINTR interrupted,
- *	-ETIMEDOUT no answer or busy too long). An upload that the reader
- *	closes before the device's short block is a success: the driver
- *	sends DFU_ABORT and @bytes tells how much the device had sent.
- * @bStatus: device status after the failure (DFU_STATUS_OK on success)
+ *	with (-EIO device error, -ENODEV unplugged, -EINTR the writer was
+ *	killed or exited with a non-zero status, -ECANCELED aborted or not
+ *	committed, -ETIMEDOUT no answer or busy too long, -EBADMSG no valid
+ *	DFU suffix under USB_DFU_COMMIT_SUFFIX, -EMEDIUMTYPE an image for
+ *	another device, -ENODATA a suffix and no image). An upload that the
+ *	reader closes before the device's short block is a success: the
+ *	driver sends DFU_ABORT and @bytes tells how much the device had sent.
+ * @bStatus: device status after the failure (USB_DFU_STATUS_OK on success)
  * @bState: device state after the transfer
  * @reserved: zero
  * @block: the block number (0-based, not wrapped) the transfer stopped at
- * @reserved2: zero
+ * @flags: USB_DFU_RESULT_* bits
  * @bytes: bytes the device accepted (download) or sent (upload)
  * @duration_us: time from the first to the last request, in microseconds
  */
-struct dfu_result {
+struct usb_dfu_result {
 	__s32 error;
 	__u8 bStatus;
 	__u8 bState;
 	__u8 reserved[2];
 	__u32 block;
-	__u32 reserved2;
+	__u32 flags;
 	__u64 bytes;
 	__u64 duration_us;
 };
@@ -137,91 +182,123 @@ struct dfu_result {
  * bad argument pointer, EIO when the device stalls a request or sends a
  * malformed answer, ETIMEDOUT when it does not answer within the
  * ctrl_timeout_ms module parameter, and ENOTTY for an ioctl number the
- * driver does not know.
+ * driver does not know. The ioctls that change the device's state
+ * (USB_DFU_IOCTL_CLR_STATUS, _ABORT, _DETACH and _RESET) need a file
+ * opened for writing, or CAP_SYS_ADMIN: EPERM otherwise.
  */
 
 /**
- * DFU_IOCTL_MAGIC - the ioctl type of /dev/dfuN; no other driver uses 0xDF
+ * USB_DFU_IOCTL_MAGIC - the ioctl type of /dev/dfuN; no other driver uses 0xDF
  */
-#define DFU_IOCTL_MAGIC			0xDF
+#define USB_DFU_IOCTL_MAGIC		0xDF
 
 /**
- * DFU_IOCTL_GET_STATUS - send DFU_GETSTATUS, return the device's answer
+ * USB_DFU_IOCTL_GET_STATUS - send DFU_GETSTATUS, return the device's answer
  *
- * Argument: &struct dfu_status, filled in.
+ * Argument: &struct usb_dfu_status, filled in.
  *
  * In run-time mode, where the request is optional, a device that stalls
- * it reads as bState appIDLE with bStatus OK.
+ * it reads as bState appIDLE with bStatus OK. The answer also becomes
+ * what the sysfs attributes state and status show.
  */
-#define DFU_IOCTL_GET_STATUS	_IOR(DFU_IOCTL_MAGIC, 0x00, struct dfu_status)
+#define USB_DFU_IOCTL_GET_STATUS	_IOR(USB_DFU_IOCTL_MAGIC, 0x00, struct usb_dfu_status)
 
 /**
- * DFU_IOCTL_GET_STATE - send DFU_GETSTATE and return bState
+ * USB_DFU_IOCTL_GET_STATE - send DFU_GETSTATE and return bState
  *
- * Argument: __u8, set to a DFU_STATE_* value. The request does not change
- * the device's state; a stall in run-time mode reads as appIDLE.
+ * Argument: __u8, set to a USB_DFU_STATE_* value. The request does not
+ * change the device's state; a stall in run-time mode reads as appIDLE.
  */
-#define DFU_IOCTL_GET_STATE	_IOR(DFU_IOCTL_MAGIC, 0x01, __u8)
+#define USB_DFU_IOCTL_GET_STATE		_IOR(USB_DFU_IOCTL_MAGIC, 0x01, __u8)
 
 /**
- * DFU_IOCTL_CLR_STATUS - leave dfuERROR
+ * USB_DFU_IOCTL_CLR_STATUS - leave dfuERROR
  *
  * Argument: none. Sends DFU_GETSTATUS, then DFU_CLRSTATUS only if the
- * device is in dfuERROR; in any other state nothing more is sent.
+ * device is in dfuERROR; in any other state nothing more is sent. EPERM
+ * without write access; EBUSY while a transfer is in progress.
  */
-#define DFU_IOCTL_CLR_STATUS	_IO(DFU_IOCTL_MAGIC, 0x02)
+#define USB_DFU_IOCTL_CLR_STATUS	_IO(USB_DFU_IOCTL_MAGIC, 0x02)
 
 /**
- * DFU_IOCTL_ABORT - send DFU_ABORT, ending any transfer in progress
+ * USB_DFU_IOCTL_ABORT - send DFU_ABORT, ending any transfer in progress
  *
  * Argument: none. DFU_ABORT is sent, which returns the device to dfuIDLE.
  * A download or upload in progress, whichever file it belongs to, ends:
- * its next call fails with ECANCELED and nothing is manifested.
+ * its next call fails with ECANCELED and nothing is manifested. EPERM
+ * without write access.
  */
-#define DFU_IOCTL_ABORT		_IO(DFU_IOCTL_MAGIC, 0x03)
+#define USB_DFU_IOCTL_ABORT		_IO(USB_DFU_IOCTL_MAGIC, 0x03)
 
 /**
- * DFU_IOCTL_GET_INFO - descriptor fields and settings of this interface
+ * USB_DFU_IOCTL_GET_INFO - descriptor fields, and this file's settings
  *
- * Argument: &struct dfu_info, filled in. Nothing is sent to the device.
+ * Argument: &struct usb_dfu_info, filled in. Nothing is sent to the device.
  */
-#define DFU_IOCTL_GET_INFO	_IOR(DFU_IOCTL_MAGIC, 0x04, struct dfu_info)
+#define USB_DFU_IOCTL_GET_INFO		_IOR(USB_DFU_IOCTL_MAGIC, 0x04, struct usb_dfu_info)
 
 /**
- * DFU_IOCTL_GET_RESULT - the outcome of the most recent download or upload
+ * USB_DFU_IOCTL_GET_RESULT - the outcome of the most recent download or upload
  *
- * Argument: &struct dfu_result, filled in; all zero before the first
+ * Argument: &struct usb_dfu_result, filled in; all zero before the first
  * transfer. Nothing is sent to the device.
  */
-#define DFU_IOCTL_GET_RESULT	_IOR(DFU_IOCTL_MAGIC, 0x05, struct dfu_result)
+#define USB_DFU_IOCTL_GET_RESULT	_IOR(USB_DFU_IOCTL_MAGIC, 0x05, struct usb_dfu_result)
 
 /**
- * DFU_IOCTL_SET_ALT - choose the alternate setting (DFU target) of later
- *	transfers
+ * USB_DFU_IOCTL_SET_ALT - choose the alternate setting (DFU target) of this
+ *	file's later transfers
  *
  * Argument: __u32, the bAlternateSetting of one of the interface's
  * alternate settings (the numbers in the alt_names sysfs attribute).
- * EINVAL for any other number, EBUSY while a transfer is in progress.
+ * The choice belongs to this open file only: other files, and the sysfs
+ * attribute alt that sets the default of later opens, are not changed, so
+ * it is allowed on a file opened read-only. EINVAL for any other number,
+ * EBUSY while this file has a transfer in progress.
  */
-#define DFU_IOCTL_SET_ALT	_IOW(DFU_IOCTL_MAGIC, 0x06, __u32)
+#define USB_DFU_IOCTL_SET_ALT		_IOW(USB_DFU_IOCTL_MAGIC, 0x06, __u32)
 
 /**
- * DFU_IOCTL_DETACH - switch a device in run-time mode to DFU mode
+ * USB_DFU_IOCTL_DETACH - switch a device in run-time mode to DFU mode
  *
  * Argument: __u32, the wTimeout of DFU_DETACH in milliseconds; 0 means
  * the smaller of wDetachTimeOut and 1000. The driver sends DFU_DETACH and
- * then resets the device, unless it has DFU_ATTR_WILL_DETACH. The device
- * comes back in DFU mode as a new /dev/dfuN; this one goes away. EINVAL
- * in DFU mode, EBUSY while a transfer is in progress.
+ * then resets the device, unless it has USB_DFU_ATTR_WILL_DETACH. The
+ * device comes back in DFU mode as a new /dev/dfuN; this one goes away.
+ * EINVAL in DFU mode, EBUSY while a transfer is in progress, EPERM
+ * without write access.
  */
-#define DFU_IOCTL_DETACH	_IOW(DFU_IOCTL_MAGIC, 0x07, __u32)
+#define USB_DFU_IOCTL_DETACH		_IOW(USB_DFU_IOCTL_MAGIC, 0x07, __u32)
 
 /**
- * DFU_IOCTL_RESET - USB reset of the device
+ * USB_DFU_IOCTL_RESET - USB reset of the device
  *
  * Argument: none. What dfu-util -R does: after manifestation it starts the
- * new firmware. EBUSY while a transfer is in progress.
+ * new firmware. EBUSY while a transfer is in progress, EPERM without
+ * write access.
  */
-#define DFU_IOCTL_RESET		_IO(DFU_IOCTL_MAGIC, 0x08)
+#define USB_DFU_IOCTL_RESET		_IO(USB_DFU_IOCTL_MAGIC, 0x08)
+
+/**
+ * USB_DFU_IOCTL_SET_COMMIT - choose this file's commit policy
+ *
+ * Argument: __u32, a USB_DFU_COMMIT_* value. A file starts with the
+ * device's default, the sysfs attribute commit. EINVAL for another value,
+ * EBUSY while this file has a download in progress, EBADF on a file not
+ * opened for writing.
+ */
+#define USB_DFU_IOCTL_SET_COMMIT	_IOW(USB_DFU_IOCTL_MAGIC, 0x09, __u32)
+
+/**
+ * USB_DFU_IOCTL_COMMIT - end the image written so far and manifest it
+ *
+ * Argument: none. The same as fsync(): sends the last block and the
+ * zero-length DFU_DNLOAD and waits for manifestation (DFU 1.1, 7.1);
+ * returns the outcome. Under USB_DFU_COMMIT_SUFFIX the image must end in
+ * a valid DFU suffix for this device (EBADMSG, EMEDIUMTYPE). 0 when
+ * nothing was written since the last commit. EBADF on a file not opened
+ * for writing, EBUSY while another call on this file is writing.
+ */
+#define USB_DFU_IOCTL_COMMIT		_IO(USB_DFU_IOCTL_MAGIC, 0x0a)
 
 #endif /* _UAPI_LINUX_USB_DFU_H */

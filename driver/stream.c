@@ -1,0 +1,654 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stream.c - one open file's downloads and uploads
+ *
+ * write() cuts the byte stream into wTransferSize blocks. While a DFU suffix
+ * may end the stream, the last DFU_SUFFIX_MAX bytes stay in the buffer
+ * behind the block being assembled. A commit (fsync(), the commit ioctl, or
+ * the writer's close() under the policies that allow it) checks the suffix,
+ * sends the rest and the zero-length DFU_DNLOAD and drives manifestation
+ * (DFU 1.1, section 7). read() uploads until a short block (section 6.2).
+ *
+ * Every function here is called with io_mutex held. Those that move many
+ * blocks drop it between two blocks, with the stream marked busy.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/crc32.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/uaccess.h>
+#include "dfu.h"
+
+/* The prefix of a DfuSe file (ST UM0391): "DfuSe", bVersion 1. */
+static const u8 dfu_dfuse_prefix[] = { 'D', 'f', 'u', 'S', 'e', 0x01 };
+
+static const struct {
+	int err;
+	const char *name;
+} dfu_errnames[] = {
+	{ -EIO, "-EIO" },
+	{ -ENODEV, "-ENODEV" },
+	{ -EINTR, "-EINTR" },
+	{ -ETIMEDOUT, "-ETIMEDOUT" },
+	{ -ECANCELED, "-ECANCELED" },
+	{ -EMEDIUMTYPE, "-EMEDIUMTYPE" },
+	{ -EBADMSG, "-EBADMSG" },
+	{ -ENODATA, "-ENODATA" },
+	{ -EFAULT, "-EFAULT" },
+	{ -ENOMEM, "-ENOMEM" },
+	{ -EBUSY, "-EBUSY" },
+	{ -EOPNOTSUPP, "-EOPNOTSUPP" },
+	{ -EROFS, "-EROFS" },
+};
+
+/**
+ * dfu_errname() - the name of an errno a transfer can end with
+ * @err: a negative errno
+ *
+ * Context: any.
+ * Return: a static string such as "-EIO", or NULL for an errno the driver
+ * does not name (print its number).
+ */
+const char *dfu_errname(int err)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dfu_errnames); i++)
+		if (dfu_errnames[i].err == err)
+			return dfu_errnames[i].name;
+	return NULL;
+}
+
+/**
+ * dfu_stream_init() - set up the stream of a file being opened
+ * @s: the file's stream
+ * @dfu: the device
+ * @writable: the file is open for writing
+ *
+ * The stream takes the device's current defaults: the sysfs attributes alt
+ * and commit.
+ *
+ * Context: process.
+ */
+void dfu_stream_init(struct dfu_stream *s, struct dfu_dev *dfu, bool writable)
+{
+	s->dfu = dfu;
+	s->alt = READ_ONCE(dfu->info.bAlternateSetting);
+	s->commit = READ_ONCE(dfu->info.commit);
+	s->writable = writable;
+	s->xfer = DFU_XFER_NONE;
+}
+
+/* A failed transfer's error is being returned: a later close need not repeat it. */
+static int dfu_stream_told(struct dfu_stream *s, int ret)
+{
+	if (ret && s->xfer == DFU_XFER_FAILED)
+		s->told = true;
+	return ret;
+}
+
+/* One kernel-log line per transfer: the audit trail of hosts that ignore close(). */
+static void dfu_stream_log(struct dfu_stream *s, const struct usb_dfu_result *r)
+{
+	struct device *dev = &s->dfu->dev;
+	const char *what = s->upload ? "upload" : "download";
+	u64 ms = div_u64(r->duration_us, USEC_PER_MSEC);
+	const char *name = dfu_errname(r->error);
+
+	if (!r->error && s->upload && !s->eof)
+		dev_info(dev, "upload stopped by the reader after %llu bytes in %llu ms\n",
+			 r->bytes, ms);
+	else if (!r->error && (r->flags & USB_DFU_RESULT_UNVERIFIED))
+		dev_info(dev, "download of %llu bytes sent in %llu ms, unverified: the device is not manifestation tolerant and did not report its manifestation\n",
+			 r->bytes, ms);
+	else if (!r->error)
+		dev_info(dev, "%s of %llu bytes done in %llu ms\n", what, r->bytes, ms);
+	else if (r->error == -ENODEV)
+		dev_err(dev, "%s failed at block %u after %llu bytes: device unplugged\n",
+			what, r->block, r->bytes);
+	else if (r->error == -EINTR && !s->upload)
+		dev_err(dev, "download aborted at block %u after %llu bytes: the writer was killed or exited with an error; nothing manifested\n",
+			r->block, r->bytes);
+	else if (r->error == -ECANCELED && !s->upload)
+		dev_err(dev, "download aborted at block %u after %llu bytes: cancelled or closed without a commit; nothing manifested\n",
+			r->block, r->bytes);
+	else
+		dev_err(dev, "%s failed at block %u after %llu bytes: %s (%d), device %s (%s)\n",
+			what, r->block, r->bytes, name ? name : "error", r->error,
+			dfu_state_name(r->bState), dfu_status_name(r->bStatus));
+}
+
+/*
+ * End a transfer: record its outcome for USB_DFU_IOCTL_GET_RESULT and sysfs
+ * and log it. @err is 0 or the error as proto.c returned it; the caller
+ * gets it back as user space should see it. The device's status is the last
+ * one it sent, asked again only after a stall, which says nothing about the
+ * cause.
+ */
+static int dfu_stream_finish(struct dfu_stream *s, int err)
+{
+	struct dfu_dev *dfu = s->dfu;
+	struct usb_dfu_result r = {};
+	struct usb_dfu_status st;
+
+	if (err == -EPIPE && !dfu_gone(dfu))
+		dfu_get_status(dfu, &st);
+	if (err)
+		err = dfu_errno(dfu, err);
+
+	r.error = err;
+	r.block = s->block;
+	r.flags = s->flags | (s->upload ? USB_DFU_RESULT_UPLOAD : 0);
+	r.bytes = s->bytes;
+	r.duration_us = ktime_us_delta(ktime_get(), s->start);
+	if (!dfu_gone(dfu)) {
+		r.bStatus = dfu->status.bStatus;
+		r.bState = dfu->status.bState;
+	}
+	spin_lock(&dfu->lock);
+	dfu->result = r;
+	spin_unlock(&dfu->lock);
+	dfu_stream_log(s, &r);
+
+	s->xfer = err ? DFU_XFER_FAILED : DFU_XFER_DONE;
+	s->error = err;
+	s->told = false;
+	if (dfu->owner == s)
+		dfu->owner = NULL;
+	/* after disconnect() usbcore drops what the interface still holds */
+	if (s->pm && !dfu_gone(dfu))
+		usb_autopm_put_interface(dfu->intf);
+	s->pm = false;
+	return err;
+}
+
+/* Give up the transfer and return the device to dfuIDLE. */
+static int dfu_stream_cancel(struct dfu_stream *s, int err)
+{
+	if (!dfu_gone(s->dfu))
+		dfu_abort(s->dfu);
+	return dfu_stream_finish(s, err);
+}
+
+/*
+ * A transfer failed. When the device reported the error it stays as it is,
+ * in dfuERROR with its bStatus for the user to read; when the host gave up
+ * (signal, refused image, bad buffer) the device is told with DFU_ABORT.
+ */
+static int dfu_stream_fail(struct dfu_stream *s, int err)
+{
+	switch (err) {
+	case -EINTR:
+	case -EFAULT:
+	case -EMEDIUMTYPE:
+	case -EBADMSG:
+	case -ENODATA:
+		return dfu_stream_cancel(s, err);
+	default:
+		return dfu_stream_finish(s, err);
+	}
+}
+
+/* Start a download or upload with the device in dfuIDLE. */
+static int dfu_stream_begin(struct dfu_stream *s, bool upload)
+{
+	struct dfu_dev *dfu = s->dfu;
+	u8 attrs = dfu->info.bmAttributes;
+	int ret;
+
+	if (dfu->info.mode != USB_DFU_MODE_DFU)
+		return -EOPNOTSUPP;
+	if (upload && !(attrs & DFU_FUNC_ATT_CAN_UPLOAD))
+		return -EOPNOTSUPP;
+	if (!upload && !(attrs & DFU_FUNC_ATT_CAN_DOWNLOAD))
+		return -EROFS;
+	if (dfu->owner)
+		return -EBUSY;
+	ret = usb_autopm_get_interface(dfu->intf);
+	if (ret)
+		return dfu_errno(dfu, ret);
+
+	s->pm = true;
+	s->xfer = DFU_XFER_ACTIVE;
+	s->upload = upload;
+	s->error = 0;
+	s->eof = false;
+	s->guard = !upload && (READ_ONCE(dfu_suffix_guard) ||
+			       s->commit == USB_DFU_COMMIT_SUFFIX);
+	s->flags = 0;
+	s->block = 0;
+	s->fill = 0;
+	s->head = 0;
+	s->crc = ~0U;
+	s->bytes = 0;
+	s->start = ktime_get();
+	dfu->owner = s;
+	ret = dfu_prepare(dfu, s->alt);
+	return ret ? dfu_stream_finish(s, ret) : 0;
+}
+
+/*
+ * Between two blocks, let other calls on the device in (ioctls, other
+ * files): a large write() or read() must not hold the device for minutes.
+ * Returns 0 if the transfer goes on, else the error it ended with.
+ */
+static int dfu_stream_yield(struct dfu_stream *s)
+{
+	struct dfu_dev *dfu = s->dfu;
+
+	mutex_unlock(&dfu->io_mutex);
+	cond_resched();
+	mutex_lock(&dfu->io_mutex);
+	if (s->xfer == DFU_XFER_ACTIVE && dfu->owner == s)
+		return 0;
+	return s->error ? s->error : -ECANCELED;
+}
+
+/* Send the first @len bytes of the buffer as the next block. */
+static int dfu_stream_send(struct dfu_stream *s, u32 len)
+{
+	struct dfu_dev *dfu = s->dfu;
+	int ret;
+
+	if (!s->block && s->fill >= sizeof(dfu_dfuse_prefix) &&
+	    !memcmp(dfu->buf, dfu_dfuse_prefix, sizeof(dfu_dfuse_prefix))) {
+		dev_err(&dfu->dev, "the image is a DfuSe file, not an image for this plain DFU device: nothing sent\n");
+		return -EMEDIUMTYPE;
+	}
+	if (s->guard)
+		s->crc = crc32_le(s->crc, dfu->buf, len);
+	ret = dfu_download_block(dfu, s->block, len);
+	if (ret)
+		return ret;
+	s->bytes += len;
+	s->block++;
+	s->fill -= len;
+	if (s->fill)
+		memmove(dfu->buf, dfu->buf + len, s->fill);
+	return 0;
+}
+
+/**
+ * dfu_stream_write() - take bytes of the image being written
+ * @s: the file's stream
+ * @ubuf: the bytes, in user memory
+ * @count: their number, not 0
+ *
+ * The first write after open() or a commit starts a new image. Full blocks
+ * go to the device as they come; the rest waits for more bytes or for the
+ * commit. A fatal signal aborts the image. Any other signal makes the call
+ * return early with what it took, and the image goes on with the next call.
+ *
+ * Context: process; io_mutex held, dropped and retaken between blocks.
+ * Return: bytes taken (fewer than @count after a signal), -ERESTARTSYS for
+ * a signal before any byte was taken, -EBUSY while another call of the
+ * file is writing or the device is busy with another file, or the error
+ * that ended the image.
+ */
+ssize_t dfu_stream_write(struct dfu_stream *s, const char __user *ubuf,
+			 size_t count)
+{
+	struct dfu_dev *dfu = s->dfu;
+	u32 size = dfu->info.wTransferSize;
+	size_t done = 0;
+	u32 cap;
+	int ret = 0;
+
+	if (s->busy || (s->xfer == DFU_XFER_ACTIVE && s->upload))
+		return -EBUSY;
+	if (s->xfer == DFU_XFER_FAILED)
+		return dfu_stream_told(s, s->error);
+	if (s->xfer != DFU_XFER_ACTIVE) {
+		ret = dfu_stream_begin(s, false);
+		if (ret)
+			return dfu_stream_told(s, ret);
+	}
+	s->writer_tgid = task_tgid_nr(current);
+	s->busy = true;
+	cap = size + (s->guard ? DFU_SUFFIX_MAX : 0);
+	while (done < count) {
+		size_t n;
+
+		if (s->fill == cap) {
+			if (fatal_signal_pending(current)) {
+				ret = dfu_stream_cancel(s, -EINTR);
+				break;
+			}
+			if (signal_pending(current))
+				break;
+			ret = dfu_stream_send(s, size);
+			if (ret) {
+				ret = dfu_stream_fail(s, ret);
+				break;
+			}
+			ret = dfu_stream_yield(s);
+			if (ret)
+				break;
+		}
+		n = min_t(size_t, count - done, cap - s->fill);
+		if (copy_from_user(dfu->buf + s->fill, ubuf + done, n)) {
+			ret = dfu_stream_fail(s, -EFAULT);
+			break;
+		}
+		s->fill += n;
+		done += n;
+	}
+	s->busy = false;
+	if (ret)
+		return dfu_stream_told(s, ret);
+	return done ? done : -ERESTARTSYS;
+}
+
+static bool dfu_id_matches(u16 suffix_id, u16 id)
+{
+	return suffix_id == 0xffff || suffix_id == id;
+}
+
+/*
+ * Does the stream end in a DFU suffix (DFU 1.1, appendix B: "UFD", bLength
+ * of 16 or more, dwCRC over everything before it)? Then it is not part of
+ * the image and is dropped from the buffer, if its IDs name this device
+ * (0xffff matches any) or the run-time device seen on its port before.
+ * Returns 0; -EMEDIUMTYPE for another device's image or a DfuSe file;
+ * -EBADMSG under the suffix commit policy when there is no valid suffix.
+ */
+static int dfu_stream_check_suffix(struct dfu_stream *s)
+{
+	struct dfu_dev *dfu = s->dfu;
+	const u8 *end = dfu->buf + s->fill;
+	u16 vid, pid, bcd;
+	u8 len;
+
+	if (s->fill < DFU_SUFFIX_LEN || memcmp(end - 8, "UFD", 3))
+		goto none;
+	len = end[-5];
+	if (len < DFU_SUFFIX_LEN || len > s->fill)
+		goto none;
+	if (crc32_le(s->crc, dfu->buf, s->fill - 4) != get_unaligned_le32(end - 4))
+		goto none;
+
+	pid = get_unaligned_le16(end - 14);
+	vid = get_unaligned_le16(end - 12);
+	bcd = get_unaligned_le16(end - 10);
+	if (bcd == DFU_VERSION_DFUSE) {
+		dev_err(&dfu->dev, "the image is a DfuSe file (suffix bcdDFU 0x011a), not an image for this plain DFU device: not manifested\n");
+		return -EMEDIUMTYPE;
+	}
+	if (!(dfu_id_matches(vid, dfu->info.idVendor) &&
+	      dfu_id_matches(pid, dfu->info.idProduct)) &&
+	    !(dfu->has_runtime_id && dfu_id_matches(vid, dfu->runtime_vid) &&
+	      dfu_id_matches(pid, dfu->runtime_pid))) {
+		dev_err(&dfu->dev, "the image is for %04x:%04x, not for this %04x:%04x: not manifested\n",
+			vid, pid, dfu->info.idVendor, dfu->info.idProduct);
+		return -EMEDIUMTYPE;
+	}
+	dev_info(&dfu->dev, "DFU suffix for %04x:%04x checked and removed (%u bytes)\n",
+		 vid, pid, len);
+	s->fill -= len;
+	s->flags |= USB_DFU_RESULT_SUFFIX;
+	return 0;
+
+none:
+	if (s->commit != USB_DFU_COMMIT_SUFFIX)
+		return 0;
+	dev_err(&dfu->dev, "commit policy suffix: the image does not end in a valid DFU suffix (truncated or corrupted?): not manifested\n");
+	return -EBADMSG;
+}
+
+/* Check the suffix, send the rest and the zero-length DFU_DNLOAD, manifest. */
+static int dfu_stream_end(struct dfu_stream *s)
+{
+	struct dfu_dev *dfu = s->dfu;
+	bool unverified;
+	int ret;
+
+	if (s->guard) {
+		ret = dfu_stream_check_suffix(s);
+		/* a suffix alone is no image: never manifest nothing */
+		if (!ret && !s->bytes && !s->fill)
+			ret = -ENODATA;
+		if (ret)
+			return dfu_stream_fail(s, ret);
+	}
+	while (s->fill) {
+		ret = dfu_stream_send(s, min_t(u32, s->fill, dfu->info.wTransferSize));
+		if (ret)
+			return dfu_stream_fail(s, ret);
+		if (s->fill) {
+			ret = dfu_stream_yield(s);
+			if (ret)
+				return ret;
+		}
+	}
+	ret = dfu_manifest(dfu, s->block, &unverified);
+	if (!ret && unverified)
+		s->flags |= USB_DFU_RESULT_UNVERIFIED;
+	return dfu_stream_finish(s, ret);
+}
+
+/**
+ * dfu_stream_commit() - end the image written so far and manifest it
+ * @s: the file's stream
+ *
+ * What fsync() and USB_DFU_IOCTL_COMMIT do, under every commit policy;
+ * under USB_DFU_COMMIT_SUFFIX the image must end in a valid suffix.
+ *
+ * Context: process; io_mutex held, dropped and retaken between blocks.
+ * Return: 0 when the device manifested the image or nothing was written,
+ * -EBUSY while another call of the file is writing, or the error the
+ * image failed with (once; see struct usb_dfu_result for the values).
+ */
+int dfu_stream_commit(struct dfu_stream *s)
+{
+	int ret;
+
+	if (s->busy)
+		return -EBUSY;
+	if (s->xfer == DFU_XFER_FAILED)
+		return dfu_stream_told(s, s->error);
+	if (s->xfer != DFU_XFER_ACTIVE || s->upload)
+		return 0;
+	s->busy = true;
+	if (fatal_signal_pending(current))
+		ret = dfu_stream_cancel(s, -EINTR);
+	else
+		ret = dfu_stream_end(s);
+	s->busy = false;
+	return dfu_stream_told(s, ret);
+}
+
+/*
+ * Is the caller dying of a signal, or exiting with a non-zero status with
+ * the file still open? do_exit() sets PF_EXITING and stores the exit status
+ * in exit_code before it closes the task's files; a close() the process
+ * made itself never runs with PF_EXITING.
+ */
+static bool dfu_writer_failed(void)
+{
+	if (fatal_signal_pending(current))
+		return true;
+	return (current->flags & PF_EXITING) && current->exit_code;
+}
+
+/**
+ * dfu_stream_close() - the writer closes the file: commit or abort
+ * @s: the file's stream
+ *
+ * Commits under USB_DFU_COMMIT_CLOSE and USB_DFU_COMMIT_SUFFIX; aborts
+ * under USB_DFU_COMMIT_EXPLICIT, and under every policy when the writer
+ * is dying of a signal or exiting with a non-zero status.
+ *
+ * Context: process; io_mutex held, dropped and retaken between blocks.
+ * Return: 0, -ECANCELED for an image closed without the explicit commit,
+ * -EINTR for a failed writer's, or the error an image failed with that no
+ * call has returned yet.
+ */
+int dfu_stream_close(struct dfu_stream *s)
+{
+	int ret = 0;
+
+	/* another thread is in the stream: the release will abort it */
+	if (s->busy)
+		return 0;
+	if (s->xfer == DFU_XFER_ACTIVE && !s->upload) {
+		s->busy = true;
+		if (dfu_gone(s->dfu))
+			ret = dfu_stream_finish(s, -ENODEV);
+		else if (dfu_writer_failed())
+			ret = dfu_stream_cancel(s, -EINTR);
+		else if (s->commit == USB_DFU_COMMIT_EXPLICIT)
+			ret = dfu_stream_cancel(s, -ECANCELED);
+		else
+			ret = dfu_stream_end(s);
+		s->busy = false;
+	} else if (s->xfer == DFU_XFER_FAILED && !s->told) {
+		/* failed behind the writer's back: a reset, another's abort */
+		ret = s->error;
+	}
+	return dfu_stream_told(s, ret);
+}
+
+/**
+ * dfu_stream_release() - the file is gone: end what it left unfinished
+ * @s: the file's stream
+ *
+ * A download is aborted, never manifested; an upload the reader stopped
+ * early is a success (the reader has what it wanted).
+ *
+ * Context: process; io_mutex held.
+ */
+void dfu_stream_release(struct dfu_stream *s)
+{
+	if (s->xfer == DFU_XFER_ACTIVE)
+		dfu_stream_cancel(s, s->upload ? 0 : -ECANCELED);
+}
+
+/**
+ * dfu_stream_abort() - USB_DFU_IOCTL_ABORT: end any transfer of the device
+ * @dfu: the device
+ *
+ * The transfer in progress, whichever file owns it, ends with -ECANCELED
+ * and nothing is manifested; DFU_ABORT is sent in any case.
+ *
+ * Context: process; io_mutex held.
+ * Return: 0 or the error of DFU_ABORT.
+ */
+int dfu_stream_abort(struct dfu_dev *dfu)
+{
+	if (!dfu->owner)
+		return dfu_abort(dfu);
+	dfu_stream_cancel(dfu->owner, -ECANCELED);
+	return 0;
+}
+
+/**
+ * dfu_abandon() - fail the transfer in progress without a request
+ * @dfu: the device, just reset or resumed with its DFU state lost
+ *
+ * The owner's next call returns -EIO; nothing it wrote is manifested.
+ *
+ * Context: process; io_mutex held.
+ */
+void dfu_abandon(struct dfu_dev *dfu)
+{
+	if (dfu->owner)
+		dfu_stream_finish(dfu->owner, -EIO);
+}
+
+/**
+ * dfu_stream_read() - return the next bytes of the device's image
+ * @s: the file's stream
+ * @ubuf: where they go, in user memory
+ * @count: how many are wanted, not 0
+ *
+ * The first read() after open() starts the upload; after the device's
+ * short block has been read, read() returns 0. A signal makes the call
+ * return early with what it has.
+ *
+ * Context: process; io_mutex held, dropped and retaken between blocks.
+ * Return: bytes read, 0 at the end of the image, -ERESTARTSYS for a signal
+ * before any byte, -EBUSY while the file or the device is busy with
+ * another transfer, or the error that ended the upload.
+ */
+ssize_t dfu_stream_read(struct dfu_stream *s, char __user *ubuf, size_t count)
+{
+	struct dfu_dev *dfu = s->dfu;
+	bool fetched = false, interrupted = false;
+	size_t done = 0;
+	int ret = 0;
+
+	if (s->busy || (s->xfer == DFU_XFER_ACTIVE && !s->upload))
+		return -EBUSY;
+	if (s->xfer == DFU_XFER_NONE ||
+	    (s->xfer == DFU_XFER_DONE && !s->upload)) {
+		ret = dfu_stream_begin(s, true);
+		if (ret)
+			return dfu_stream_told(s, ret);
+	}
+	if (s->xfer == DFU_XFER_FAILED)
+		return dfu_stream_told(s, s->error);
+	if (s->xfer == DFU_XFER_DONE)
+		return 0;
+
+	s->busy = true;
+	while (done < count) {
+		size_t n;
+
+		if (s->head == s->fill) {
+			if (s->eof) {
+				/* all of the image has been read */
+				ret = dfu_stream_finish(s, 0);
+				break;
+			}
+			if (signal_pending(current)) {
+				interrupted = true;
+				break;
+			}
+			if (fetched) {
+				ret = dfu_stream_yield(s);
+				if (ret)
+					break;
+			}
+			ret = dfu_upload_block(dfu, s->block);
+			if (ret < 0) {
+				ret = dfu_stream_fail(s, ret);
+				break;
+			}
+			fetched = true;
+			s->block++;
+			s->bytes += ret;
+			s->head = 0;
+			s->fill = ret;
+			ret = 0;
+			if (s->fill < dfu->info.wTransferSize) {
+				/*
+				 * The short block ends the image. The transfer
+				 * stays this file's until its bytes are read:
+				 * they are in the device's buffer.
+				 */
+				s->eof = true;
+				ret = dfu_end_upload(dfu);
+				if (ret) {
+					ret = dfu_stream_fail(s, ret);
+					break;
+				}
+			}
+			continue;
+		}
+		n = min_t(size_t, count - done, s->fill - s->head);
+		if (copy_to_user(ubuf + done, dfu->buf + s->head, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		s->head += n;
+		done += n;
+	}
+	s->busy = false;
+	if (done)
+		return done;
+	if (interrupted)
+		return -ERESTARTSYS;
+	return dfu_stream_told(s, ret);
+}
