@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include <linux/usb/dfu.h>
@@ -44,18 +45,34 @@ static void flash_small(struct __test_metadata *_metadata, struct emu *e,
 /* bInterfaceProtocol 0 on a single interface is DFU mode; 1 is run-time. */
 TEST(mode_from_protocol)
 {
+	unsigned char img[64] = { 0 };
 	struct emu e;
+	int fd;
 
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--protocol", "0", NULL));
 	expect_attr(_metadata, &e, "mode", "dfu");
 	flash_small(_metadata, &e, 1);
 	emu_stop(&e);
 
+	/*
+	 * run-time mode: the node opens for writing (for DETACH), but takes
+	 * no image and gives none
+	 */
 	ASSERT_EQ(0, emu_start(&e, "--protocol", "1", NULL));
 	expect_attr(_metadata, &e, "mode", "runtime");
-	EXPECT_EQ(-1, open(e.node, O_WRONLY));
+	fd = open(e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, write(fd, img, sizeof(img)));
 	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(0, close(fd));
+	fd = open(e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, read(fd, img, sizeof(img)));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	close(fd);
 	emu_stop(&e);
+	EXPECT_EQ(0, emu_stat(&e, "dnload_requests"));
+	EXPECT_EQ(0, emu_stat(&e, "upload_requests"));
 
 	/* NXP LPC says 1 in DFU mode: the quirk table knows */
 	ASSERT_EQ(0, emu_start(&e, "--vid", "1fc9", "--pid", "000c",
@@ -199,26 +216,40 @@ TEST(getstatus_stalled_while_busy)
 }
 
 /*
- * A run-time device: USB_DFU_IOCTL_DETACH, the host's reset, and the device
- * re-enumerated in DFU mode with its DFU-mode idProduct, then flashed.
+ * A run-time device: USB_DFU_IOCTL_DETACH (on a file opened for writing),
+ * the host's reset, and the device re-enumerated in DFU mode with its
+ * DFU-mode idProduct, which remembers the run-time IDs, then flashed.
  */
 TEST(detach_then_flash)
 {
+	struct usb_dfu_status st;
 	struct usb_dfu_info info;
 	__u32 timeout = 0;
+	char buf[32];
 	struct emu e;
 	int fd;
 
 	ASSERT_EQ(0, emu_start(&e, "--runtime", "--pid", "a001", "--dfu-pid", "a002",
 			       "--transfer-size", "64", "--detach-timeout", "2000", NULL));
 	expect_attr(_metadata, &e, "mode", "runtime");
-	expect_attr(_metadata, &e, "state", "appIDLE");
-	fd = open(e.node, O_RDONLY);
+	/*
+	 * sysfs state asks the device nothing: unknown until a request in
+	 * run-time mode, then what the device answered
+	 */
+	expect_attr(_metadata, &e, "state", "unknown");
+	fd = open(e.node, O_WRONLY);
 	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_STATUS, &st));
+	EXPECT_EQ(USB_DFU_STATE_APP_IDLE, st.bState);
+	expect_attr(_metadata, &e, "state", "appIDLE");
 	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DETACH, &timeout));
 	close(fd);
 	ASSERT_EQ(0, emu_wait_mode(&e, "dfu", 10000));
-	fd = open(e.node, O_RDONLY);
+	ASSERT_EQ(0, read_attr(&e, "runtime_id", buf, sizeof(buf)));
+	EXPECT_EQ(0, strcasecmp(buf, "1209:a001")) {
+		TH_LOG("runtime_id: '%s'", buf);
+	}
+	fd = open(e.node, O_WRONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_INFO, &info));
 	EXPECT_EQ(0xa002, info.idProduct);
@@ -226,7 +257,7 @@ TEST(detach_then_flash)
 	/* DETACH in DFU mode makes no sense */
 	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_DETACH, &timeout));
 	EXPECT_EQ(EINVAL, errno);
-	close(fd);
+	EXPECT_EQ(0, close(fd));
 	flash_small(_metadata, &e, 7);
 	EXPECT_EQ(1, emu_stat(&e, "detaches"));
 	emu_stop(&e);
@@ -241,7 +272,7 @@ TEST(will_detach_device_leaves_by_itself)
 
 	ASSERT_EQ(0, emu_start(&e, "--runtime", "--pid", "a001", "--dfu-pid", "a002",
 			       "--attrs", "0x0f", NULL));
-	fd = open(e.node, O_RDONLY);
+	fd = open(e.node, O_WRONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DETACH, &timeout));
 	close(fd);
@@ -262,7 +293,7 @@ TEST(back_to_runtime_after_manifestation)
 
 	ASSERT_EQ(0, emu_start(&e, "--runtime", "--pid", "a001", "--dfu-pid", "a002",
 			       "--transfer-size", "64", "--attrs", "0x03", NULL));
-	fd = open(e.node, O_RDONLY);
+	fd = open(e.node, O_WRONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DETACH, &timeout));
 	close(fd);

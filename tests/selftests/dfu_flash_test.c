@@ -94,7 +94,7 @@ FIXTURE_VARIANT_ADD(dfu, zephyr) {
 
 /*
  * The next three are DfuSe devices (bcdDFUVersion 0x011a), which the driver
- * does not write or read yet; they run here with DFU 1.1 and keep the rest
+ * does not bind yet; they run here with DFU 1.1 and keep the rest
  * of their behaviour.
  *
  * STM32 system-memory ROM: protocol 0, blank application (dfuERROR,
@@ -197,17 +197,24 @@ TEST_F(dfu, sysfs_and_info)
 		  st.bState);
 	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_STATE, &state));
 	EXPECT_EQ(st.bState, state);
-	/* CLR_STATUS leaves dfuERROR; elsewhere it sends nothing */
-	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_CLR_STATUS));
-	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_STATE, &state));
-	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, state);
-	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_ABORT));
 	/* an ioctl this driver does not know, in its own range and another's */
 	EXPECT_EQ(-1, ioctl(fd, _IO(USB_DFU_IOCTL_MAGIC, 0x7f)));
 	EXPECT_EQ(ENOTTY, errno);
 	EXPECT_EQ(-1, ioctl(fd, _IOR('U', 3, int), &state));
 	EXPECT_EQ(ENOTTY, errno);
 	close(fd);
+	/* the requests that change the state, on a file opened for writing */
+	fd = open(self->emu.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_INFO, &info));
+	EXPECT_EQ(USB_DFU_COMMIT_CLOSE, info.commit);	/* the module's default */
+	/* CLR_STATUS leaves dfuERROR; elsewhere it sends nothing */
+	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_CLR_STATUS));
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_STATE, &state));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, state);
+	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_ABORT));
+	/* nothing written: the close sends nothing and succeeds */
+	EXPECT_EQ(0, close(fd));
 	/* none of that may have started a download */
 	emu_stop(&self->emu);
 	EXPECT_EQ(0, emu_stat(&self->emu, "dnload_requests"));
@@ -261,8 +268,10 @@ static void flash_size(struct __test_metadata *_metadata,
 	long manifests = emu_stat(e, "manifests");
 	long selects = emu_stat(e, "set_interface");
 	long devnum = emu_devnum(e);
+	struct usb_dfu_status st;
 	char state[32];
 	size_t up_len = len;
+	int fd;
 
 	ASSERT_NE(NULL, img);
 	ASSERT_LE(0, selects);
@@ -290,7 +299,15 @@ static void flash_size(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, memcmp(img, up, len));
 		free(up);
 	}
-	/* and the upload ended with the device back in dfuIDLE */
+	/*
+	 * and the upload ended with the device back in dfuIDLE; sysfs state
+	 * asks the device nothing, it shows what GET_STATUS saw last
+	 */
+	fd = open(e->node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_STATUS, &st));
+	close(fd);
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, st.bState);
 	ASSERT_EQ(0, read_attr(e, "state", state, sizeof(state)));
 	EXPECT_STREQ("dfuIDLE", state);
 	free(img);
@@ -396,7 +413,10 @@ TEST_F(own_device, transfer_size_unknown)
 	free(img);
 }
 
-/* Choosing the DFU target: by ioctl, or through sysfs by number or name. */
+/*
+ * Choosing the DFU target: through sysfs by number or name (the default of
+ * later opens), or by ioctl for one open file.
+ */
 TEST_F(own_device, alt_settings)
 {
 	unsigned char img[100];
@@ -404,7 +424,7 @@ TEST_F(own_device, alt_settings)
 	char buf[128];
 	struct emu e;
 	__u32 alt;
-	int fd;
+	int fd, fd2;
 
 	fill_pattern(img, sizeof(img), 12);
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--alt", "Flash",
@@ -430,7 +450,7 @@ TEST_F(own_device, alt_settings)
 	EXPECT_NE(0, run_sh("echo Nowhere > %s/alt 2>/dev/null", e.sysfs));
 	EXPECT_NE(0, run_sh("echo 3 > %s/alt 2>/dev/null", e.sysfs));
 
-	/* by ioctl */
+	/* by ioctl: this file's target only, also on a read-only file */
 	fd = open(e.node, O_RDONLY);
 	ASSERT_LE(0, fd);
 	alt = 3;
@@ -441,19 +461,37 @@ TEST_F(own_device, alt_settings)
 	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_INFO, &info));
 	EXPECT_EQ(0, info.bAlternateSetting);
 	EXPECT_EQ(3, info.bNumAltSettings);
+	/* another open, and the sysfs default, still say Bootloader */
+	fd2 = open(e.node, O_RDONLY);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, ioctl(fd2, USB_DFU_IOCTL_GET_INFO, &info));
+	EXPECT_EQ(2, info.bAlternateSetting);
+	close(fd2);
+	ASSERT_EQ(0, read_attr(&e, "alt", buf, sizeof(buf)));
+	EXPECT_STREQ("2", buf);
 	close(fd);
 	ASSERT_EQ(0, flash_buf(e.node, img, 50, 50));
-	EXPECT_EQ(0, emu_stat(&e, "alt"));
+	EXPECT_EQ(2, emu_stat(&e, "manifest_alt"));
+	EXPECT_TRUE(emu_has_image(&e, img, 50));
 
-	/* not while a transfer is in progress */
+	/*
+	 * a writer's choice holds for its whole download: not changed by
+	 * SET_ALT while its transfer is in progress, nor by sysfs alt
+	 * (which, accepted or not, only sets the default of later opens)
+	 */
 	fd = open(e.node, O_WRONLY);
 	ASSERT_LE(0, fd);
+	alt = 0;
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_SET_ALT, &alt));
 	ASSERT_EQ(64, write(fd, img, 64));
-	EXPECT_NE(0, run_sh("echo 1 > %s/alt 2>/dev/null", e.sysfs));
 	alt = 1;
 	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_SET_ALT, &alt));
 	EXPECT_EQ(EBUSY, errno);
+	run_sh("echo 1 > %s/alt 2>/dev/null", e.sysfs);
+	ASSERT_EQ(36, write(fd, img + 64, 36));
 	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(0, emu_stat(&e, "manifest_alt"));
+	EXPECT_TRUE(emu_has_image(&e, img, 100));
 	emu_stop(&e);
 }
 

@@ -2,10 +2,12 @@
 /*
  * dfuctl_test - the userspace helper against emulated devices: list,
  * image validation before anything reaches the device, device selection,
- * alt settings, verify, detach, upload, recovery, sysexits codes.
+ * alt settings, verify, detach, upload, recovery, commit policies,
+ * write access for control requests, sysexits codes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,8 @@
 #define EX_NOINPUT	66
 #define EX_UNAVAILABLE	69
 #define EX_CANTCREAT	73
+#define EX_NOPERM	77
+#define EX_CONFIG	78
 
 /* Nothing at all was sent to the device: read its final counts. */
 static long dnloads_after_stop(struct emu *e)
@@ -60,6 +64,85 @@ TEST(flash_checks_and_strips_suffix)
 	EXPECT_EQ(0, run_sh("grep -q '^download: 100%%' /tmp/dfuctl.err"));
 	emu_stop(&e);
 	free(img);
+}
+
+/*
+ * dfuctl commits explicitly on its own file, whatever the node's default:
+ * under the default suffix a file without a suffix still flashes.
+ */
+TEST(flash_commits_explicitly)
+{
+	const char *f = "/tmp/dfuctl-explicit.bin";
+	unsigned char *img = make_pattern_file(f, 3000, 11);
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "256", NULL));
+	ASSERT_EQ(0, run_sh("echo suffix > %s/commit", e.sysfs));
+	/* what cat gets under that default: nothing manifested */
+	EXPECT_NE(0, run_sh("cat %s > %s 2>/dev/null", f, e.node));
+	EXPECT_EQ(0, emu_stat(&e, "manifests"));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash --quiet %s %s 2>/dev/null", f, e.node));
+	EXPECT_TRUE(emu_has_image(&e, img, 3000));
+	EXPECT_EQ(1, emu_stat(&e, "manifests"));
+	EXPECT_EQ(0, run_sh(DFUCTL " result %s | grep -q '^download: ok: 3000 bytes'", e.node));
+	emu_stop(&e);
+	free(img);
+}
+
+/*
+ * A device that is not manifestation tolerant and never confirms the end
+ * of the image: the flash succeeds, and dfuctl says it was not confirmed.
+ */
+TEST(flash_unverified)
+{
+	const char *f = "/tmp/dfuctl-unverified.bin";
+	unsigned char *img = make_pattern_file(f, 1000, 12);
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--attrs", "0x03",
+			       "--stall-manifest", NULL));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash %s %s 2>/tmp/dfuctl.err", f, e.node)) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_EQ(0, run_sh("grep -q 'sent, but the device did not confirm manifestation (it is not manifestation tolerant)' /tmp/dfuctl.err")) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_TRUE(emu_has_image(&e, img, 1000));
+	ASSERT_EQ(0, emu_wait_mode(&e, "dfu", 5000));
+	EXPECT_EQ(0, run_sh(DFUCTL " result %s | grep -q 'sent, but the device did not confirm manifestation'",
+			    e.node));
+	emu_stop(&e);
+	free(img);
+}
+
+/*
+ * abort, clear, reset and detach want the node open for writing. While
+ * another program holds it so, root may still abort (CAP_SYS_ADMIN), and
+ * without that capability dfuctl says what to do.
+ */
+TEST(abort_needs_write_access)
+{
+	struct emu e;
+	int fd;
+
+	ASSERT_EQ(0, emu_start(&e, NULL));
+	EXPECT_EQ(0, run_sh(DFUCTL " abort %s", e.node));
+	EXPECT_EQ(1, emu_wait_stat(&e, "aborts", 1, 2000));
+	fd = open(e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(EX_NOPERM, run_sh("setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin "
+				    DFUCTL " abort %s 2>/tmp/dfuctl.err", e.node));
+	EXPECT_EQ(0, run_sh("grep -q 'another program has it open.*fuser -v %s.*run as root' /tmp/dfuctl.err",
+			    e.node)) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_EQ(1, emu_stat(&e, "aborts"));
+	EXPECT_EQ(0, run_sh(DFUCTL " abort %s", e.node));
+	EXPECT_EQ(2, emu_wait_stat(&e, "aborts", 2, 2000));
+	EXPECT_EQ(0, close(fd));
+	emu_stop(&e);
 }
 
 /* Refused files never reach the device, and the message says why. */
@@ -203,6 +286,77 @@ TEST(recover)
 	EXPECT_EQ(0, run_sh(DFUCTL " recover %s --config %s 2>&1 | grep -q 'not listed'",
 			    e.node, conf));
 	EXPECT_EQ(0, dnloads_after_stop(&e));
+	free(img);
+}
+
+/*
+ * recovery.conf's "commit = suffix": an image without a valid suffix for
+ * the device is refused before the device is opened; one with it goes to
+ * the driver whole, which checks the suffix and does not send it.
+ */
+TEST(recover_commit_suffix)
+{
+	const char *f = "/tmp/dfuctl-recs.bin", *fs = "/tmp/dfuctl-recs.dfu";
+	const char *conf = "/tmp/dfuctl-recs.conf";
+	unsigned char *img = make_pattern_file(f, 2000, 9);
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, write_file(fs, img, 2000));
+	ASSERT_EQ(0, run_sh(DFUCTL " suffix add %s --vid 1209 --pid df00 >/dev/null", fs));
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "256", NULL));
+
+	/* no suffix: refused, nothing sent */
+	ASSERT_EQ(0, run_sh("printf '1209:df00 image=%s serial=%s\\n  commit = suffix # appliance\\n' > %s",
+			    f, e.serial, conf));
+	EXPECT_EQ(EX_DATAERR, run_sh(DFUCTL " recover %s --config %s 2>/tmp/dfuctl.err",
+				     e.node, conf));
+	EXPECT_EQ(0, run_sh("grep -q 'commit = suffix.*dfuctl suffix add' /tmp/dfuctl.err")) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_EQ(0, emu_stat(&e, "dnload_requests"));
+
+	/* a bad value is a bad configuration */
+	ASSERT_EQ(0, run_sh("printf 'commit=sometimes\\n1209:df00 image=%s serial=%s\\n' > %s",
+			    fs, e.serial, conf));
+	EXPECT_EQ(EX_CONFIG, run_sh(DFUCTL " recover %s --config %s 2>/dev/null", e.node, conf));
+
+	/* with the suffix: flashed without it, and the driver checked it */
+	ASSERT_EQ(0, run_sh("printf 'commit=suffix\\n1209:df00 image=%s serial=%s\\n' > %s",
+			    fs, e.serial, conf));
+	EXPECT_EQ(0, run_sh(DFUCTL " recover %s --config %s 2>/tmp/dfuctl.err", e.node, conf)) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_TRUE(emu_has_image(&e, img, 2000));
+	EXPECT_EQ(0, run_sh(DFUCTL " result %s | grep -q 'ok: 2000 bytes.*DFU suffix checked'",
+			    e.node));
+	emu_stop(&e);
+	free(img);
+}
+
+/*
+ * Under commit = suffix, an image whose suffix carries the run-time IDs is
+ * recovered on the DFU-mode device the driver saw detach on that port.
+ */
+TEST(recover_commit_suffix_runtime_ids)
+{
+	const char *f = "/tmp/dfuctl-rrt.dfu", *conf = "/tmp/dfuctl-rrt.conf";
+	unsigned char *img = make_pattern_file(f, 1500, 10);
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, run_sh(DFUCTL " suffix add %s --vid 1209 --pid a001 >/dev/null", f));
+	ASSERT_EQ(0, emu_start(&e, "--runtime", "--pid", "a001", "--dfu-pid", "a002",
+			       "--transfer-size", "256", NULL));
+	ASSERT_EQ(0, run_sh(DFUCTL " detach %s >/dev/null", e.node));
+	ASSERT_EQ(0, emu_wait_mode(&e, "dfu", 10000));
+	ASSERT_EQ(0, run_sh("printf 'commit = suffix\\n1209:a002 image=%s serial=%s\\n' > %s",
+			    f, e.serial, conf));
+	EXPECT_EQ(0, run_sh(DFUCTL " recover %s --config %s 2>/tmp/dfuctl.err", e.node, conf)) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_TRUE(emu_has_image(&e, img, 1500));
+	emu_stop(&e);
 	free(img);
 }
 
