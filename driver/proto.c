@@ -34,67 +34,6 @@
  */
 #define DFU_ABORT_TIMEOUT_MS	1000U
 
-static const char * const dfu_state_names[] = {
-	[USB_DFU_STATE_APP_IDLE]		= "appIDLE",
-	[USB_DFU_STATE_APP_DETACH]		= "appDETACH",
-	[USB_DFU_STATE_DFU_IDLE]		= "dfuIDLE",
-	[USB_DFU_STATE_DNLOAD_SYNC]		= "dfuDNLOAD-SYNC",
-	[USB_DFU_STATE_DNBUSY]		= "dfuDNBUSY",
-	[USB_DFU_STATE_DNLOAD_IDLE]		= "dfuDNLOAD-IDLE",
-	[USB_DFU_STATE_MANIFEST_SYNC]	= "dfuMANIFEST-SYNC",
-	[USB_DFU_STATE_MANIFEST]		= "dfuMANIFEST",
-	[USB_DFU_STATE_MANIFEST_WAIT_RESET]	= "dfuMANIFEST-WAIT-RESET",
-	[USB_DFU_STATE_UPLOAD_IDLE]		= "dfuUPLOAD-IDLE",
-	[USB_DFU_STATE_ERROR]		= "dfuERROR",
-};
-
-static const char * const dfu_status_names[] = {
-	[USB_DFU_STATUS_OK]			= "OK",
-	[USB_DFU_STATUS_ERR_TARGET]		= "errTARGET",
-	[USB_DFU_STATUS_ERR_FILE]		= "errFILE",
-	[USB_DFU_STATUS_ERR_WRITE]		= "errWRITE",
-	[USB_DFU_STATUS_ERR_ERASE]		= "errERASE",
-	[USB_DFU_STATUS_ERR_CHECK_ERASED]	= "errCHECK_ERASED",
-	[USB_DFU_STATUS_ERR_PROG]		= "errPROG",
-	[USB_DFU_STATUS_ERR_VERIFY]		= "errVERIFY",
-	[USB_DFU_STATUS_ERR_ADDRESS]	= "errADDRESS",
-	[USB_DFU_STATUS_ERR_NOTDONE]	= "errNOTDONE",
-	[USB_DFU_STATUS_ERR_FIRMWARE]	= "errFIRMWARE",
-	[USB_DFU_STATUS_ERR_VENDOR]		= "errVENDOR",
-	[USB_DFU_STATUS_ERR_USBR]		= "errUSBR",
-	[USB_DFU_STATUS_ERR_POR]		= "errPOR",
-	[USB_DFU_STATUS_ERR_UNKNOWN]	= "errUNKNOWN",
-	[USB_DFU_STATUS_ERR_STALLEDPKT]	= "errSTALLEDPKT",
-};
-
-/**
- * dfu_state_name() - the DFU 1.1 name of a bState value
- * @state: bState as reported by the device, or DFU_UNKNOWN
- *
- * Context: any.
- * Return: a static string such as "dfuIDLE", or "unknown".
- */
-const char *dfu_state_name(int state)
-{
-	if (state < 0 || state >= ARRAY_SIZE(dfu_state_names))
-		return "unknown";
-	return dfu_state_names[state];
-}
-
-/**
- * dfu_status_name() - the DFU 1.1 name of a bStatus value
- * @status: bStatus as reported by the device, or DFU_UNKNOWN
- *
- * Context: any.
- * Return: a static string such as "errWRITE", or "unknown".
- */
-const char *dfu_status_name(int status)
-{
-	if (status < 0 || status >= ARRAY_SIZE(dfu_status_names))
-		return "unknown";
-	return dfu_status_names[status];
-}
-
 /**
  * dfu_errno() - the errno a caller sees for an error of a request
  * @dfu: the device

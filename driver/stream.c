@@ -24,43 +24,6 @@
 /* The prefix of a DfuSe file (ST UM0391): "DfuSe", bVersion 1. */
 static const u8 dfu_dfuse_prefix[] = { 'D', 'f', 'u', 'S', 'e', 0x01 };
 
-static const struct {
-	int err;
-	const char *name;
-} dfu_errnames[] = {
-	{ -EIO, "-EIO" },
-	{ -ENODEV, "-ENODEV" },
-	{ -EINTR, "-EINTR" },
-	{ -ETIMEDOUT, "-ETIMEDOUT" },
-	{ -ECANCELED, "-ECANCELED" },
-	{ -EMEDIUMTYPE, "-EMEDIUMTYPE" },
-	{ -EBADMSG, "-EBADMSG" },
-	{ -ENODATA, "-ENODATA" },
-	{ -EFAULT, "-EFAULT" },
-	{ -ENOMEM, "-ENOMEM" },
-	{ -EBUSY, "-EBUSY" },
-	{ -EOPNOTSUPP, "-EOPNOTSUPP" },
-	{ -EROFS, "-EROFS" },
-};
-
-/**
- * dfu_errname() - the name of an errno a transfer can end with
- * @err: a negative errno
- *
- * Context: any.
- * Return: a static string such as "-EIO", or NULL for an errno the driver
- * does not name (print its number).
- */
-const char *dfu_errname(int err)
-{
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(dfu_errnames); i++)
-		if (dfu_errnames[i].err == err)
-			return dfu_errnames[i].name;
-	return NULL;
-}
-
 /**
  * dfu_stream_init() - set up the stream of a file being opened
  * @s: the file's stream

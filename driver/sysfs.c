@@ -94,38 +94,6 @@ static ssize_t alt_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RW(alt);
 
-static const char * const dfu_commit_names[] = {
-	[USB_DFU_COMMIT_CLOSE] = "close",
-	[USB_DFU_COMMIT_SUFFIX] = "suffix",
-	[USB_DFU_COMMIT_EXPLICIT] = "explicit",
-};
-
-/**
- * dfu_commit_name() - the name of a commit policy
- * @commit: a USB_DFU_COMMIT_* value
- *
- * Context: any.
- * Return: "close", "suffix" or "explicit".
- */
-const char *dfu_commit_name(unsigned int commit)
-{
-	return dfu_commit_names[commit];
-}
-
-/**
- * dfu_parse_commit() - a commit policy by name
- * @buf: "close", "suffix" or "explicit", a trailing newline allowed
- *
- * Context: any.
- * Return: the USB_DFU_COMMIT_* value, or -EINVAL.
- */
-int dfu_parse_commit(const char *buf)
-{
-	int i = sysfs_match_string(dfu_commit_names, buf);
-
-	return i < 0 ? -EINVAL : i;
-}
-
 /* The commit policy of files opened from now on; open files keep theirs. */
 static ssize_t commit_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
