@@ -478,13 +478,18 @@ int dfu_stream_close(struct dfu_stream *s)
  * @s: the file's stream
  *
  * A download is aborted, never manifested; an upload the reader stopped
- * early is a success (the reader has what it wanted).
+ * early is a success (the reader has what it wanted), unless the device
+ * was unplugged.
  *
  * Context: process; io_mutex held.
  */
 void dfu_stream_release(struct dfu_stream *s)
 {
-	if (s->xfer == DFU_XFER_ACTIVE)
+	if (s->xfer != DFU_XFER_ACTIVE)
+		return;
+	if (dfu_gone(s->dfu))
+		dfu_stream_finish(s, -ENODEV);
+	else
 		dfu_stream_cancel(s, s->upload ? 0 : -ECANCELED);
 }
 
