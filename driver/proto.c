@@ -41,7 +41,9 @@
  *
  * A device's complaint (stall, malformed answer, bus error) is -EIO, an
  * unplugged device -ENODEV; errors the driver chose itself pass as they
- * are. The one classifier of the driver.
+ * are. The one classifier of the driver. An unplug shows first as a bus
+ * error (-EPROTO) and only later as disconnect(): the call in flight then
+ * fails with -EIO, the next one with -ENODEV.
  *
  * Context: any.
  * Return: the negative errno for user space.
@@ -56,6 +58,11 @@ int dfu_errno(struct dfu_dev *dfu, int err)
 	case -ECANCELED:
 	case -EFAULT:
 	case -EBUSY:
+	case -EAGAIN:
+	case -EINVAL:
+	case -EPERM:
+	case -EBADF:
+	case -EROFS:
 	case -EMEDIUMTYPE:
 	case -ENODATA:
 	case -EBADMSG:

@@ -53,7 +53,8 @@ static int dfu_stream_told(struct dfu_stream *s, int ret)
 }
 
 /* One kernel-log line per transfer: the audit trail of hosts that ignore close(). */
-static void dfu_stream_log(struct dfu_stream *s, const struct usb_dfu_result *r)
+static void dfu_stream_log(struct dfu_stream *s, const struct usb_dfu_result *r,
+			   int usb_err)
 {
 	struct device *dev = &s->dfu->dev;
 	const char *what = s->upload ? "upload" : "download";
@@ -78,9 +79,10 @@ static void dfu_stream_log(struct dfu_stream *s, const struct usb_dfu_result *r)
 		dev_err(dev, "download aborted at block %u after %llu bytes: cancelled or closed without a commit; nothing manifested\n",
 			r->block, r->bytes);
 	else
-		dev_err(dev, "%s failed at block %u after %llu bytes: %s (%d), device %s (%s)\n",
+		dev_err(dev, "%s failed at block %u after %llu bytes: %s (%d, USB %d), device %s (%s)\n",
 			what, r->block, r->bytes, name ? name : "error", r->error,
-			dfu_state_name(r->bState), dfu_status_name(r->bStatus));
+			usb_err, dfu_state_name(r->bState),
+			dfu_status_name(r->bStatus));
 }
 
 /*
@@ -95,6 +97,7 @@ static int dfu_stream_finish(struct dfu_stream *s, int err)
 	struct dfu_dev *dfu = s->dfu;
 	struct usb_dfu_result r = {};
 	struct usb_dfu_status st;
+	int usb_err = err;
 
 	if (err == -EPIPE && !dfu_gone(dfu))
 		dfu_get_status(dfu, &st);
@@ -113,7 +116,7 @@ static int dfu_stream_finish(struct dfu_stream *s, int err)
 	spin_lock(&dfu->lock);
 	dfu->result = r;
 	spin_unlock(&dfu->lock);
-	dfu_stream_log(s, &r);
+	dfu_stream_log(s, &r, usb_err);
 
 	s->xfer = err ? DFU_XFER_FAILED : DFU_XFER_DONE;
 	s->error = err;
