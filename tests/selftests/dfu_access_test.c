@@ -128,17 +128,10 @@ static int set_alt(int fd, __u32 alt)
 	return ioctl(fd, USB_DFU_IOCTL_SET_ALT, &alt) ? -errno : 0;
 }
 
-static int wait_attr(struct emu *e, const char *attr, const char *want, int timeout_ms)
+/* Is the child still running? If not, *status gets its exit status. */
+static int running(pid_t pid, int *status)
 {
-	char buf[64];
-	int waited;
-
-	for (waited = 0; waited < timeout_ms; waited += 5) {
-		if (!read_attr(e, attr, buf, sizeof(buf)) && !strcmp(buf, want))
-			return 0;
-		sleep_ms(5);
-	}
-	return -1;
+	return waitpid(pid, status, WNOHANG) == 0;
 }
 
 /* The USB device's sysfs directory (the parent of the DFU interface). */
@@ -539,7 +532,7 @@ TEST_F_TIMEOUT(access, read_yields_device, 90)
 	long long t0, t, worst = 0;
 	char buf[128];
 	struct emu e;
-	int status, fd, i;
+	int status, fd, i, still;
 	pid_t pid;
 
 	ASSERT_NE(NULL, img);
@@ -595,10 +588,10 @@ TEST_F_TIMEOUT(access, read_yields_device, 90)
 	ksft_print_msg("three rounds of calls took %lld ms beside the upload; GET_STATUS at most %lld ms\n",
 		       t, worst);
 	/* the checks ran while the upload was going on */
-	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG)) {
-		TH_LOG("the upload ended before the checks did: make it slower");
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	still = running(pid, &status);
+	EXPECT_TRUE(still) TH_LOG("the upload ended before the checks did: make it slower");
+	if (still)
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	emu_stop(&e);
@@ -690,6 +683,7 @@ TEST_F_TIMEOUT(access, nonfatal_signals_keep_the_image, 120)
 	for (kind = SIG_RESTART; kind <= SIG_STOP_CONT; kind++) {
 		unsigned int sent = 0;
 		int status, fds[2];
+		long long t0;
 		char report[128] = "";
 		pid_t pid;
 		ssize_t n;
@@ -723,7 +717,12 @@ TEST_F_TIMEOUT(access, nonfatal_signals_keep_the_image, 120)
 		}
 		close(fds[1]);
 		sleep_ms(100);
-		while (waitpid(pid, &status, WNOHANG) == 0) {
+		t0 = now_us();
+		while (running(pid, &status)) {
+			if (ms_since(t0) > 10000) {	/* the writer is stuck: stop */
+				ASSERT_EQ(pid, waitpid(pid, &status, 0));
+				break;
+			}
 			if (kind == SIG_STOP_CONT) {
 				kill(pid, SIGSTOP);
 				sleep_ms(300);
@@ -809,9 +808,8 @@ static pid_t writer_in_poll_wait(struct __test_metadata *_metadata, struct emu *
 	}
 	close(fds[1]);
 	*status_fd = fds[0];
-	if (pid > 0 && wait_attr(e, "state", "dfuDNBUSY", 5000))
-		TH_LOG("sysfs state never said dfuDNBUSY");
-	sleep_ms(300);
+	/* the block and its first DFU_GETSTATUS take a few ms */
+	sleep_ms(1000);
 	return pid;
 }
 
@@ -826,7 +824,7 @@ TEST_F_TIMEOUT(access, sigkill_ends_poll_wait, 60)
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "20000", NULL));
 	pid = writer_in_poll_wait(_metadata, &e, &sfd);
 	ASSERT_LT(0, pid);
-	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
+	ASSERT_TRUE(running(pid, &status));
 	t0 = now_us();
 	kill(pid, SIGKILL);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -850,7 +848,7 @@ TEST_F_TIMEOUT(access, unplug_ends_poll_wait, 60)
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "20000", NULL));
 	pid = writer_in_poll_wait(_metadata, &e, &sfd);
 	ASSERT_LT(0, pid);
-	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG));
+	ASSERT_TRUE(running(pid, &status));
 	t0 = now_us();
 	kill(e.pid, SIGKILL);	/* raw_gadget closed: the device leaves the bus */
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -1070,7 +1068,7 @@ TEST_F_TIMEOUT(access, open_close_not_behind_transfer, 60)
 {
 	struct usb_dfu_result r;
 	struct usb_dfu_info info;
-	int status, sfd, fd, err = -1, i;
+	int status, sfd, fd, err = -1, i, still;
 	char buf[128];
 	long long t;
 	struct emu e;
@@ -1090,6 +1088,7 @@ TEST_F_TIMEOUT(access, open_close_not_behind_transfer, 60)
 		EXPECT_GT(QUICK_MS, ms_since(t)) TH_LOG("GET_INFO, GET_RESULT");
 		t = now_us();
 		EXPECT_EQ(0, read_attr(&e, "state", buf, sizeof(buf)));
+		EXPECT_STREQ("dfuDNBUSY", buf);
 		EXPECT_EQ(0, read_attr(&e, "last_result", buf, sizeof(buf)));
 		EXPECT_GT(QUICK_MS, ms_since(t)) TH_LOG("sysfs");
 		t = now_us();
@@ -1102,10 +1101,10 @@ TEST_F_TIMEOUT(access, open_close_not_behind_transfer, 60)
 		EXPECT_GT(QUICK_MS, ms_since(t)) TH_LOG("open(O_WRONLY)");
 		sleep_ms(100);
 	}
-	EXPECT_EQ(0, waitpid(pid, &status, WNOHANG)) {
-		TH_LOG("the download ended before the checks did");
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	still = running(pid, &status);
+	EXPECT_TRUE(still) TH_LOG("the download ended before the checks did");
+	if (still)
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	EXPECT_EQ((ssize_t)sizeof(err), read(sfd, &err, sizeof(err)));
 	EXPECT_EQ(0, err);
