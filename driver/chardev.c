@@ -217,6 +217,8 @@ static long dfu_ioctl_reset(struct file *file, unsigned int cmd,
 	} else if (cmd == USB_DFU_IOCTL_DETACH) {
 		ret = usb_autopm_get_interface(dfu->intf);
 		if (!ret) {
+			if (dfu->info.mode == USB_DFU_MODE_RUNTIME)
+				dfu_remember_detach(dfu);
 			ret = dfu_detach(dfu, timeout);
 			/* usbcore drops what an unbound interface holds */
 			if (!dfu_gone(dfu))

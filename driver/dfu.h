@@ -4,8 +4,8 @@
  *
  * Data flows one way: chardev.c (file operations) calls stream.c (one
  * download or upload: blocks, commit policy, suffix guard, result), which
- * calls proto.c (DFU requests and the host side of the state machine),
- * which talks to usbcore. usb.c owns the lifetime of struct dfu_dev;
+ * calls states.c (the host side of the DFU state machine), which sends
+ * proto.c's DFU requests to usbcore. usb.c owns the lifetime of struct dfu_dev;
  * sysfs.c only reads it.
  */
 
@@ -79,8 +79,8 @@
  * @alt_nums: bAlternateSetting of each, in the same order (numbers may
  *	have gaps)
  * @quirks: DFU_QUIRK_* flags of the device
- * @runtime_vid: idVendor of the run-time device last seen on this USB
- *	port (a DFU suffix may carry it), valid if @has_runtime_id
+ * @runtime_vid: idVendor of the run-time device the driver detached on
+ *	this USB port (a DFU suffix may carry it), valid if @has_runtime_id
  * @runtime_pid: its idProduct
  * @has_runtime_id: such a device was seen
  * @wait: woken by disconnect(); poll waits and poll() sleep on it
@@ -214,19 +214,29 @@ bool dfu_has_alt(struct dfu_dev *dfu, unsigned int alt);
 u32 dfu_quirks(struct usb_device *udev);
 
 /* proto.c */
+int dfu_request_timeout(struct dfu_dev *dfu, u8 request, u16 value,
+			void *data, u16 len, unsigned int timeout_ms,
+			bool killable);
+int dfu_request(struct dfu_dev *dfu, u8 request, u16 value, void *data,
+		u16 len);
+int dfu_read_status(struct dfu_dev *dfu, struct usb_dfu_status *st,
+		    unsigned int timeout_ms, bool killable);
 int dfu_get_status(struct dfu_dev *dfu, struct usb_dfu_status *st);
 int dfu_get_state(struct dfu_dev *dfu, u8 *state);
 int dfu_clear_status(struct dfu_dev *dfu);
 int dfu_abort(struct dfu_dev *dfu);
-int dfu_prepare(struct dfu_dev *dfu, u8 alt);
-int dfu_download_block(struct dfu_dev *dfu, u32 block, u16 len);
-int dfu_manifest(struct dfu_dev *dfu, u32 block, bool *unverified);
 int dfu_upload_block(struct dfu_dev *dfu, u32 block);
-int dfu_end_upload(struct dfu_dev *dfu);
 int dfu_detach(struct dfu_dev *dfu, u32 timeout_ms);
 int dfu_errno(struct dfu_dev *dfu, int err);
 const char *dfu_state_name(int state);
 const char *dfu_status_name(int status);
+
+/* states.c */
+int dfu_stop(struct dfu_dev *dfu);
+int dfu_prepare(struct dfu_dev *dfu, u8 alt);
+int dfu_download_block(struct dfu_dev *dfu, u32 block, u16 len);
+int dfu_manifest(struct dfu_dev *dfu, u32 block, bool *unverified);
+int dfu_end_upload(struct dfu_dev *dfu);
 
 /* stream.c */
 void dfu_stream_init(struct dfu_stream *s, struct dfu_dev *dfu, bool writable);
@@ -250,6 +260,7 @@ void dfu_chardev_del(struct dfu_dev *dfu);
 /* usb.c */
 void dfu_release_dev(struct device *dev);
 int dfu_usb_reset(struct dfu_dev *dfu);
+void dfu_remember_detach(struct dfu_dev *dfu);
 
 /* sysfs.c */
 extern const struct attribute_group *dfu_groups[];

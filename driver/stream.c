@@ -134,7 +134,7 @@ static int dfu_stream_finish(struct dfu_stream *s, int err)
 static int dfu_stream_cancel(struct dfu_stream *s, int err)
 {
 	if (!dfu_gone(s->dfu))
-		dfu_abort(s->dfu);
+		dfu_stop(s->dfu);
 	return dfu_stream_finish(s, err);
 }
 

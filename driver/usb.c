@@ -95,17 +95,21 @@ MODULE_PARM_DESC(commit,
 		 "Commit policy of devices bound from now on: close (default), suffix or explicit; see the sysfs attribute commit");
 
 /*
- * The run-time devices seen lately, by USB port: a device that switches to
- * DFU mode comes back on the same port with other IDs, and its images may
- * carry the run-time ones in their suffix (dfu-util accepts either).
+ * The run-time devices the driver detached lately, by USB port: such a
+ * device comes back in DFU mode on the same port with other IDs, and its
+ * images may carry the run-time ones in their suffix (dfu-util accepts
+ * either). The first DFU-mode device on that port within DFU_PORT_TTL
+ * takes the record; no other device gets it.
  */
 #define DFU_PORTS	16
+#define DFU_PORT_TTL	(60 * HZ)
 
 struct dfu_port_id {
 	int busnum;
 	char devpath[16];
 	u16 vid;
 	u16 pid;
+	unsigned long when;
 };
 
 static struct dfu_port_id dfu_ports[DFU_PORTS];
@@ -123,29 +127,46 @@ static struct dfu_port_id *dfu_port_find(struct usb_device *udev)
 	return NULL;
 }
 
-/* Remember a run-time device's IDs, or give a DFU-mode device those of its port. */
-static void dfu_port_ids(struct dfu_dev *dfu)
+/**
+ * dfu_remember_detach() - note a run-time device's IDs before its detach
+ * @dfu: a device in run-time mode, about to be sent DFU_DETACH
+ *
+ * Context: process.
+ */
+void dfu_remember_detach(struct dfu_dev *dfu)
 {
 	struct usb_device *udev = dfu->udev;
 	struct dfu_port_id *p;
 
 	mutex_lock(&dfu_ports_lock);
 	p = dfu_port_find(udev);
-	if (dfu->info.mode == USB_DFU_MODE_RUNTIME) {
-		if (!p) {
-			p = &dfu_ports[dfu_ports_next];
-			dfu_ports_next = (dfu_ports_next + 1) % DFU_PORTS;
-		}
-		p->busnum = udev->bus->busnum;
-		strscpy(p->devpath, udev->devpath, sizeof(p->devpath));
-		p->vid = dfu->info.idVendor;
-		p->pid = dfu->info.idProduct;
-	} else if (p && (p->vid != dfu->info.idVendor ||
-			 p->pid != dfu->info.idProduct)) {
+	if (!p) {
+		p = &dfu_ports[dfu_ports_next];
+		dfu_ports_next = (dfu_ports_next + 1) % DFU_PORTS;
+	}
+	p->busnum = udev->bus->busnum;
+	strscpy(p->devpath, udev->devpath, sizeof(p->devpath));
+	p->vid = dfu->info.idVendor;
+	p->pid = dfu->info.idProduct;
+	p->when = jiffies;
+	mutex_unlock(&dfu_ports_lock);
+}
+
+/* A DFU-mode device takes the run-time IDs detached on its port, if any. */
+static void dfu_take_runtime_id(struct dfu_dev *dfu)
+{
+	struct dfu_port_id *p;
+
+	mutex_lock(&dfu_ports_lock);
+	p = dfu_port_find(dfu->udev);
+	if (p && time_before(jiffies, p->when + DFU_PORT_TTL) &&
+	    (p->vid != dfu->info.idVendor || p->pid != dfu->info.idProduct)) {
 		dfu->runtime_vid = p->vid;
 		dfu->runtime_pid = p->pid;
 		dfu->has_runtime_id = true;
 	}
+	if (p)
+		p->busnum = 0;	/* used up */
 	mutex_unlock(&dfu_ports_lock);
 }
 
@@ -205,7 +226,6 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	ret = dfu_parse_descriptors(dfu, intf);
 	if (ret)
 		goto err_put;
-	dfu_port_ids(dfu);
 	ret = -ENODEV;
 	if (dfu->info.bcdDFUVersion == DFU_VERSION_DFUSE) {
 		dev_info(&intf->dev, "ST DfuSe interface (bcdDFUVersion 0x011a): not bound, dfu-util serves it\n");
@@ -217,6 +237,8 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	if (ret)
 		goto err_put;
 	dfu->info.commit = READ_ONCE(dfu_default_commit);
+	if (dfu->info.mode == USB_DFU_MODE_DFU)
+		dfu_take_runtime_id(dfu);
 
 	ret = -ENOMEM;
 	dfu->urb = usb_alloc_urb(0, GFP_KERNEL);
