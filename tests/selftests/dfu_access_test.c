@@ -86,19 +86,24 @@ static int get_param(const char *name, char *buf, size_t len)
 	return read_sysfs(path, buf, len);
 }
 
-/* write() all of buf as a careful program does: again after EINTR and short counts. */
+/*
+ * write() all of buf as a careful program does: again after EINTR and short
+ * counts (but not for ever when no byte goes through).
+ */
 static int write_all(int fd, const unsigned char *buf, size_t len, int *shorts, int *eintrs)
 {
 	size_t done = 0;
+	int in_a_row = 0;
 
 	while (done < len) {
 		ssize_t n = write(fd, buf + done, len - done);
 
-		if (n < 0 && errno == EINTR) {
+		if (n < 0 && errno == EINTR && ++in_a_row < 1000) {
 			if (eintrs)
 				++*eintrs;
 			continue;
 		}
+		in_a_row = 0;
 		if (n < 0)
 			return -errno;
 		if ((size_t)n < len - done && shorts)
