@@ -1022,45 +1022,70 @@ TEST_F_TIMEOUT(access, stream_semantics, 60)
 }
 
 /*
+ * Let e's USB device autosuspend at once (power/control=auto, no delay) and
+ * wait up to 5 s for power/runtime_status "suspended"; buf gets the last
+ * status. Says what it saw, with the interface's supports_autosuspend, the
+ * root hub's status and the suspends the device saw.
+ */
+static int wait_suspended(struct emu *e, const char *what, char *buf, size_t len)
+{
+	char path[192], supports[16] = "?", hub[64] = "?";
+	int waited;
+
+	usbdev_path(e, "power/autosuspend_delay_ms", path, sizeof(path));
+	if (write_sysfs(path, "0"))
+		return -1;
+	usbdev_path(e, "power/control", path, sizeof(path));
+	if (write_sysfs(path, "auto"))
+		return -1;
+	usbdev_path(e, "power/runtime_status", path, sizeof(path));
+	for (waited = 0; waited < 5000; waited += 20) {
+		if (!read_sysfs(path, buf, len) && !strcmp(buf, "suspended"))
+			break;
+		sleep_ms(20);
+	}
+	snprintf(path, sizeof(path), "%s/device/supports_autosuspend", e->sysfs);
+	read_sysfs(path, supports, sizeof(supports));
+	usbdev_path(e, "../power/runtime_status", path, sizeof(path));
+	read_sysfs(path, hub, sizeof(hub));
+	ksft_print_msg("%s: runtime_status %s after %d ms (interface supports_autosuspend %s, root hub %s, device saw %ld suspends)\n",
+		       what, buf, waited, supports, hub, emu_stat(e, "suspends"));
+	return strcmp(buf, "suspended") ? -1 : 0;
+}
+
+/*
  * With power/control=auto and no autosuspend delay, an idle bound device
- * in DFU mode suspends (the device sees the bus suspend), and a flash
- * resumes it and works.
+ * suspends (the device sees the bus suspend): in DFU mode and in run-time
+ * mode. I/O resumes it and works, and afterwards it suspends again.
  */
 TEST_F_TIMEOUT(access, autosuspend_idle_device, 60)
 {
 	size_t len = 6 * 64 + 1;
 	unsigned char *img = make_pattern_file(IMG_PATH, len, 11);
-	char path[192], buf[64], supports[16] = "?", hub[64] = "?";
+	struct usb_dfu_status st;
+	char buf[64];
 	struct emu e;
-	int waited;
+	int fd;
 
 	ASSERT_NE(NULL, img);
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", NULL));
-	snprintf(path, sizeof(path), "%s/device/supports_autosuspend", e.sysfs);
-	read_sysfs(path, supports, sizeof(supports));
-	EXPECT_STREQ("1", supports);
-	usbdev_path(&e, "power/autosuspend_delay_ms", path, sizeof(path));
-	ASSERT_EQ(0, write_sysfs(path, "0"));
-	usbdev_path(&e, "power/control", path, sizeof(path));
-	ASSERT_EQ(0, write_sysfs(path, "auto"));
-	usbdev_path(&e, "power/runtime_status", path, sizeof(path));
-	for (waited = 0; waited < 5000; waited += 20) {
-		if (!read_sysfs(path, buf, sizeof(buf)) && !strcmp(buf, "suspended"))
-			break;
-		sleep_ms(20);
-	}
-	usbdev_path(&e, "../power/runtime_status", path, sizeof(path));
-	read_sysfs(path, hub, sizeof(hub));
-	ksft_print_msg("runtime_status %s after %d ms (interface supports_autosuspend %s, root hub %s, device saw %ld suspends)\n",
-		       buf, waited, supports, hub, emu_stat(&e, "suspends"));
-	EXPECT_STREQ("suspended", buf);
+	EXPECT_EQ(0, wait_suspended(&e, "DFU mode, idle", buf, sizeof(buf)));
 	EXPECT_LE(1, emu_stat(&e, "suspends"));
-
-	/* I/O resumes it */
 	EXPECT_EQ(0, flash_buf(e.node, img, len, len));
 	EXPECT_TRUE(emu_has_image(&e, img, len));
-	usbdev_path(&e, "power/control", path, sizeof(path));
-	write_sysfs(path, "on");
+	EXPECT_EQ(0, wait_suspended(&e, "DFU mode, after a flash", buf, sizeof(buf)));
+	EXPECT_LE(2, emu_stat(&e, "suspends"));
+	emu_stop(&e);
+
+	ASSERT_EQ(0, emu_start(&e, "--runtime", "--transfer-size", "64", NULL));
+	EXPECT_EQ(0, wait_suspended(&e, "run-time mode, idle", buf, sizeof(buf)));
+	fd = open(e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_STATUS, &st));
+	EXPECT_EQ(USB_DFU_STATE_APP_IDLE, st.bState);
+	close(fd);
+	EXPECT_EQ(0, wait_suspended(&e, "run-time mode, after GET_STATUS", buf, sizeof(buf)));
+	EXPECT_LE(2, emu_stat(&e, "suspends"));
 	emu_stop(&e);
 	free(img);
 }
