@@ -174,11 +174,17 @@ TEST_F_TIMEOUT(access, target_per_file, 60)
 	unsigned char *img = make_pattern_file(IMG_PATH, len, 1);
 	char path[128], buf[16];
 	int fa, fc, fd, status;
+	unsigned char *up;
+	long setif;
 	struct emu e;
+	size_t got;
+	ssize_t n;
 	pid_t pid;
 
 	ASSERT_NE(NULL, img);
 	ASSERT_EQ(0, emu_start(&e, "--alts", "2", "--transfer-size", "64", NULL));
+	setif = emu_stat(&e, "set_interface");
+	ASSERT_LE(0, setif);
 	snprintf(path, sizeof(path), "%s/alt", e.sysfs);
 	fa = open(e.node, O_WRONLY);
 	ASSERT_LE(0, fa);
@@ -200,6 +206,9 @@ TEST_F_TIMEOUT(access, target_per_file, 60)
 			_exit(11);	/* SET_ALT is allowed read-only */
 		if (write_sysfs(path, "1") || write_sysfs(path, "0"))
 			_exit(12);
+		/* neither sent anything: no one is disturbed */
+		if (emu_stat(&e, "set_interface") != setif)
+			_exit(15);
 		if (read(fb, &c, 1) != 0)	/* an upload of alt 0 (empty) */
 			_exit(13);
 		_exit(close(fb) ? 14 : 0);
@@ -244,6 +253,23 @@ TEST_F_TIMEOUT(access, target_per_file, 60)
 	EXPECT_EQ(2, emu_stat(&e, "manifests"));
 	EXPECT_EQ(1, emu_stat(&e, "manifest_alt"));
 	EXPECT_TRUE(emu_has_image(&e, img, len));
+
+	/* a reader's upload uses its own target too (the emulator's alts
+	 * share one memory) */
+	fd = open(e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, set_alt(fd, 0));
+	up = malloc(len + 1);
+	ASSERT_NE(NULL, up);
+	got = 0;
+	while ((n = read(fd, up + got, len + 1 - got)) > 0)
+		got += n;
+	EXPECT_EQ(0, n);
+	EXPECT_EQ(len, got);
+	EXPECT_EQ(0, memcmp(up, img, len));
+	close(fd);
+	free(up);
+	EXPECT_EQ(0, emu_stat(&e, "alt"));
 	emu_stop(&e);
 	free(img);
 }
