@@ -78,11 +78,15 @@ static void dfu_stream_log(struct dfu_stream *s, const struct usb_dfu_result *r,
 	else if (r->error == -ECANCELED && !s->upload)
 		dev_err(dev, "download aborted at block %u after %llu bytes: cancelled or closed without a commit; nothing manifested\n",
 			r->block, r->bytes);
-	else
+	else if (usb_err != r->error)
 		dev_err(dev, "%s failed at block %u after %llu bytes: %s (%d, USB %d), device %s (%s)\n",
 			what, r->block, r->bytes, name ? name : "error", r->error,
 			usb_err, dfu_state_name(r->bState),
 			dfu_status_name(r->bStatus));
+	else
+		dev_err(dev, "%s failed at block %u after %llu bytes: %s (%d), device %s (%s)\n",
+			what, r->block, r->bytes, name ? name : "error", r->error,
+			dfu_state_name(r->bState), dfu_status_name(r->bStatus));
 }
 
 /*

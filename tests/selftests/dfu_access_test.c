@@ -1169,4 +1169,68 @@ TEST_F_TIMEOUT(access, open_close_not_behind_transfer, 60)
 	emu_stop(&e);
 }
 
+/*
+ * O_NONBLOCK: a call that would wait for another file's transfer to let
+ * go of the device fails at once with EAGAIN instead; GET_INFO and
+ * GET_RESULT, which send nothing, still answer. The writer goes on.
+ */
+TEST_F_TIMEOUT(access, nonblock_never_waits, 60)
+{
+	struct usb_dfu_status st;
+	struct usb_dfu_result r;
+	int status, sfd, fd, err = -1;
+	char buf[64];
+	long long t;
+	struct emu e;
+	pid_t pid;
+
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "3000", NULL));
+	pid = writer_in_poll_wait(_metadata, &e, &sfd);
+	ASSERT_LT(0, pid);
+	fd = open(e.node, O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, fd);
+	t = now_us();
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_GET_STATUS, &st));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_RESULT, &r));
+	EXPECT_GT(QUICK_MS, ms_since(t)) TH_LOG("O_NONBLOCK calls");
+	EXPECT_EQ(0, close(fd));
+	EXPECT_TRUE(running(pid, &status)) TH_LOG("the download ended too early");
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ((ssize_t)sizeof(err), read(sfd, &err, sizeof(err)));
+	EXPECT_EQ(0, err);
+	close(sfd);
+	EXPECT_EQ(1, emu_stat(&e, "manifests"));
+	emu_stop(&e);
+}
+
+/*
+ * The kernel log keeps one info line per transfer, the audit trail of
+ * hosts that ignore close(); probe and disconnect say nothing at the
+ * default level (dev_dbg).
+ */
+TEST_F_TIMEOUT(access, log_lines_per_transfer_only, 60)
+{
+	unsigned char img[1000];
+	char cmd[256];
+	struct emu e;
+
+	fill_pattern(img, sizeof(img), 77);
+	/* the rig reads the whole log at the end: mark it, never clear it */
+	ASSERT_EQ(0, run_sh("echo dfu-log-test-start > /dev/kmsg"));
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", NULL));
+	ASSERT_EQ(0, flash_buf(e.node, img, sizeof(img), sizeof(img)));
+	snprintf(cmd, sizeof(cmd),
+		 "dmesg | sed -n '/dfu-log-test-start/,$p' | grep -q '%s: download of 1000 bytes done'",
+		 e.node + 5);
+	EXPECT_EQ(0, run_sh("%s", cmd));
+	emu_stop(&e);
+	EXPECT_NE(0, run_sh("dmesg | sed -n '/dfu-log-test-start/,$p' | grep -Eq 'alt settings, wTransferSize|DFU interface disconnected'"));
+	/* the test sees the log at all */
+	EXPECT_EQ(0, run_sh("dmesg | grep -q dfu-log-test-start"));
+}
+
 TEST_HARNESS_MAIN
