@@ -156,10 +156,10 @@ static int dfu_wait_while_busy(struct dfu_dev *dfu, struct usb_dfu_status *st)
  *
  * Waits out a busy state (DFU 1.1 allows no request but DFU_GETSTATUS
  * there, and that only after bwPollTimeout), then sends DFU_ABORT from
- * dfuDNLOAD-IDLE or dfuUPLOAD-IDLE. A device in dfuERROR keeps its bStatus
- * for the user to read. Not killable, as a dying writer uses it, but
- * bounded by DFU_STOP_TIMEOUT_MS; a device still busy then is cleaned up
- * by the next transfer's dfu_prepare().
+ * dfuDNLOAD-IDLE or dfuUPLOAD-IDLE, and reads the status it ends in. A
+ * device in dfuERROR keeps its bStatus for the user to read. Not killable,
+ * as a dying writer uses it, but bounded by DFU_STOP_TIMEOUT_MS; a device
+ * still busy then is cleaned up by the next transfer's dfu_prepare().
  *
  * Context: process; io_mutex held.
  * Return: 0, -ETIMEDOUT, or a transfer error.
@@ -191,7 +191,10 @@ int dfu_stop(struct dfu_dev *dfu)
 	    st.bState != USB_DFU_STATE_UPLOAD_IDLE)
 		return 0;
 	ret = dfu_request_timeout(dfu, DFU_ABORT, 0, NULL, 0, ms, false);
-	return ret < 0 ? ret : 0;
+	if (ret < 0)
+		return ret;
+	/* what the result and sysfs report: dfuIDLE, if the device obeyed */
+	return dfu_read_status(dfu, &st, ms, false);
 }
 
 /**
