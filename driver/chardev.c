@@ -28,6 +28,32 @@ static struct class dfu_class = {
 };
 
 /*
+ * Keep the device awake for a call that may send requests. Taken before
+ * io_mutex: a resume may call the driver's reset_resume, which takes it.
+ */
+static int dfu_pm_get(struct dfu_dev *dfu)
+{
+	int ret = usb_autopm_get_interface(dfu->intf);
+
+	return ret ? dfu_errno(dfu, ret) : 0;
+}
+
+static void dfu_pm_put(struct dfu_dev *dfu)
+{
+	usb_autopm_put_interface(dfu->intf);
+}
+
+/*
+ * The same for the closing calls, which must end the stream even when the
+ * device cannot wake (it is unplugged): the reference stays balanced.
+ */
+static void dfu_pm_get_always(struct dfu_dev *dfu)
+{
+	if (dfu_pm_get(dfu))
+		usb_autopm_get_interface_no_resume(dfu->intf);
+}
+
+/*
  * Take the device for a call: -ERESTARTSYS for a signal while another call
  * holds it, -EAGAIN instead of waiting for a file opened O_NONBLOCK,
  * -ENODEV once it is unplugged.
@@ -45,6 +71,32 @@ static int dfu_lock(struct dfu_dev *dfu, struct file *file)
 		return -ENODEV;
 	}
 	return 0;
+}
+
+/* Both of the above, in their order. */
+static int dfu_enter(struct dfu_dev *dfu, struct file *file)
+{
+	int ret = dfu_pm_get(dfu);
+
+	if (ret)
+		return ret;
+	ret = dfu_lock(dfu, file);
+	if (ret)
+		dfu_pm_put(dfu);
+	return ret;
+}
+
+/*
+ * Leave the device; reset it if the image just manifested waits for a
+ * reset (dfuMANIFEST-WAIT-RESET): that needs io_mutex free, as the
+ * driver's pre_reset takes it, and the device awake.
+ */
+static void dfu_leave(struct dfu_dev *dfu)
+{
+	mutex_unlock(&dfu->io_mutex);
+	if (test_and_clear_bit(DFU_FLAG_RESET, &dfu->flags))
+		dfu_usb_reset(dfu);
+	dfu_pm_put(dfu);
 }
 
 /* Requests that change the device's state need a writer, or an administrator. */
@@ -95,11 +147,11 @@ static ssize_t dfu_write(struct file *file, const char __user *ubuf,
 
 	if (!count)
 		return 0;
-	ret = dfu_lock(dfu, file);
+	ret = dfu_enter(dfu, file);
 	if (ret)
 		return ret;
 	ret = dfu_stream_write(s, ubuf, count);
-	mutex_unlock(&dfu->io_mutex);
+	dfu_leave(dfu);
 	return ret;
 }
 
@@ -112,11 +164,11 @@ static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
 
 	if (!count)
 		return 0;
-	ret = dfu_lock(dfu, file);
+	ret = dfu_enter(dfu, file);
 	if (ret)
 		return ret;
 	ret = dfu_stream_read(s, ubuf, count);
-	mutex_unlock(&dfu->io_mutex);
+	dfu_leave(dfu);
 	return ret;
 }
 
@@ -128,11 +180,11 @@ static int dfu_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 
 	if (!(file->f_mode & FMODE_WRITE))
 		return 0;
-	ret = dfu_lock(dfu, file);
+	ret = dfu_enter(dfu, file);
 	if (ret)
 		return ret;
 	ret = dfu_stream_commit(s);
-	mutex_unlock(&dfu->io_mutex);
+	dfu_leave(dfu);
 	return ret;
 }
 
@@ -146,18 +198,21 @@ static int dfu_flush(struct file *file, fl_owner_t id)
 {
 	struct dfu_stream *s = file->private_data;
 	struct dfu_dev *dfu = s->dfu;
-	enum dfu_xfer xfer = READ_ONCE(s->xfer);
+	enum dfu_xfer xfer;
 	int ret;
 
 	if (!(file->f_mode & FMODE_WRITE))
 		return 0;
+	/* pairs with the release in dfu_stream_finish(), as in dfu_release() */
+	xfer = smp_load_acquire(&s->xfer);
 	if (xfer == DFU_XFER_NONE || xfer == DFU_XFER_DONE)
 		return 0;
 	if (file_count(file) > 1 && task_tgid_nr(current) != READ_ONCE(s->writer_tgid))
 		return 0;
+	dfu_pm_get_always(dfu);
 	mutex_lock(&dfu->io_mutex);
 	ret = dfu_stream_close(s);
-	mutex_unlock(&dfu->io_mutex);
+	dfu_leave(dfu);
 	return ret;
 }
 
@@ -166,11 +221,16 @@ static int dfu_release(struct inode *inode, struct file *file)
 	struct dfu_stream *s = file->private_data;
 	struct dfu_dev *dfu = s->dfu;
 
-	/* only this file starts its transfers: one not active stays so */
-	if (READ_ONCE(s->xfer) == DFU_XFER_ACTIVE) {
+	/*
+	 * Only this file starts its transfers, and whoever ends one for it
+	 * (an abort, a reset) publishes the end last: a transfer not active
+	 * now stays so, and nobody touches the stream any more.
+	 */
+	if (smp_load_acquire(&s->xfer) == DFU_XFER_ACTIVE) {
+		dfu_pm_get_always(dfu);
 		mutex_lock(&dfu->io_mutex);
 		dfu_stream_release(s);
-		mutex_unlock(&dfu->io_mutex);
+		dfu_leave(dfu);
 	}
 	if (file->f_mode & FMODE_WRITE) {
 		spin_lock(&dfu->lock);
@@ -196,7 +256,8 @@ static __poll_t dfu_poll(struct file *file, poll_table *wait)
 
 /*
  * USB_DFU_IOCTL_DETACH and USB_DFU_IOCTL_RESET: the reset runs without
- * io_mutex, which the driver's own pre_reset takes.
+ * io_mutex, which the driver's own pre_reset takes, and with the device
+ * awake, as usb_lock_device_for_reset() requires.
  */
 static long dfu_ioctl_reset(struct file *file, unsigned int cmd,
 			    u32 __user *uarg)
@@ -209,33 +270,26 @@ static long dfu_ioctl_reset(struct file *file, unsigned int cmd,
 
 	if (cmd == USB_DFU_IOCTL_DETACH && get_user(timeout, uarg))
 		return -EFAULT;
-	ret = dfu_lock(dfu, file);
+	ret = dfu_enter(dfu, file);
 	if (ret)
 		return ret;
 	if (dfu->owner) {
 		ret = -EBUSY;
 	} else if (cmd == USB_DFU_IOCTL_DETACH) {
-		ret = usb_autopm_get_interface(dfu->intf);
-		if (!ret) {
-			if (dfu->info.mode == USB_DFU_MODE_RUNTIME)
-				dfu_remember_detach(dfu);
-			ret = dfu_detach(dfu, timeout);
-			/* usbcore drops what an unbound interface holds */
-			if (!dfu_gone(dfu))
-				usb_autopm_put_interface(dfu->intf);
-		}
+		if (dfu->info.mode == USB_DFU_MODE_RUNTIME)
+			dfu_remember_detach(dfu);
+		ret = dfu_detach(dfu, timeout);
 		reset = !(dfu->info.bmAttributes & DFU_FUNC_ATT_WILL_DETACH);
 	}
 	mutex_unlock(&dfu->io_mutex);
-	if (ret)
-		return dfu_errno(dfu, ret);
-	if (reset) {
+	if (!ret && reset) {
 		ret = dfu_usb_reset(dfu);
 		/* a detached device may leave before the reset: as intended */
 		if (ret == -ENODEV && cmd == USB_DFU_IOCTL_DETACH)
 			ret = 0;
 	}
-	return ret;
+	dfu_pm_put(dfu);
+	return ret ? dfu_errno(dfu, ret) : 0;
 }
 
 /* The ioctls that send requests: GET_STATUS, GET_STATE, CLR_STATUS, ABORT. */
@@ -244,7 +298,8 @@ static int dfu_ioctl_request(struct dfu_dev *dfu, unsigned int cmd,
 {
 	int ret;
 
-	ret = usb_autopm_get_interface(dfu->intf);
+	/* a transfer given up may have left the device busy */
+	ret = dfu_wait_poll_timeout(dfu);
 	if (ret)
 		return dfu_errno(dfu, ret);
 	switch (cmd) {
@@ -261,8 +316,6 @@ static int dfu_ioctl_request(struct dfu_dev *dfu, unsigned int cmd,
 		ret = dfu_stream_abort(dfu);
 		break;
 	}
-	if (!dfu_gone(dfu))
-		usb_autopm_put_interface(dfu->intf);
 	return ret ? dfu_errno(dfu, ret) : 0;
 }
 
@@ -277,8 +330,6 @@ static int dfu_ioctl_set(struct dfu_stream *s, unsigned int cmd, u32 val)
 		WRITE_ONCE(s->alt, val);
 		return 0;
 	}
-	if (!s->writable)
-		return -EBADF;
 	if (val > USB_DFU_COMMIT_EXPLICIT)
 		return -EINVAL;
 	if (s->busy || (s->xfer == DFU_XFER_ACTIVE && !s->upload))
@@ -298,6 +349,7 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		struct usb_dfu_result result;
 		u8 state;
 	} u;
+	bool io = true;
 	size_t len = 0;
 	u32 val = 0;
 	int ret;
@@ -321,7 +373,7 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			return -EPERM;
 		return dfu_ioctl_reset(file, cmd, uarg);
 	case USB_DFU_IOCTL_GET_INFO:
-		/* nothing is sent: never wait behind a transfer */
+		/* nothing is sent: never waits, also works after an unplug */
 		u.info = dfu->info;
 		u.info.bAlternateSetting = READ_ONCE(s->alt);
 		u.info.commit = READ_ONCE(s->commit);
@@ -331,10 +383,14 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		u.result = dfu->result;
 		spin_unlock(&dfu->lock);
 		return copy_to_user(uarg, &u.result, sizeof(u.result)) ? -EFAULT : 0;
-	case USB_DFU_IOCTL_SET_ALT:
 	case USB_DFU_IOCTL_SET_COMMIT:
+		if (!s->writable)
+			return -EBADF;
+		fallthrough;
+	case USB_DFU_IOCTL_SET_ALT:
 		if (get_user(val, (u32 __user *)uarg))
 			return -EFAULT;
+		io = false;
 		break;
 	case USB_DFU_IOCTL_COMMIT:
 		if (!s->writable)
@@ -344,7 +400,10 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -ENOTTY;
 	}
 
-	ret = dfu_lock(dfu, file);
+	if (io)
+		ret = dfu_enter(dfu, file);
+	else
+		ret = dfu_lock(dfu, file);
 	if (ret)
 		return ret;
 	switch (cmd) {
@@ -359,7 +418,10 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		ret = dfu_ioctl_request(dfu, cmd, &u.status, &u.state);
 		break;
 	}
-	mutex_unlock(&dfu->io_mutex);
+	if (io)
+		dfu_leave(dfu);
+	else
+		mutex_unlock(&dfu->io_mutex);
 	if (!ret && len && copy_to_user(uarg, &u, len))
 		ret = -EFAULT;
 	return ret;

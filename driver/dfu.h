@@ -58,6 +58,7 @@
 
 /* bits of dfu_dev.flags */
 #define DFU_FLAG_GONE		0	/* disconnect() has started */
+#define DFU_FLAG_RESET		1	/* manifested: reset the device after the call */
 
 /* dfu_dev.seen_state and seen_status before the device said anything */
 #define DFU_UNKNOWN		(-1)
@@ -71,9 +72,8 @@
  * @cdev: the character device
  * @id: N in dfuN, from the driver's IDA
  * @flags: DFU_FLAG_* bits, set without any lock
- * @info: descriptor fields; its bAlternateSetting and commit are the
- *	defaults of files opened later (sysfs alt and commit), read and
- *	written with READ_ONCE() and WRITE_ONCE()
+ * @info: descriptor fields, fixed at probe (bAlternateSetting and commit
+ *	are a file's own, filled in by USB_DFU_IOCTL_GET_INFO)
  * @alt_names: iInterface string of each alternate setting ("" for none),
  *	in the order of the interface's altsetting array
  * @alt_nums: bAlternateSetting of each, in the same order (numbers may
@@ -83,6 +83,10 @@
  *	this USB port (a DFU suffix may carry it), valid if @has_runtime_id
  * @runtime_pid: its idProduct
  * @has_runtime_id: such a device was seen
+ * @def_alt: bAlternateSetting of files opened from now on (sysfs alt),
+ *	read and written with READ_ONCE() and WRITE_ONCE()
+ * @def_commit: commit policy of files opened from now on (sysfs commit),
+ *	likewise
  * @wait: woken by disconnect(); poll waits and poll() sleep on it
  * @seen_state: the last bState the device reported, or DFU_UNKNOWN; what
  *	sysfs shows, written under io_mutex, read with READ_ONCE()
@@ -116,6 +120,8 @@ struct dfu_dev {
 	u16 runtime_vid;
 	u16 runtime_pid;
 	bool has_runtime_id;
+	u8 def_alt;
+	u8 def_commit;
 	wait_queue_head_t wait;
 	int seen_state;
 	int seen_status;
@@ -233,6 +239,7 @@ const char *dfu_status_name(int status);
 
 /* states.c */
 int dfu_stop(struct dfu_dev *dfu);
+int dfu_wait_poll_timeout(struct dfu_dev *dfu);
 int dfu_prepare(struct dfu_dev *dfu, u8 alt);
 int dfu_download_block(struct dfu_dev *dfu, u32 block, u16 len);
 int dfu_manifest(struct dfu_dev *dfu, u32 block, bool *unverified);

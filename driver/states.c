@@ -151,6 +151,28 @@ static int dfu_wait_while_busy(struct dfu_dev *dfu, struct usb_dfu_status *st)
 }
 
 /**
+ * dfu_wait_poll_timeout() - wait out the bwPollTimeout of a busy device
+ * @dfu: the device
+ *
+ * A device that last said it was busy (a transfer given up in dfuDNBUSY)
+ * may get no request before its bwPollTimeout has passed (DFU 1.1, 6.1.2).
+ * Killable, and bounded by busy_timeout_ms.
+ *
+ * Context: process; io_mutex held.
+ * Return: 0, -EINTR, -ENODEV, or -ETIMEDOUT for a wait beyond the bound.
+ */
+int dfu_wait_poll_timeout(struct dfu_dev *dfu)
+{
+	ktime_t deadline = ktime_add_ms(ktime_get(), READ_ONCE(dfu_busy_timeout_ms));
+	unsigned int zero_polls = 0;
+
+	if (!dfu_state_busy(dfu->status.bState))
+		return 0;
+	return dfu_poll_wait(dfu, dfu->status.bwPollTimeout, deadline,
+			     &zero_polls);
+}
+
+/**
  * dfu_stop() - return the device to dfuIDLE from a transfer given up
  * @dfu: the device, left by the transfer in any state
  *
@@ -216,6 +238,9 @@ int dfu_prepare(struct dfu_dev *dfu, u8 alt)
 	struct usb_dfu_status st;
 	int ret;
 
+	ret = dfu_wait_poll_timeout(dfu);
+	if (ret)
+		return ret;
 	ret = usb_set_interface(dfu->udev, dfu->info.bInterfaceNumber, alt);
 	if (ret)
 		return dfu_gone(dfu) ? -ENODEV : ret;
@@ -291,7 +316,7 @@ int dfu_download_block(struct dfu_dev *dfu, u32 block, u16 len)
 	return 0;
 }
 
-/* Transfer errors of a device that dropped off the bus, as one may to reboot. */
+/* Errors of a status request to a device that reboots into its new firmware. */
 static bool dfu_left_bus(int err)
 {
 	return err == -ENODEV || err == -ESHUTDOWN || err == -EPROTO ||
@@ -306,9 +331,12 @@ static bool dfu_left_bus(int err)
  * @unverified: set when the device did not confirm manifestation
  *
  * A manifestation-tolerant device is polled back to dfuIDLE. A device that
- * is not tolerant may go to dfuMANIFEST-WAIT-RESET, where it gets a USB
- * reset unless it has bitWillDetach, or stall or leave the bus to run its
- * new firmware (DFU 1.1, 7.2): that is success, but unverified.
+ * is not tolerant may go to dfuMANIFEST-WAIT-RESET, where it needs a USB
+ * reset unless it has bitWillDetach (DFU_FLAG_RESET asks the caller for
+ * it), or stall or leave the bus to run its new firmware (DFU 1.1, 7.2):
+ * success, but unverified. The zero-length DFU_DNLOAD itself must go
+ * through: the image is whole only once the device has it. A fatal signal
+ * after that ends the wait, not the manifestation: unverified too.
  *
  * Context: process; io_mutex held.
  * Return: 0 on success, -EIO if the device reports an error or stalls the
@@ -322,25 +350,23 @@ int dfu_manifest(struct dfu_dev *dfu, u32 block, bool *unverified)
 	int ret;
 
 	*unverified = false;
+	/* a stall of this request is the device refusing the image (errNOTDONE) */
 	ret = dfu_request(dfu, DFU_DNLOAD, block & 0xffff, NULL, 0);
-	if (ret == -EPIPE)
-		return ret;	/* the device refuses the image (errNOTDONE) */
-	if (ret >= 0)
-		ret = dfu_wait_while_busy(dfu, &st);
-	if (ret) {
-		/* a device rebooting into its new firmware may stall or leave */
-		if (!tolerant && dfu_left_bus(ret)) {
-			*unverified = true;
-			return 0;
-		}
+	if (ret < 0)
 		return ret;
+	ret = dfu_wait_while_busy(dfu, &st);
+	if (ret == -EINTR || (ret && !tolerant && dfu_left_bus(ret))) {
+		*unverified = true;
+		return 0;
 	}
+	if (ret)
+		return ret;
 	if (st.bState == USB_DFU_STATE_DFU_IDLE)
 		return 0;
 	if (st.bState == USB_DFU_STATE_MANIFEST_WAIT_RESET) {
 		/* the device waits for a reset to run its new firmware */
 		if (!(dfu->info.bmAttributes & DFU_FUNC_ATT_WILL_DETACH))
-			usb_queue_reset_device(dfu->intf);
+			set_bit(DFU_FLAG_RESET, &dfu->flags);
 		return 0;
 	}
 	dev_err(&dfu->dev, "device in %s after manifestation\n",

@@ -38,8 +38,8 @@ static const u8 dfu_dfuse_prefix[] = { 'D', 'f', 'u', 'S', 'e', 0x01 };
 void dfu_stream_init(struct dfu_stream *s, struct dfu_dev *dfu, bool writable)
 {
 	s->dfu = dfu;
-	s->alt = READ_ONCE(dfu->info.bAlternateSetting);
-	s->commit = READ_ONCE(dfu->info.commit);
+	s->alt = READ_ONCE(dfu->def_alt);
+	s->commit = READ_ONCE(dfu->def_commit);
 	s->writable = writable;
 	s->xfer = DFU_XFER_NONE;
 }
@@ -113,24 +113,27 @@ static int dfu_stream_finish(struct dfu_stream *s, int err)
 	r.flags = s->flags | (s->upload ? USB_DFU_RESULT_UPLOAD : 0);
 	r.bytes = s->bytes;
 	r.duration_us = ktime_us_delta(ktime_get(), s->start);
-	if (!dfu_gone(dfu)) {
-		r.bStatus = dfu->status.bStatus;
-		r.bState = dfu->status.bState;
-	}
+	/* the last the device said, also when it is gone */
+	r.bStatus = dfu->status.bStatus;
+	r.bState = dfu->status.bState;
 	spin_lock(&dfu->lock);
 	dfu->result = r;
 	spin_unlock(&dfu->lock);
 	dfu_stream_log(s, &r, usb_err);
 
-	s->xfer = err ? DFU_XFER_FAILED : DFU_XFER_DONE;
 	s->error = err;
 	s->told = false;
 	if (dfu->owner == s)
 		dfu->owner = NULL;
-	/* after disconnect() usbcore drops what the interface still holds */
-	if (s->pm && !dfu_gone(dfu))
-		usb_autopm_put_interface(dfu->intf);
+	/* the call that holds io_mutex holds the device awake as well */
+	if (s->pm)
+		usb_autopm_put_interface_no_suspend(dfu->intf);
 	s->pm = false;
+	/*
+	 * Last: a file closing in another thread may free the stream as soon
+	 * as it sees the transfer is over (dfu_release()).
+	 */
+	smp_store_release(&s->xfer, err ? DFU_XFER_FAILED : DFU_XFER_DONE);
 	return err;
 }
 
@@ -176,12 +179,10 @@ static int dfu_stream_begin(struct dfu_stream *s, bool upload)
 		return -EROFS;
 	if (dfu->owner)
 		return -EBUSY;
-	ret = usb_autopm_get_interface(dfu->intf);
-	if (ret)
-		return dfu_errno(dfu, ret);
-
+	/* awake now, for the call: keep it so until the transfer ends */
+	usb_autopm_get_interface_no_resume(dfu->intf);
 	s->pm = true;
-	s->xfer = DFU_XFER_ACTIVE;
+	WRITE_ONCE(s->xfer, DFU_XFER_ACTIVE);
 	s->upload = upload;
 	s->error = 0;
 	s->eof = false;
@@ -275,7 +276,7 @@ ssize_t dfu_stream_write(struct dfu_stream *s, const char __user *ubuf,
 		if (ret)
 			return dfu_stream_told(s, ret);
 	}
-	s->writer_tgid = task_tgid_nr(current);
+	WRITE_ONCE(s->writer_tgid, task_tgid_nr(current));
 	s->busy = true;
 	cap = size + (s->guard ? DFU_SUFFIX_MAX : 0);
 	while (done < count) {
@@ -408,7 +409,8 @@ static int dfu_stream_end(struct dfu_stream *s)
  * Context: process; io_mutex held, dropped and retaken between blocks.
  * Return: 0 when the device manifested the image or nothing was written,
  * -EBUSY while another call of the file is writing, or the error the
- * image failed with (once; see struct usb_dfu_result for the values).
+ * image failed with (see struct usb_dfu_result for the values), again on
+ * each call until a new image starts.
  */
 int dfu_stream_commit(struct dfu_stream *s)
 {
@@ -452,8 +454,9 @@ static bool dfu_writer_failed(void)
  *
  * Context: process; io_mutex held, dropped and retaken between blocks.
  * Return: 0, -ECANCELED for an image closed without the explicit commit,
- * -EINTR for a failed writer's, or the error an image failed with that no
- * call has returned yet.
+ * -EINTR for a failed writer's, -EBUSY while another thread writes the
+ * file (its image is then aborted when the file is released), or the
+ * error an image failed with that no call has returned yet.
  */
 int dfu_stream_close(struct dfu_stream *s)
 {
@@ -461,7 +464,7 @@ int dfu_stream_close(struct dfu_stream *s)
 
 	/* another thread is in the stream: the release will abort it */
 	if (s->busy)
-		return 0;
+		return -EBUSY;
 	if (s->xfer == DFU_XFER_ACTIVE && !s->upload) {
 		s->busy = true;
 		if (dfu_gone(s->dfu))
@@ -505,7 +508,8 @@ void dfu_stream_release(struct dfu_stream *s)
  * @dfu: the device
  *
  * The transfer in progress, whichever file owns it, ends with -ECANCELED
- * and nothing is manifested; DFU_ABORT is sent in any case.
+ * and nothing is manifested: dfu_stop() returns the device to dfuIDLE.
+ * Without a transfer, DFU_ABORT is sent as it is.
  *
  * Context: process; io_mutex held.
  * Return: 0 or the error of DFU_ABORT.

@@ -77,7 +77,7 @@ static ssize_t alt_show(struct device *dev, struct device_attribute *attr,
 {
 	struct dfu_dev *dfu = dev_get_drvdata(dev);
 
-	return sysfs_emit(buf, "%u\n", READ_ONCE(dfu->info.bAlternateSetting));
+	return sysfs_emit(buf, "%u\n", READ_ONCE(dfu->def_alt));
 }
 
 /* Takes the alt setting's number, or its name as alt_names shows it. */
@@ -89,7 +89,7 @@ static ssize_t alt_store(struct device *dev, struct device_attribute *attr,
 
 	if (alt < 0)
 		return alt;
-	WRITE_ONCE(dfu->info.bAlternateSetting, alt);
+	WRITE_ONCE(dfu->def_alt, alt);
 	return count;
 }
 static DEVICE_ATTR_RW(alt);
@@ -100,7 +100,7 @@ static ssize_t commit_show(struct device *dev, struct device_attribute *attr,
 {
 	struct dfu_dev *dfu = dev_get_drvdata(dev);
 
-	return sysfs_emit(buf, "%s\n", dfu_commit_name(READ_ONCE(dfu->info.commit)));
+	return sysfs_emit(buf, "%s\n", dfu_commit_name(READ_ONCE(dfu->def_commit)));
 }
 
 static ssize_t commit_store(struct device *dev, struct device_attribute *attr,
@@ -111,7 +111,7 @@ static ssize_t commit_store(struct device *dev, struct device_attribute *attr,
 
 	if (commit < 0)
 		return commit;
-	WRITE_ONCE(dfu->info.commit, commit);
+	WRITE_ONCE(dfu->def_commit, commit);
 	return count;
 }
 static DEVICE_ATTR_RW(commit);

@@ -236,7 +236,7 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	ret = dfu_read_alt_names(dfu, intf);
 	if (ret)
 		goto err_put;
-	dfu->info.commit = READ_ONCE(dfu_default_commit);
+	dfu->def_commit = READ_ONCE(dfu_default_commit);
 	if (dfu->info.mode == USB_DFU_MODE_DFU)
 		dfu_take_runtime_id(dfu);
 

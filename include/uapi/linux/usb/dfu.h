@@ -177,12 +177,14 @@ struct usb_dfu_result {
  * DOC: ioctl return values
  *
  * Each ioctl returns 0 on success. Besides the errors named with each:
- * ENODEV once the device is unplugged, EINTR when a signal arrives while
- * the call waits for another call on the device to finish, EFAULT for a
- * bad argument pointer, EIO when the device stalls a request or sends a
- * malformed answer, ETIMEDOUT when it does not answer within the
- * ctrl_timeout_ms module parameter, and ENOTTY for an ioctl number the
- * driver does not know. The ioctls that change the device's state
+ * ENODEV once the device is unplugged (USB_DFU_IOCTL_GET_INFO and
+ * USB_DFU_IOCTL_GET_RESULT, which send nothing, still answer), EINTR when
+ * a signal arrives while the call waits for another call on the device to
+ * finish, EAGAIN instead of that wait on a file opened O_NONBLOCK, EFAULT
+ * for a bad argument pointer, EIO when the device stalls a request or
+ * sends a malformed answer (or a USB reset fails), ETIMEDOUT when it does
+ * not answer within the ctrl_timeout_ms module parameter, and ENOTTY for
+ * an ioctl number the driver does not know. The ioctls that change the device's state
  * (USB_DFU_IOCTL_CLR_STATUS, _ABORT, _DETACH and _RESET) need a file
  * opened for writing, or CAP_SYS_ADMIN: EPERM otherwise.
  */
@@ -223,10 +225,10 @@ struct usb_dfu_result {
 /**
  * USB_DFU_IOCTL_ABORT - send DFU_ABORT, ending any transfer in progress
  *
- * Argument: none. DFU_ABORT is sent, which returns the device to dfuIDLE.
- * A download or upload in progress, whichever file it belongs to, ends:
- * its next call fails with ECANCELED and nothing is manifested. EPERM
- * without write access.
+ * Argument: none. Returns the device to dfuIDLE: DFU_ABORT is sent (after
+ * the bwPollTimeout of a busy device). A download or upload in progress,
+ * whichever file it belongs to, ends: its next call fails with ECANCELED
+ * and nothing is manifested. EPERM without write access.
  */
 #define USB_DFU_IOCTL_ABORT		_IO(USB_DFU_IOCTL_MAGIC, 0x03)
 
