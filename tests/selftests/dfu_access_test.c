@@ -25,66 +25,9 @@
 #include "kselftest_harness.h"
 #include "emu.h"
 
-#define PARAMS		"/sys/module/dfu/parameters"
 #define IMG_PATH	"/tmp/access-image.bin"
 /* what a call that must not wait behind a transfer may take (TCG is slow) */
 #define QUICK_MS	200
-
-static long long ms_since(long long t0_us)
-{
-	return (now_us() - t0_us) / 1000;
-}
-
-static void sleep_ms(int ms)
-{
-	usleep(ms * 1000);
-}
-
-/* Write a sysfs file; 0 or -errno of the write(). */
-static int write_sysfs(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, value, strlen(value)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static int read_sysfs(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
-}
-
-static int set_param(const char *name, const char *value)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), PARAMS "/%s", name);
-	return write_sysfs(path, value);
-}
-
-static int get_param(const char *name, char *buf, size_t len)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), PARAMS "/%s", name);
-	return read_sysfs(path, buf, len);
-}
 
 /*
  * write() all of buf as a careful program does: again after EINTR and short
@@ -630,6 +573,31 @@ TEST_F_TIMEOUT(access, read_yields_device, 90)
 }
 
 /*
+ * 200 reads each of sysfs state and status show state and status, and the
+ * device sees no GETSTATUS or GETSTATE for them. Returns its GETSTATUS count.
+ */
+static long expect_sysfs_state_quiet(struct __test_metadata *_metadata, struct emu *e,
+				     const char *state, const char *status)
+{
+	long gs = emu_stat(e, "getstatus"), gt = emu_stat(e, "getstate");
+	char buf[64];
+	int i;
+
+	ASSERT_LE(0, gs);
+	ASSERT_LE(0, gt);
+	for (i = 0; i < 200; i++) {
+		ASSERT_EQ(0, read_attr(e, "state", buf, sizeof(buf)));
+		EXPECT_STREQ(state, buf);
+		ASSERT_EQ(0, read_attr(e, "status", buf, sizeof(buf)));
+		EXPECT_STREQ(status, buf);
+	}
+	sleep_ms(100);
+	EXPECT_EQ(gs, emu_stat(e, "getstatus"));
+	EXPECT_EQ(gt, emu_stat(e, "getstate"));
+	return gs;
+}
+
+/*
  * sysfs state and status show the last answer the driver had and send
  * nothing: reading them many times moves no request counter of the
  * device. After a GET_STATUS ioctl they show its answer.
@@ -637,26 +605,13 @@ TEST_F_TIMEOUT(access, read_yields_device, 90)
 TEST_F_TIMEOUT(access, sysfs_state_sends_nothing, 60)
 {
 	struct usb_dfu_status st;
-	long gs, gt;
-	char buf[64];
 	struct emu e;
-	int i, fd;
+	long gs;
+	int fd;
 
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--start-error", "10", NULL));
 	sleep_ms(200);
-	gs = emu_stat(&e, "getstatus");
-	gt = emu_stat(&e, "getstate");
-	ASSERT_LE(0, gs);
-	ASSERT_LE(0, gt);
-	for (i = 0; i < 200; i++) {
-		ASSERT_EQ(0, read_attr(&e, "state", buf, sizeof(buf)));
-		EXPECT_STREQ("dfuERROR", buf);
-		ASSERT_EQ(0, read_attr(&e, "status", buf, sizeof(buf)));
-		EXPECT_STREQ("errFIRMWARE", buf);
-	}
-	sleep_ms(100);
-	EXPECT_EQ(gs, emu_stat(&e, "getstatus"));
-	EXPECT_EQ(gt, emu_stat(&e, "getstate"));
+	expect_sysfs_state_quiet(_metadata, &e, "dfuERROR", "errFIRMWARE");
 
 	/* leave dfuERROR: sysfs shows what the GET_STATUS ioctl saw */
 	fd = open(e.node, O_WRONLY);
@@ -667,17 +622,7 @@ TEST_F_TIMEOUT(access, sysfs_state_sends_nothing, 60)
 	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, st.bState);
 	EXPECT_EQ(USB_DFU_STATUS_OK, st.bStatus);
 	close(fd);
-	gs = emu_stat(&e, "getstatus");
-	gt = emu_stat(&e, "getstate");
-	for (i = 0; i < 200; i++) {
-		ASSERT_EQ(0, read_attr(&e, "state", buf, sizeof(buf)));
-		EXPECT_STREQ("dfuIDLE", buf);
-		ASSERT_EQ(0, read_attr(&e, "status", buf, sizeof(buf)));
-		EXPECT_STREQ("OK", buf);
-	}
-	sleep_ms(100);
-	EXPECT_EQ(gs, emu_stat(&e, "getstatus"));
-	EXPECT_EQ(gt, emu_stat(&e, "getstate"));
+	gs = expect_sysfs_state_quiet(_metadata, &e, "dfuIDLE", "OK");
 	/* and a GET_STATUS ioctl is one request, seen by the device */
 	fd = open(e.node, O_RDONLY);
 	ASSERT_LE(0, fd);
@@ -808,21 +753,23 @@ TEST_F_TIMEOUT(access, long_poll_honoured, 60)
 }
 
 /*
- * A writer in a long poll wait (the device asked for 20 s): the child
- * writes one block and fsync()s; once the driver has seen dfuDNBUSY the
- * wait is on. Returns the writer's pid.
+ * Start e as a device that asks for a poll wait of poll_ms after each
+ * block, and a writer in that wait: the child writes one block and
+ * fsync()s; once the driver has seen dfuDNBUSY the wait is on. Returns the
+ * writer's pid; *status_fd reads the errno of its fsync().
  */
 static pid_t writer_in_poll_wait(struct __test_metadata *_metadata, struct emu *e,
-				 int *status_fd)
+				 const char *poll_ms, int *status_fd)
 {
 	unsigned char img[64];
 	int fds[2];
 	pid_t pid;
 
 	fill_pattern(img, sizeof(img), 6);
-	if (pipe(fds))
-		return -1;
+	ASSERT_EQ(0, emu_start(e, "--transfer-size", "64", "--poll-ms", poll_ms, NULL));
+	ASSERT_EQ(0, pipe(fds));
 	pid = fork();
+	ASSERT_LE(0, pid);
 	if (!pid) {
 		int fd = open(e->node, O_WRONLY);
 		int err;
@@ -844,6 +791,27 @@ static pid_t writer_in_poll_wait(struct __test_metadata *_metadata, struct emu *
 	return pid;
 }
 
+/*
+ * The writer of writer_in_poll_wait() is still in its wait after the
+ * checks, and then goes on: it exits 0, its fsync() succeeded, and its
+ * image was manifested.
+ */
+static void expect_writer_went_on(struct __test_metadata *_metadata, struct emu *e,
+				  pid_t pid, int status_fd)
+{
+	int status = -1, err = -1;
+	int still = running(pid, &status);
+
+	EXPECT_TRUE(still) TH_LOG("the download ended before the checks did");
+	if (still)
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ((ssize_t)sizeof(err), read(status_fd, &err, sizeof(err)));
+	EXPECT_EQ(0, err);
+	close(status_fd);
+	EXPECT_EQ(1, emu_stat(e, "manifests"));
+}
+
 /* SIGKILL ends a long poll wait at once; nothing is manifested. */
 TEST_F_TIMEOUT(access, sigkill_ends_poll_wait, 60)
 {
@@ -852,9 +820,7 @@ TEST_F_TIMEOUT(access, sigkill_ends_poll_wait, 60)
 	long long t0, ms;
 	pid_t pid;
 
-	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "20000", NULL));
-	pid = writer_in_poll_wait(_metadata, &e, &sfd);
-	ASSERT_LT(0, pid);
+	pid = writer_in_poll_wait(_metadata, &e, "20000", &sfd);
 	ASSERT_TRUE(running(pid, &status));
 	t0 = now_us();
 	kill(pid, SIGKILL);
@@ -876,9 +842,7 @@ TEST_F_TIMEOUT(access, unplug_ends_poll_wait, 60)
 	long long t0, ms;
 	pid_t pid;
 
-	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "20000", NULL));
-	pid = writer_in_poll_wait(_metadata, &e, &sfd);
-	ASSERT_LT(0, pid);
+	pid = writer_in_poll_wait(_metadata, &e, "20000", &sfd);
 	ASSERT_TRUE(running(pid, &status));
 	t0 = now_us();
 	kill(e.pid, SIGKILL);	/* raw_gadget closed: the device leaves the bus */
@@ -942,7 +906,7 @@ TEST_F_TIMEOUT(access, module_params_validated, 60)
 	unsigned int i, j;
 	struct emu e;
 
-	EXPECT_NE(0, access(PARAMS "/max_poll_ms", F_OK));
+	EXPECT_NE(0, access(DFU_PARAMS "/max_poll_ms", F_OK));
 	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(0, get_param(params[i].name, before, sizeof(before)));
 		for (j = 0; j < 4; j++) {
@@ -1124,15 +1088,13 @@ TEST_F_TIMEOUT(access, open_close_not_behind_transfer, 60)
 {
 	struct usb_dfu_result r;
 	struct usb_dfu_info info;
-	int status, sfd, fd, err = -1, i, still;
+	int sfd, fd, i;
 	char buf[128];
 	long long t;
 	struct emu e;
 	pid_t pid;
 
-	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "3000", NULL));
-	pid = writer_in_poll_wait(_metadata, &e, &sfd);
-	ASSERT_LT(0, pid);
+	pid = writer_in_poll_wait(_metadata, &e, "3000", &sfd);
 	for (i = 0; i < 3; i++) {
 		t = now_us();
 		fd = open(e.node, O_RDONLY);
@@ -1157,15 +1119,7 @@ TEST_F_TIMEOUT(access, open_close_not_behind_transfer, 60)
 		EXPECT_GT(QUICK_MS, ms_since(t)) TH_LOG("open(O_WRONLY)");
 		sleep_ms(100);
 	}
-	still = running(pid, &status);
-	EXPECT_TRUE(still) TH_LOG("the download ended before the checks did");
-	if (still)
-		ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	EXPECT_EQ((ssize_t)sizeof(err), read(sfd, &err, sizeof(err)));
-	EXPECT_EQ(0, err);
-	close(sfd);
-	EXPECT_EQ(1, emu_stat(&e, "manifests"));
+	expect_writer_went_on(_metadata, &e, pid, sfd);
 	emu_stop(&e);
 }
 
@@ -1178,15 +1132,13 @@ TEST_F_TIMEOUT(access, nonblock_never_waits, 60)
 {
 	struct usb_dfu_status st;
 	struct usb_dfu_result r;
-	int status, sfd, fd, err = -1;
+	int sfd, fd;
 	char buf[64];
 	long long t;
 	struct emu e;
 	pid_t pid;
 
-	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "3000", NULL));
-	pid = writer_in_poll_wait(_metadata, &e, &sfd);
-	ASSERT_LT(0, pid);
+	pid = writer_in_poll_wait(_metadata, &e, "3000", &sfd);
 	fd = open(e.node, O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, fd);
 	t = now_us();
@@ -1197,13 +1149,7 @@ TEST_F_TIMEOUT(access, nonblock_never_waits, 60)
 	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_RESULT, &r));
 	EXPECT_GT(QUICK_MS, ms_since(t)) TH_LOG("O_NONBLOCK calls");
 	EXPECT_EQ(0, close(fd));
-	EXPECT_TRUE(running(pid, &status)) TH_LOG("the download ended too early");
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	EXPECT_EQ((ssize_t)sizeof(err), read(sfd, &err, sizeof(err)));
-	EXPECT_EQ(0, err);
-	close(sfd);
-	EXPECT_EQ(1, emu_stat(&e, "manifests"));
+	expect_writer_went_on(_metadata, &e, pid, sfd);
 	emu_stop(&e);
 }
 

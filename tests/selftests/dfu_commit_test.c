@@ -22,6 +22,7 @@
 
 #include "kselftest_harness.h"
 #include "emu.h"
+#include "suffix.h"
 
 #define EMU_VID		0x1209
 #define EMU_PID		0xdf00
@@ -29,111 +30,6 @@
 #define PLEN		3000	/* 47 blocks of 64 bytes */
 
 enum end { END_CLOSE, END_FSYNC, END_COMMIT };
-
-/* DFU suffix CRC (DFU 1.1, appendix B): reflected CRC-32, no final xor. */
-static unsigned int dfu_crc(const unsigned char *buf, size_t len)
-{
-	unsigned int crc = 0xffffffffu;
-	size_t i;
-	int k;
-
-	for (i = 0; i < len; i++) {
-		crc ^= buf[i];
-		for (k = 0; k < 8; k++)
-			crc = crc & 1 ? (crc >> 1) ^ 0xedb88320u : crc >> 1;
-	}
-	return crc;
-}
-
-/* payload and a 16-byte suffix naming vid:pid with this bcdDFU. */
-static unsigned char *suffixed(const unsigned char *payload, size_t plen,
-			       unsigned int vid, unsigned int pid,
-			       unsigned int bcd_dfu, size_t *len)
-{
-	unsigned char *f = malloc(plen + 16), *s = f + plen;
-	unsigned int crc;
-
-	if (!f)
-		return NULL;
-	memcpy(f, payload, plen);
-	s[0] = 0xff;		/* bcdDevice: any */
-	s[1] = 0xff;
-	s[2] = pid & 0xff;
-	s[3] = pid >> 8;
-	s[4] = vid & 0xff;
-	s[5] = vid >> 8;
-	s[6] = bcd_dfu & 0xff;
-	s[7] = bcd_dfu >> 8;
-	memcpy(s + 8, "UFD", 3);
-	s[11] = 16;
-	crc = dfu_crc(f, plen + 12);
-	s[12] = crc;
-	s[13] = crc >> 8;
-	s[14] = crc >> 16;
-	s[15] = crc >> 24;
-	*len = plen + 16;
-	return f;
-}
-
-static int write_attr(struct emu *e, const char *attr, const char *val)
-{
-	char path[128];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", e->sysfs, attr);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* An ioctl on a fresh O_RDONLY file of the node; 0 or -errno. */
-static int node_ioctl(struct emu *e, unsigned long req, void *arg)
-{
-	int fd = open(e->node, O_RDONLY);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = ioctl(fd, req, arg) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int get_result(struct emu *e, struct usb_dfu_result *r)
-{
-	memset(r, 0xaa, sizeof(*r));
-	return node_ioctl(e, USB_DFU_IOCTL_GET_RESULT, r);
-}
-
-static int get_state(struct emu *e)
-{
-	__u8 state = 0xff;
-	int ret = node_ioctl(e, USB_DFU_IOCTL_GET_STATE, &state);
-
-	return ret ? ret : state;
-}
-
-/*
- * Is sysfs last_result want, or does it start with want when want ends in
- * a space ("-EBADMSG ")?
- */
-static int last_result_is(struct emu *e, const char *want)
-{
-	size_t n = strlen(want);
-	char buf[128];
-
-	if (read_attr(e, "last_result", buf, sizeof(buf)))
-		return 0;
-	if (want[n - 1] == ' ' ? strncmp(buf, want, n) : strcmp(buf, want)) {
-		fprintf(stderr, "# last_result '%s', expected '%s...'\n", buf, want);
-		return 0;
-	}
-	return 1;
-}
 
 /*
  * Open the node for writing, choose the policy (-1: the file's default),
@@ -182,6 +78,15 @@ static int flash_with(struct emu *e, int policy, const unsigned char *buf,
 	return ret;
 }
 
+/* The commit policy of fd (GET_INFO) is policy. */
+static void expect_policy(struct __test_metadata *_metadata, int fd, __u32 policy)
+{
+	struct usb_dfu_info info;
+
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_INFO, &info));
+	EXPECT_EQ(policy, info.commit);
+}
+
 /* The device took nothing: no new manifestation, no image changed. */
 static void expect_not_manifested(struct __test_metadata *_metadata,
 				  struct emu *e, long manifests_before)
@@ -220,6 +125,23 @@ static void retry_works(struct __test_metadata *_metadata, struct emu *e,
 	EXPECT_TRUE(last_result_is(e, "ok 3000"));
 }
 
+/*
+ * After one image, cat (the command: "cat" or "busybox cat") writes a file
+ * of len pattern bytes: it succeeds, and the device manifests it as its
+ * second image.
+ */
+static void cat_manifests_second(struct __test_metadata *_metadata, struct emu *e,
+				 const char *cat, size_t len, unsigned int seed)
+{
+	unsigned char *img = make_pattern_file(IMG_PATH, len, seed);
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, run_sh("%s %s > %s", cat, IMG_PATH, e->node));
+	EXPECT_TRUE(emu_has_image(e, img, len));
+	EXPECT_EQ(2, emu_stat(e, "manifests"));
+	free(img);
+}
+
 FIXTURE(dfu) {
 	struct emu emu;
 	unsigned char payload[PLEN];
@@ -236,7 +158,7 @@ FIXTURE_TEARDOWN(dfu)
 	emu_stop(&self->emu);
 }
 
-/* The test's CRC against the reference check value of CRC-32. */
+/* The suffix CRC (suffix.c) against the reference check value of CRC-32. */
 TEST(crc_matches_reference)
 {
 	EXPECT_EQ(0x340bc6d9u, dfu_crc((const unsigned char *)"123456789", 9));
@@ -245,8 +167,6 @@ TEST(crc_matches_reference)
 /* policy close, the default: write and close (cat) manifest the image. */
 TEST_F(dfu, close_policy_commits)
 {
-	struct usb_dfu_info info;
-	unsigned char *img;
 	char buf[32];
 	int fd;
 
@@ -254,20 +174,13 @@ TEST_F(dfu, close_policy_commits)
 	EXPECT_STREQ("close", buf);
 	fd = open(self->emu.node, O_WRONLY);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_INFO, &info));
-	EXPECT_EQ(USB_DFU_COMMIT_CLOSE, info.commit);
+	expect_policy(_metadata, fd, USB_DFU_COMMIT_CLOSE);
 	close(fd);
 
 	ASSERT_EQ(0, flash_buf(self->emu.node, self->payload, PLEN, 4096));
 	EXPECT_TRUE(emu_has_image(&self->emu, self->payload, PLEN));
 	EXPECT_TRUE(last_result_is(&self->emu, "ok 3000"));
-
-	img = make_pattern_file(IMG_PATH, 1000, 101);
-	ASSERT_NE(NULL, img);
-	ASSERT_EQ(0, run_sh("cat %s > %s", IMG_PATH, self->emu.node));
-	EXPECT_TRUE(emu_has_image(&self->emu, img, 1000));
-	EXPECT_EQ(2, emu_stat(&self->emu, "manifests"));
-	free(img);
+	cat_manifests_second(_metadata, &self->emu, "cat", 1000, 101);
 }
 
 /*
@@ -277,7 +190,6 @@ TEST_F(dfu, close_policy_commits)
 TEST_F(dfu, empty_open_close_sends_nothing)
 {
 	static const char *const names[] = { "close", "suffix", "explicit" };
-	struct usb_dfu_info info;
 	struct usb_dfu_result r;
 	__u32 p;
 	int fd;
@@ -286,8 +198,7 @@ TEST_F(dfu, empty_open_close_sends_nothing)
 		ASSERT_EQ(0, write_attr(&self->emu, "commit", names[p]));
 		fd = open(self->emu.node, O_WRONLY);
 		ASSERT_LE(0, fd);
-		ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_INFO, &info));
-		EXPECT_EQ(p, info.commit);
+		expect_policy(_metadata, fd, p);
 		EXPECT_EQ(0, close(fd)) {
 			TH_LOG("policy %s: %s", names[p], strerror(errno));
 		}
@@ -345,15 +256,13 @@ TEST_F(dfu, set_commit_arguments)
 /* policy explicit: close() without a commit aborts; nothing is manifested. */
 TEST_F(dfu, explicit_close_without_commit_cancels)
 {
-	struct usb_dfu_info info;
 	__u32 p = USB_DFU_COMMIT_EXPLICIT;
 	int fd;
 
 	fd = open(self->emu.node, O_WRONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_SET_COMMIT, &p));
-	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_INFO, &info));
-	EXPECT_EQ(USB_DFU_COMMIT_EXPLICIT, info.commit);
+	expect_policy(_metadata, fd, USB_DFU_COMMIT_EXPLICIT);
 	ASSERT_EQ(PLEN, write(fd, self->payload, PLEN));
 	EXPECT_EQ(-1, close(fd));
 	EXPECT_EQ(ECANCELED, errno);
@@ -415,7 +324,6 @@ TEST_F(dfu, explicit_fsync_manifests)
  */
 TEST_F(dfu, sysfs_commit_default)
 {
-	struct usb_dfu_info info;
 	char buf[32];
 	int fd;
 
@@ -428,12 +336,10 @@ TEST_F(dfu, sysfs_commit_default)
 
 	fd = open(self->emu.node, O_WRONLY);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_INFO, &info));
-	EXPECT_EQ(USB_DFU_COMMIT_EXPLICIT, info.commit);
+	expect_policy(_metadata, fd, USB_DFU_COMMIT_EXPLICIT);
 	/* a later change of the default leaves this file explicit */
 	ASSERT_EQ(0, write_attr(&self->emu, "commit", "close"));
-	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_INFO, &info));
-	EXPECT_EQ(USB_DFU_COMMIT_EXPLICIT, info.commit);
+	expect_policy(_metadata, fd, USB_DFU_COMMIT_EXPLICIT);
 	ASSERT_EQ(PLEN, write(fd, self->payload, PLEN));
 	EXPECT_EQ(-1, close(fd));
 	EXPECT_EQ(ECANCELED, errno);
@@ -461,7 +367,7 @@ TEST_F(dfu, suffix_valid_manifests)
 	unsigned char *f;
 	size_t len;
 
-	f = suffixed(self->payload, PLEN, EMU_VID, EMU_PID, 0x0100, &len);
+	f = dfu_suffixed(self->payload, PLEN, EMU_VID, EMU_PID, 0x0100, 0, &len);
 	ASSERT_NE(NULL, f);
 	ASSERT_EQ(0, flash_with(&self->emu, USB_DFU_COMMIT_SUFFIX, f, len, END_FSYNC, &r));
 	EXPECT_EQ(0, r.error);
@@ -472,7 +378,7 @@ TEST_F(dfu, suffix_valid_manifests)
 	free(f);
 
 	/* and through cat with the sysfs default, bcdDFU 1.1 this time */
-	f = suffixed(self->payload, 1234, EMU_VID, EMU_PID, 0x0110, &len);
+	f = dfu_suffixed(self->payload, 1234, EMU_VID, EMU_PID, 0x0110, 0, &len);
 	ASSERT_NE(NULL, f);
 	ASSERT_EQ(0, write_file(IMG_PATH, f, len));
 	ASSERT_EQ(0, write_attr(&self->emu, "commit", "suffix"));
@@ -495,8 +401,8 @@ TEST_F(dfu, suffix_wildcard_ids_accepted)
 
 	for (i = 0; i < 3; i++) {
 		size_t len, plen = 500 + 100 * i;
-		unsigned char *f = suffixed(self->payload, plen, ids[i][0], ids[i][1],
-					    0x0100, &len);
+		unsigned char *f = dfu_suffixed(self->payload, plen, ids[i][0], ids[i][1],
+						0x0100, 0, &len);
 
 		ASSERT_NE(NULL, f);
 		EXPECT_EQ(0, flash_with(&self->emu, USB_DFU_COMMIT_SUFFIX, f, len,
@@ -535,7 +441,7 @@ TEST_F(dfu, suffix_truncated_refused)
 	unsigned char *f;
 	unsigned int i;
 
-	f = suffixed(self->payload, PLEN, EMU_VID, EMU_PID, 0x0100, &len);
+	f = dfu_suffixed(self->payload, PLEN, EMU_VID, EMU_PID, 0x0100, 0, &len);
 	ASSERT_NE(NULL, f);
 	for (i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
 		EXPECT_EQ(-EBADMSG, flash_with(&self->emu, USB_DFU_COMMIT_SUFFIX, f,
@@ -556,7 +462,7 @@ TEST_F(dfu, suffix_corrupted_refused)
 	unsigned char *f;
 	unsigned int i;
 
-	f = suffixed(self->payload, PLEN, EMU_VID, EMU_PID, 0x0100, &len);
+	f = dfu_suffixed(self->payload, PLEN, EMU_VID, EMU_PID, 0x0100, 0, &len);
 	ASSERT_NE(NULL, f);
 	for (i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
 		f[offsets[i]] ^= 0x10;
@@ -585,8 +491,8 @@ TEST_F(dfu, suffix_other_device_refused)
 	size_t len;
 
 	for (i = 0; i < 3; i++) {
-		unsigned char *f = suffixed(self->payload, PLEN, ids[i][0], ids[i][1],
-					    0x0100, &len);
+		unsigned char *f = dfu_suffixed(self->payload, PLEN, ids[i][0], ids[i][1],
+						0x0100, 0, &len);
 
 		ASSERT_NE(NULL, f);
 		EXPECT_EQ(-EMEDIUMTYPE, flash_with(&self->emu, USB_DFU_COMMIT_SUFFIX, f,
@@ -628,17 +534,17 @@ TEST(suffix_runtime_ids_accepted)
 		TH_LOG("runtime_id '%s'", buf);
 	}
 
-	f = suffixed(payload, PLEN, EMU_VID, 0xa001, 0x0100, &len);
+	f = dfu_suffixed(payload, PLEN, EMU_VID, 0xa001, 0x0100, 0, &len);
 	ASSERT_NE(NULL, f);
 	EXPECT_EQ(0, flash_with(&e, USB_DFU_COMMIT_SUFFIX, f, len, END_CLOSE, NULL));
 	EXPECT_TRUE(emu_has_image(&e, payload, PLEN));
 	free(f);
-	f = suffixed(payload, 2000, EMU_VID, 0xa002, 0x0100, &len);
+	f = dfu_suffixed(payload, 2000, EMU_VID, 0xa002, 0x0100, 0, &len);
 	ASSERT_NE(NULL, f);
 	EXPECT_EQ(0, flash_with(&e, USB_DFU_COMMIT_SUFFIX, f, len, END_CLOSE, NULL));
 	EXPECT_TRUE(emu_has_image(&e, payload, 2000));
 	free(f);
-	f = suffixed(payload, 1000, EMU_VID, 0xa003, 0x0100, &len);
+	f = dfu_suffixed(payload, 1000, EMU_VID, 0xa003, 0x0100, 0, &len);
 	ASSERT_NE(NULL, f);
 	EXPECT_EQ(-EMEDIUMTYPE, flash_with(&e, USB_DFU_COMMIT_SUFFIX, f, len,
 					   END_CLOSE, NULL));
@@ -650,7 +556,7 @@ TEST(suffix_runtime_ids_accepted)
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", NULL));
 	ASSERT_EQ(0, read_attr(&e, "runtime_id", buf, sizeof(buf)));
 	EXPECT_STREQ("", buf);
-	f = suffixed(payload, PLEN, EMU_VID, 0xa001, 0x0100, &len);
+	f = dfu_suffixed(payload, PLEN, EMU_VID, 0xa001, 0x0100, 0, &len);
 	ASSERT_NE(NULL, f);
 	EXPECT_EQ(-EMEDIUMTYPE, flash_with(&e, USB_DFU_COMMIT_SUFFIX, f, len,
 					   END_CLOSE, NULL));
@@ -696,7 +602,7 @@ TEST_F(dfu, dfuse_suffix_refused)
 	unsigned char *f;
 	size_t len;
 
-	f = suffixed(self->payload, PLEN, EMU_VID, EMU_PID, 0x011a, &len);
+	f = dfu_suffixed(self->payload, PLEN, EMU_VID, EMU_PID, 0x011a, 0, &len);
 	ASSERT_NE(NULL, f);
 	EXPECT_EQ(-EMEDIUMTYPE, flash_buf(self->emu.node, f, len, 4096));
 	expect_not_manifested(_metadata, &self->emu, 0);
@@ -780,7 +686,6 @@ TEST_F(dfu, exit_nonzero_mid_image)
 /* exit(0) without close (busybox cat): the image is committed. */
 TEST_F(dfu, exit_zero_without_close_commits)
 {
-	unsigned char *img;
 	int ws;
 
 	ws = child_writes(&self->emu, self->payload, PLEN, 'e', 0);
@@ -788,13 +693,7 @@ TEST_F(dfu, exit_zero_without_close_commits)
 	ASSERT_EQ(0, WEXITSTATUS(ws));
 	EXPECT_TRUE(emu_has_image(&self->emu, self->payload, PLEN));
 	EXPECT_TRUE(last_result_is(&self->emu, "ok 3000"));
-
-	img = make_pattern_file(IMG_PATH, 2222, 115);
-	ASSERT_NE(NULL, img);
-	ASSERT_EQ(0, run_sh("busybox cat %s > %s", IMG_PATH, self->emu.node));
-	EXPECT_TRUE(emu_has_image(&self->emu, img, 2222));
-	EXPECT_EQ(2, emu_stat(&self->emu, "manifests"));
-	free(img);
+	cat_manifests_second(_metadata, &self->emu, "busybox cat", 2222, 115);
 }
 
 /*

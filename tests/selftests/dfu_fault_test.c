@@ -30,60 +30,6 @@ static unsigned char *make_image(size_t len, unsigned int seed)
 	return make_pattern_file(IMG_PATH, len, seed);
 }
 
-static int get_status(struct emu *e, struct usb_dfu_status *st)
-{
-	int fd = open(e->node, O_RDONLY);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = ioctl(fd, USB_DFU_IOCTL_GET_STATUS, st) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int get_result(struct emu *e, struct usb_dfu_result *r)
-{
-	int fd = open(e->node, O_RDONLY);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = ioctl(fd, USB_DFU_IOCTL_GET_RESULT, r) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int get_state(struct emu *e)
-{
-	int fd = open(e->node, O_RDONLY);
-	__u8 state = 0xff;
-
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, USB_DFU_IOCTL_GET_STATE, &state))
-		state = 0xff;
-	close(fd);
-	return state;
-}
-
-/*
- * sysfs last_result is "ok BYTES", "unverified BYTES" or
- * "-ENAME BYTES STATE STATUS": compare it with want, whole.
- */
-static int last_result_is(struct emu *e, const char *want)
-{
-	char buf[128];
-
-	if (read_attr(e, "last_result", buf, sizeof(buf)))
-		return 0;
-	if (strcmp(buf, want)) {
-		fprintf(stderr, "# last_result: '%s', expected '%s'\n", buf, want);
-		return 0;
-	}
-	return 1;
-}
-
 /* A device error at block 5: cat fails, the status is visible, a retry works. */
 TEST(device_error_then_retry)
 {

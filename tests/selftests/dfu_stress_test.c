@@ -19,16 +19,7 @@
 #include "kselftest_harness.h"
 #include "emu.h"
 
-#define PARAMS		"/sys/module/dfu/parameters"
 #define IMG_PATH	"/tmp/stress-image.bin"
-
-static int set_param(const char *name, const char *value)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), PARAMS "/%s", name);
-	return write_file(path, value, strlen(value));
-}
 
 /* Module parameters changed by a test are put back even when it fails. */
 FIXTURE(dfu) {
@@ -169,7 +160,7 @@ TEST_F_TIMEOUT(dfu, busy_forever_times_out, 60)
 			       "--busy-polls", "1000000", NULL));
 	t0 = now_us();
 	EXPECT_EQ(-ETIMEDOUT, flash_buf(e.node, img, sizeof(img), sizeof(img)));
-	ms = (now_us() - t0) / 1000;
+	ms = ms_since(t0);
 	ksft_print_msg("gave up after %lld ms\n", ms);
 	EXPECT_GE(ms, 500);
 	EXPECT_LT(ms, 5000);
@@ -192,7 +183,7 @@ TEST_F_TIMEOUT(dfu, long_poll_is_honoured, 60)
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "1000", NULL));
 	t0 = now_us();
 	ASSERT_EQ(0, flash_buf(e.node, img, sizeof(img), sizeof(img)));
-	ms = (now_us() - t0) / 1000;
+	ms = ms_since(t0);
 	EXPECT_TRUE(emu_has_image(&e, img, sizeof(img)));
 	ksft_print_msg("3 blocks of 1000 ms each took %lld ms\n", ms);
 	EXPECT_GE(ms, 3000);
@@ -215,7 +206,7 @@ TEST_F_TIMEOUT(dfu, ten_second_poll, 60)
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "10000", NULL));
 	t0 = now_us();
 	ASSERT_EQ(0, flash_buf(e.node, img, sizeof(img), sizeof(img)));
-	ms = (now_us() - t0) / 1000;
+	ms = ms_since(t0);
 	ksft_print_msg("one block of 10000 ms took %lld ms\n", ms);
 	EXPECT_TRUE(emu_has_image(&e, img, sizeof(img)));
 	EXPECT_GE(ms, 10000);
@@ -240,7 +231,7 @@ TEST_F_TIMEOUT(dfu, poll_past_busy_deadline_fails_at_once, 60)
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "30000", NULL));
 	t0 = now_us();
 	EXPECT_EQ(-ETIMEDOUT, flash_buf(e.node, img, sizeof(img), sizeof(img)));
-	ms = (now_us() - t0) / 1000;
+	ms = ms_since(t0);
 	ksft_print_msg("a 30000 ms poll past a 2000 ms deadline failed after %lld ms\n", ms);
 	EXPECT_LT(ms, 1500);
 	emu_stop(&e);

@@ -12,57 +12,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <linux/usb/dfu.h>
 
 #include "kselftest_harness.h"
 #include "emu.h"
+#include "suffix.h"
 
 #define EMU_VID		0x1209
 #define EMU_PID		0xdf00
-#define PARAM		"/sys/module/dfu/parameters/suffix_guard"
-
-/* DFU suffix CRC: reflected CRC-32, initial 0xffffffff, no final xor. */
-static unsigned int dfu_crc(const unsigned char *buf, size_t len)
-{
-	return crc32(0, buf, len) ^ 0xffffffffu;
-}
-
-/*
- * payload, then extra bytes of metadata, then the 16 standard bytes;
- * bLength = extra + 16. Returns the file; *len gets its size.
- */
-static unsigned char *with_suffix(const unsigned char *payload, size_t plen,
-				  unsigned int vid, unsigned int pid,
-				  size_t extra, size_t *len)
-{
-	size_t n = plen + extra + 16;
-	unsigned char *f = malloc(n), *s;
-	unsigned int crc;
-
-	if (!f)
-		return NULL;
-	memcpy(f, payload, plen);
-	memset(f + plen, 'M', extra);
-	s = f + plen + extra;
-	s[0] = 0xff;			/* bcdDevice: any */
-	s[1] = 0xff;
-	s[2] = pid & 0xff;
-	s[3] = pid >> 8;
-	s[4] = vid & 0xff;
-	s[5] = vid >> 8;
-	s[6] = 0x00;			/* bcdDFU 1.0 */
-	s[7] = 0x01;
-	memcpy(s + 8, "UFD", 3);
-	s[11] = extra + 16;
-	crc = dfu_crc(f, n - 4);
-	s[12] = crc;
-	s[13] = crc >> 8;
-	s[14] = crc >> 16;
-	s[15] = crc >> 24;
-	*len = n;
-	return f;
-}
 
 FIXTURE(dfu) {
 	struct emu emu;
@@ -77,18 +34,19 @@ FIXTURE_SETUP(dfu)
 
 FIXTURE_TEARDOWN(dfu)
 {
-	write_file(PARAM, "Y", 1);
+	set_param("suffix_guard", "Y");
 	emu_stop(&self->emu);
 }
 
-/* The test's own suffix builder against the reference vector. */
+/* The suffix builder (suffix.c) against the reference vector. */
 TEST(suffix_builder_matches_reference)
 {
 	unsigned char *f;
 	size_t len;
 
 	EXPECT_EQ(0x340bc6d9u, dfu_crc((const unsigned char *)"123456789", 9));
-	f = with_suffix((const unsigned char *)"123456789", 9, 0x1234, 0x5678, 0, &len);
+	f = dfu_suffixed((const unsigned char *)"123456789", 9, 0x1234, 0x5678,
+			 0x0100, 0, &len);
 	ASSERT_NE(NULL, f);
 	ASSERT_EQ(25u, len);
 	/* dwCRC 0x0600f16f, as the protocol reference gives it */
@@ -97,18 +55,6 @@ TEST(suffix_builder_matches_reference)
 	EXPECT_EQ(0x00, f[23]);
 	EXPECT_EQ(0x06, f[24]);
 	free(f);
-}
-
-static int get_result(struct emu *e, struct usb_dfu_result *r)
-{
-	int fd = open(e->node, O_RDONLY);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = ioctl(fd, USB_DFU_IOCTL_GET_RESULT, r) ? -errno : 0;
-	close(fd);
-	return ret;
 }
 
 /*
@@ -138,8 +84,8 @@ TEST_F(dfu, matching_suffix_is_removed)
 
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		size_t len;
-		unsigned char *f = with_suffix(self->payload, sizes[i], EMU_VID,
-					       EMU_PID, 0, &len);
+		unsigned char *f = dfu_suffixed(self->payload, sizes[i], EMU_VID,
+						EMU_PID, 0x0100, 0, &len);
 
 		ASSERT_NE(NULL, f);
 		flash_expect(_metadata, &self->emu, f, len, self->payload, sizes[i]);
@@ -152,16 +98,16 @@ TEST_F(dfu, wildcard_and_long_suffix_are_removed)
 	size_t len;
 	unsigned char *f;
 
-	f = with_suffix(self->payload, 777, 0xffff, 0xffff, 0, &len);
+	f = dfu_suffixed(self->payload, 777, 0xffff, 0xffff, 0x0100, 0, &len);
 	ASSERT_NE(NULL, f);
 	flash_expect(_metadata, &self->emu, f, len, self->payload, 777);
 	free(f);
 	/* bLength 29 and 255: metadata before the standard fields goes too */
-	f = with_suffix(self->payload, 777, EMU_VID, 0xffff, 13, &len);
+	f = dfu_suffixed(self->payload, 777, EMU_VID, 0xffff, 0x0100, 13, &len);
 	ASSERT_NE(NULL, f);
 	flash_expect(_metadata, &self->emu, f, len, self->payload, 777);
 	free(f);
-	f = with_suffix(self->payload, 777, EMU_VID, EMU_PID, 239, &len);
+	f = dfu_suffixed(self->payload, 777, EMU_VID, EMU_PID, 0x0100, 239, &len);
 	ASSERT_NE(NULL, f);
 	flash_expect(_metadata, &self->emu, f, len, self->payload, 777);
 	free(f);
@@ -171,7 +117,8 @@ TEST_F(dfu, wildcard_and_long_suffix_are_removed)
 TEST_F(dfu, invalid_suffix_is_data)
 {
 	size_t len;
-	unsigned char *f = with_suffix(self->payload, 500, EMU_VID, EMU_PID, 0, &len);
+	unsigned char *f = dfu_suffixed(self->payload, 500, EMU_VID, EMU_PID,
+					0x0100, 0, &len);
 
 	ASSERT_NE(NULL, f);
 	f[len - 1] ^= 0x55;
@@ -193,7 +140,7 @@ TEST_F(dfu, mismatched_suffix_is_refused)
 	int fd;
 
 	for (i = 0; i < 2; i++) {
-		f = with_suffix(self->payload, sizes[i], 0x1234, 0x4321, 0, &len);
+		f = dfu_suffixed(self->payload, sizes[i], 0x1234, 0x4321, 0x0100, 0, &len);
 		ASSERT_NE(NULL, f);
 		EXPECT_EQ(-EMEDIUMTYPE, flash_buf(self->emu.node, f, len, 4096));
 		free(f);
@@ -207,14 +154,14 @@ TEST_F(dfu, mismatched_suffix_is_refused)
 		close(fd);
 	}
 	/* also when only the product differs, and through cat */
-	f = with_suffix(self->payload, 600, EMU_VID, 0x0001, 0, &len);
+	f = dfu_suffixed(self->payload, 600, EMU_VID, 0x0001, 0x0100, 0, &len);
 	ASSERT_NE(NULL, f);
 	ASSERT_EQ(0, write_file("/tmp/other.dfu", f, len));
 	free(f);
 	EXPECT_NE(0, run_sh("cat /tmp/other.dfu > %s 2>/dev/null", self->emu.node));
 	EXPECT_EQ(0, emu_stat(&self->emu, "manifests"));
 
-	f = with_suffix(self->payload, 600, EMU_VID, EMU_PID, 0, &len);
+	f = dfu_suffixed(self->payload, 600, EMU_VID, EMU_PID, 0x0100, 0, &len);
 	ASSERT_NE(NULL, f);
 	flash_expect(_metadata, &self->emu, f, len, self->payload, 600);
 	EXPECT_EQ(1, emu_stat(&self->emu, "manifests"));
@@ -225,7 +172,8 @@ TEST_F(dfu, mismatched_suffix_is_refused)
 TEST_F(dfu, suffix_alone_is_no_image)
 {
 	size_t len;
-	unsigned char *f = with_suffix(self->payload, 0, EMU_VID, EMU_PID, 0, &len);
+	unsigned char *f = dfu_suffixed(self->payload, 0, EMU_VID, EMU_PID,
+					0x0100, 0, &len);
 
 	ASSERT_NE(NULL, f);
 	EXPECT_EQ(-ENODATA, flash_buf(self->emu.node, f, len, len));
@@ -238,10 +186,11 @@ TEST_F(dfu, suffix_alone_is_no_image)
 TEST_F(dfu, guard_off_sends_everything)
 {
 	size_t len;
-	unsigned char *f = with_suffix(self->payload, 900, 0x1234, 0x4321, 0, &len);
+	unsigned char *f = dfu_suffixed(self->payload, 900, 0x1234, 0x4321,
+					0x0100, 0, &len);
 
 	ASSERT_NE(NULL, f);
-	ASSERT_EQ(0, write_file(PARAM, "N", 1));
+	ASSERT_EQ(0, set_param("suffix_guard", "N"));
 	flash_expect(_metadata, &self->emu, f, len, f, len);
 	free(f);
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * emu.c - helpers of the DFU selftests: the emulated device's life cycle,
- * files, and flashing through /dev/dfuN.
+ * files, sysfs and module parameters, and the node: ioctls and flashing
+ * through /dev/dfuN.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -12,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/usb/dfu.h>
 
 #include "emu.h"
 
@@ -38,7 +41,12 @@ long long now_us(void)
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-static void sleep_ms(int ms)
+long long ms_since(long long t0_us)
+{
+	return (now_us() - t0_us) / 1000;
+}
+
+void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
@@ -397,14 +405,11 @@ long emu_wait_stat(struct emu *e, const char *key, long value, int timeout_ms)
 	return v;
 }
 
-int read_attr(struct emu *e, const char *attr, char *buf, size_t len)
+int read_sysfs(const char *path, char *buf, size_t len)
 {
-	char path[128];
 	ssize_t n;
-	int fd;
+	int fd = open(path, O_RDONLY);
 
-	snprintf(path, sizeof(path), "%s/%s", e->sysfs, attr);
-	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -errno;
 	n = read(fd, buf, len - 1);
@@ -414,6 +419,97 @@ int read_attr(struct emu *e, const char *attr, char *buf, size_t len)
 	buf[n] = 0;
 	buf[strcspn(buf, "\n")] = 0;
 	return 0;
+}
+
+int write_sysfs(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, value, strlen(value)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int read_attr(struct emu *e, const char *attr, char *buf, size_t len)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", e->sysfs, attr);
+	return read_sysfs(path, buf, len);
+}
+
+int write_attr(struct emu *e, const char *attr, const char *value)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", e->sysfs, attr);
+	return write_sysfs(path, value);
+}
+
+int get_param(const char *name, char *buf, size_t len)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), DFU_PARAMS "/%s", name);
+	return read_sysfs(path, buf, len);
+}
+
+int set_param(const char *name, const char *value)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), DFU_PARAMS "/%s", name);
+	return write_sysfs(path, value);
+}
+
+int last_result_is(struct emu *e, const char *want)
+{
+	size_t n = strlen(want);
+	char buf[128];
+
+	if (read_attr(e, "last_result", buf, sizeof(buf)))
+		return 0;
+	if (n && want[n - 1] == ' ' ? strncmp(buf, want, n) : strcmp(buf, want)) {
+		fprintf(stderr, "# last_result '%s', expected '%s%s'\n", buf, want,
+			n && want[n - 1] == ' ' ? "..." : "");
+		return 0;
+	}
+	return 1;
+}
+
+int node_ioctl(struct emu *e, unsigned long req, void *arg)
+{
+	int fd = open(e->node, O_RDONLY);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, req, arg) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+int get_status(struct emu *e, struct usb_dfu_status *st)
+{
+	return node_ioctl(e, USB_DFU_IOCTL_GET_STATUS, st);
+}
+
+int get_result(struct emu *e, struct usb_dfu_result *r)
+{
+	memset(r, 0xaa, sizeof(*r));
+	return node_ioctl(e, USB_DFU_IOCTL_GET_RESULT, r);
+}
+
+int get_state(struct emu *e)
+{
+	__u8 state = 0xff;
+	int ret = node_ioctl(e, USB_DFU_IOCTL_GET_STATE, &state);
+
+	return ret ? ret : state;
 }
 
 void fill_pattern(unsigned char *buf, size_t len, unsigned int seed)

@@ -58,8 +58,33 @@ int emu_has_image(struct emu *e, const unsigned char *buf, size_t len);
 /* Read a whole file; *len gets its size. Caller frees. NULL on error. */
 unsigned char *read_file(const char *path, size_t *len);
 int write_file(const char *path, const void *buf, size_t len);
-/* Read a sysfs attribute of the node, newline stripped, into buf. */
+/* Read a sysfs file, newline stripped, into buf; 0 or -errno. */
+int read_sysfs(const char *path, char *buf, size_t len);
+/* Write value to a sysfs file; 0 or -errno of the open() or write(). */
+int write_sysfs(const char *path, const char *value);
+/* read_sysfs() and write_sysfs() of an attribute of the node (e->sysfs). */
 int read_attr(struct emu *e, const char *attr, char *buf, size_t len);
+int write_attr(struct emu *e, const char *attr, const char *value);
+/* The same for the driver's module parameter name. */
+#define DFU_PARAMS	"/sys/module/dfu/parameters"
+int get_param(const char *name, char *buf, size_t len);
+int set_param(const char *name, const char *value);
+/*
+ * sysfs last_result is "ok BYTES", "unverified BYTES" or
+ * "-ENAME BYTES STATE STATUS": is it want, or does it start with want when
+ * want ends in a space ("-EBADMSG ")? Says what it read on stderr when not.
+ */
+int last_result_is(struct emu *e, const char *want);
+
+struct usb_dfu_status;
+struct usb_dfu_result;
+/* An ioctl on a fresh O_RDONLY file of the node; 0 or -errno. */
+int node_ioctl(struct emu *e, unsigned long req, void *arg);
+/* GET_STATUS and GET_RESULT through node_ioctl(); *r is 0xaa-filled first. */
+int get_status(struct emu *e, struct usb_dfu_status *st);
+int get_result(struct emu *e, struct usb_dfu_result *r);
+/* The driver's DFU state (GET_STATE), or -errno. */
+int get_state(struct emu *e);
 /* Fill buf with a pattern that differs for every seed and offset. */
 void fill_pattern(unsigned char *buf, size_t len, unsigned int seed);
 /* A file of len fill_pattern() bytes at path; returns the bytes (caller
@@ -72,6 +97,9 @@ int flash_buf(const char *node, const unsigned char *buf, size_t len, size_t chu
 unsigned char *upload_buf(const char *node, size_t *len, size_t chunk);
 /* Monotonic time in microseconds. */
 long long now_us(void);
+/* Milliseconds since t0_us, a now_us() value. */
+long long ms_since(long long t0_us);
+void sleep_ms(int ms);
 /* Run a shell command; returns its exit status, or 128 + signal. */
 int run_sh(const char *fmt, ...);
 
