@@ -763,6 +763,57 @@ TEST(sigterm_mid_stream)
 }
 
 /*
+ * Killed while the device manifests a whole image (the zero-length
+ * DFU_DNLOAD has gone out): the image stands, and the result says so,
+ * success but unverified, not "nothing manifested". The writer dies at
+ * once, and the next flash waits out the device's bwPollTimeout.
+ */
+TEST(killed_while_manifesting)
+{
+	unsigned char img[10 * 64];
+	struct usb_dfu_result r;
+	long long t;
+	struct emu e;
+	int ws;
+	pid_t pid;
+
+	fill_pattern(img, sizeof(img), 118);
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64",
+			       "--manifest-poll-ms", "3000", NULL));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int fd = open(e.node, O_WRONLY);
+
+		if (fd < 0 || write(fd, img, sizeof(img)) != sizeof(img))
+			_exit(100);
+		close(fd);	/* commits, and waits in dfuMANIFEST */
+		_exit(101);
+	}
+	ASSERT_EQ(1, emu_wait_stat(&e, "manifests", 1, 5000));
+	sleep_ms(300);
+	t = now_us();
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &ws, 0));
+	EXPECT_TRUE(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL) {
+		TH_LOG("child status 0x%x", ws);
+	}
+	EXPECT_GT(1000, ms_since(t));
+	ASSERT_EQ(0, get_result(&e, &r));
+	EXPECT_EQ(0, r.error);
+	EXPECT_EQ((__u32)USB_DFU_RESULT_UNVERIFIED, r.flags & USB_DFU_RESULT_UNVERIFIED);
+	EXPECT_EQ(sizeof(img), r.bytes);
+	EXPECT_TRUE(last_result_is(&e, "unverified 640"));
+	EXPECT_TRUE(emu_has_image(&e, img, sizeof(img)));
+	/* the device is still in dfuMANIFEST: the retry waits, then flashes */
+	fill_pattern(img, sizeof(img), 119);
+	EXPECT_EQ(0, flash_buf(e.node, img, sizeof(img), sizeof(img)));
+	EXPECT_EQ(2, emu_stat(&e, "manifests"));
+	EXPECT_TRUE(emu_has_image(&e, img, sizeof(img)));
+	emu_stop(&e);
+}
+
+/*
  * Not manifestation tolerant, and the device stalls every request after
  * the zero-length DFU_DNLOAD: the image went whole, so fsync() and close()
  * succeed, but the result says unverified, and so does the log.
