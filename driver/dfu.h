@@ -3,10 +3,10 @@
  * dfu.h - private types of the USB DFU class driver
  *
  * Data flows one way: chardev.c (file operations) calls stream.c (one
- * download or upload: blocks, commit policy, suffix guard, result), which
- * calls states.c (the host side of the DFU state machine), which sends
- * proto.c's DFU requests to usbcore. usb.c owns the lifetime of struct dfu_dev;
- * sysfs.c only reads it.
+ * download or upload: blocks, commit policy, result; suffix.c checks a DFU
+ * suffix), which calls states.c (the host side of the DFU state machine),
+ * which sends proto.c's DFU requests to usbcore. usb.c owns the lifetime
+ * of struct dfu_dev; sysfs.c only reads it.
  */
 
 #ifndef _DFU_H
@@ -244,6 +244,9 @@ int dfu_prepare(struct dfu_dev *dfu, u8 alt);
 int dfu_download_block(struct dfu_dev *dfu, u32 block, u16 len);
 int dfu_manifest(struct dfu_dev *dfu, u32 block, bool *unverified);
 int dfu_end_upload(struct dfu_dev *dfu);
+
+/* suffix.c */
+int dfu_suffix_check(struct dfu_dev *dfu, const u8 *buf, u32 fill, u32 crc);
 
 /* stream.c */
 void dfu_stream_init(struct dfu_stream *s, struct dfu_dev *dfu, bool writable);

@@ -312,56 +312,23 @@ ssize_t dfu_stream_write(struct dfu_stream *s, const char __user *ubuf,
 	return done ? done : -ERESTARTSYS;
 }
 
-static bool dfu_id_matches(u16 suffix_id, u16 id)
-{
-	return suffix_id == 0xffff || suffix_id == id;
-}
-
 /*
- * Does the stream end in a DFU suffix (DFU 1.1, appendix B: "UFD", bLength
- * of 16 or more, dwCRC over everything before it)? Then it is not part of
- * the image and is dropped from the buffer, if its IDs name this device
- * (0xffff matches any) or the run-time device seen on its port before.
- * Returns 0; -EMEDIUMTYPE for another device's image or a DfuSe file;
- * -EBADMSG under the suffix commit policy when there is no valid suffix.
+ * A valid DFU suffix for the device is dropped from the buffer: it is not
+ * part of the image. Without one, the suffix commit policy refuses it.
  */
 static int dfu_stream_check_suffix(struct dfu_stream *s)
 {
 	struct dfu_dev *dfu = s->dfu;
-	const u8 *end = dfu->buf + s->fill;
-	u16 vid, pid, bcd;
-	u8 len;
+	int len;
 
-	if (s->fill < DFU_SUFFIX_LEN || memcmp(end - 8, "UFD", 3))
-		goto none;
-	len = end[-5];
-	if (len < DFU_SUFFIX_LEN || len > s->fill)
-		goto none;
-	if (crc32_le(s->crc, dfu->buf, s->fill - 4) != get_unaligned_le32(end - 4))
-		goto none;
-
-	pid = get_unaligned_le16(end - 14);
-	vid = get_unaligned_le16(end - 12);
-	bcd = get_unaligned_le16(end - 10);
-	if (bcd == DFU_VERSION_DFUSE) {
-		dev_err(&dfu->dev, "the image is a DfuSe file (suffix bcdDFU 0x011a), not an image for this plain DFU device: not manifested\n");
-		return -EMEDIUMTYPE;
+	len = dfu_suffix_check(dfu, dfu->buf, s->fill, s->crc);
+	if (len < 0)
+		return len;
+	if (len) {
+		s->fill -= len;
+		s->flags |= USB_DFU_RESULT_SUFFIX;
+		return 0;
 	}
-	if (!(dfu_id_matches(vid, dfu->info.idVendor) &&
-	      dfu_id_matches(pid, dfu->info.idProduct)) &&
-	    !(dfu->has_runtime_id && dfu_id_matches(vid, dfu->runtime_vid) &&
-	      dfu_id_matches(pid, dfu->runtime_pid))) {
-		dev_err(&dfu->dev, "the image is for %04x:%04x, not for this %04x:%04x: not manifested\n",
-			vid, pid, dfu->info.idVendor, dfu->info.idProduct);
-		return -EMEDIUMTYPE;
-	}
-	dev_info(&dfu->dev, "DFU suffix for %04x:%04x checked and removed (%u bytes)\n",
-		 vid, pid, len);
-	s->fill -= len;
-	s->flags |= USB_DFU_RESULT_SUFFIX;
-	return 0;
-
-none:
 	if (s->commit != USB_DFU_COMMIT_SUFFIX)
 		return 0;
 	dev_err(&dfu->dev, "commit policy suffix: the image does not end in a valid DFU suffix (truncated or corrupted?): not manifested\n");
