@@ -248,10 +248,14 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	if (!dfu->urb || !dfu->setup || !dfu->buf || !dfu->sbuf)
 		goto err_put;
 
-	/* what sysfs state and status show until the next request */
+	/*
+	 * What sysfs state and status show until the next request. Probe
+	 * runs on the hub's thread: a device that does not answer may hold
+	 * it for USB_CTRL_GET_TIMEOUT at most, not for ctrl_timeout_ms.
+	 */
 	if (dfu->info.mode == USB_DFU_MODE_DFU) {
 		mutex_lock(&dfu->io_mutex);
-		dfu_get_status(dfu, &st);
+		dfu_read_status(dfu, &st, USB_CTRL_GET_TIMEOUT, true);
 		mutex_unlock(&dfu->io_mutex);
 	}
 
