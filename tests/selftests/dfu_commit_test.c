@@ -515,20 +515,14 @@ TEST_F(dfu, suffix_other_device_refused)
 TEST(suffix_runtime_ids_accepted)
 {
 	unsigned char payload[PLEN], *f;
-	__u32 timeout = 0;
 	char buf[32];
 	size_t len;
 	struct emu e;
-	int fd;
 
 	fill_pattern(payload, sizeof(payload), 109);
 	ASSERT_EQ(0, emu_start(&e, "--runtime", "--pid", "a001", "--dfu-pid", "a002",
 			       "--transfer-size", "64", "--detach-timeout", "2000", NULL));
-	fd = open(e.node, O_RDONLY);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DETACH, &timeout));
-	close(fd);
-	ASSERT_EQ(0, emu_wait_mode(&e, "dfu", 10000));
+	ASSERT_EQ(0, emu_detach(&e, 0));
 	ASSERT_EQ(0, read_attr(&e, "runtime_id", buf, sizeof(buf)));
 	EXPECT_EQ(0, strcasecmp(buf, "1209:a001")) {
 		TH_LOG("runtime_id '%s'", buf);

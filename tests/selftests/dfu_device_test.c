@@ -266,17 +266,11 @@ TEST(detach_then_flash)
 /* bitWillDetach: the device leaves by itself; the host must not reset it. */
 TEST(will_detach_device_leaves_by_itself)
 {
-	__u32 timeout = 500;
 	struct emu e;
-	int fd;
 
 	ASSERT_EQ(0, emu_start(&e, "--runtime", "--pid", "a001", "--dfu-pid", "a002",
 			       "--attrs", "0x0f", NULL));
-	fd = open(e.node, O_WRONLY);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DETACH, &timeout));
-	close(fd);
-	ASSERT_EQ(0, emu_wait_mode(&e, "dfu", 10000));
+	ASSERT_EQ(0, emu_detach(&e, 500));
 	EXPECT_EQ(1, emu_stat(&e, "detaches"));
 	emu_stop(&e);
 }
@@ -287,17 +281,11 @@ TEST(will_detach_device_leaves_by_itself)
  */
 TEST(back_to_runtime_after_manifestation)
 {
-	__u32 timeout = 0;
 	struct emu e;
-	int fd;
 
 	ASSERT_EQ(0, emu_start(&e, "--runtime", "--pid", "a001", "--dfu-pid", "a002",
 			       "--transfer-size", "64", "--attrs", "0x03", NULL));
-	fd = open(e.node, O_WRONLY);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DETACH, &timeout));
-	close(fd);
-	ASSERT_EQ(0, emu_wait_mode(&e, "dfu", 10000));
+	ASSERT_EQ(0, emu_detach(&e, 0));
 	flash_small(_metadata, &e, 8);
 	ASSERT_EQ(0, emu_wait_mode(&e, "runtime", 10000));
 	EXPECT_EQ(1, emu_stat(&e, "manifests"));

@@ -301,6 +301,22 @@ int emu_wait_mode(struct emu *e, const char *mode, int timeout_ms)
 	return -1;
 }
 
+int emu_detach(struct emu *e, __u32 timeout_ms)
+{
+	int fd, ret;
+
+	fd = open(e->node, O_WRONLY);
+	if (fd < 0) {
+		fprintf(stderr, "emu: open %s: %s\n", e->node, strerror(errno));
+		return -1;
+	}
+	ret = ioctl(fd, USB_DFU_IOCTL_DETACH, &timeout_ms);
+	if (ret)
+		fprintf(stderr, "emu: DETACH on %s: %s\n", e->node, strerror(errno));
+	close(fd);
+	return ret ? -1 : emu_wait_mode(e, "dfu", 10000);
+}
+
 long emu_devnum(struct emu *e)
 {
 	char buf[16];

@@ -36,6 +36,13 @@ void emu_stop(struct emu *e);
  * sysfs. Returns 0, or -1 on timeout.
  */
 int emu_wait_mode(struct emu *e, const char *mode, int timeout_ms);
+/*
+ * USB_DFU_IOCTL_DETACH with this wTimeout (0: the driver's default) on the
+ * run-time node, opened for writing, then wait up to 10 s for the device in
+ * DFU mode; updates node and sysfs. Returns 0, or -1 with a message on
+ * stderr.
+ */
+int emu_detach(struct emu *e, __u32 timeout_ms);
 /* The USB device number of the node's device (changes on re-enumeration), or -1. */
 long emu_devnum(struct emu *e);
 /*
