@@ -20,6 +20,13 @@
 # plugdev (46), alice (1000, in plugdev) and bob (1001, not in plugdev).
 # Every other command is a busybox applet. Build test programs -static.
 # Extra kernel parameters: DFU_VM_APPEND="...". KVM: DFU_VM_ACCEL=kvm.
+#
+# DFU_VM_KERNEL=debug boots the debug kernel of tests/kernel/build.sh
+# instead (KASAN, lockdep, UBSAN, kmemleak, debug objects, hung-task
+# detection; USB, dummy_hcd and raw_gadget built in, so only dfu.ko is a
+# module). Its kernel log is judged the same way, plus the reports of those
+# checkers; kmemleak is cleared before the payload and scanned after it
+# (after the payload's rmmod), and any unreferenced object fails the run.
 set -eu
 
 usage() { sed -n 2p "$0" | sed 's/^# //' >&2; exit 2; }
@@ -48,6 +55,18 @@ top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." 
 "$here/setup.sh"
 # shellcheck source=/dev/null
 . "$top/build/vm.env"
+kernel=${DFU_VM_KERNEL:-debian}
+case $kernel in
+debian) ;;
+debug)
+	[ -r "$top/build/kernel.env" ] ||
+		{ echo "vm: no build/kernel.env: run tests/kernel/build.sh first" >&2; exit 2; }
+	# shellcheck source=/dev/null
+	. "$top/build/kernel.env"
+	VMLINUZ=$DEBUG_VMLINUZ
+	;;
+*) echo "vm: DFU_VM_KERNEL=$kernel: want debian or debug" >&2; exit 2 ;;
+esac
 
 vmdir=$top/build/vm
 mkdir -p "$vmdir"
@@ -78,7 +97,9 @@ else
 	rc=1
 fi
 
-[ $rc != 0 ] || for m in usb-common usbcore udc-core "dummy_hcd num=${DUMMY_HCD_NUM:-1}" raw_gadget; do
+# (the debug kernel has them built in, and no /lib/modules/vm/)
+[ $rc != 0 ] || [ ! -d /lib/modules/vm ] ||
+for m in usb-common usbcore udc-core "dummy_hcd num=${DUMMY_HCD_NUM:-1}" raw_gadget; do
 	set -- $m
 	if ! insmod "/lib/modules/vm/$1.ko" $2; then
 		echo "vm: insmod $m failed"
@@ -88,6 +109,8 @@ fi
 done
 
 if [ $rc = 0 ]; then
+	kmemleak=/sys/kernel/debug/kmemleak
+	[ ! -w $kmemleak ] || echo clear >$kmemleak
 	echo "vm: payload starts at $(cut -d' ' -f1 /proc/uptime)s uptime"
 	cd /payload
 	eval "set -- $ARGS"
@@ -101,11 +124,22 @@ if [ $rc = 0 ]; then
 	fi
 fi
 
+# kmemleak reports objects older than 5 s that two scans found unreferenced
+if [ -w "${kmemleak:-/nonexistent}" ]; then
+	sleep 6
+	echo scan >$kmemleak
+	echo scan >$kmemleak
+	cat $kmemleak >/tmp/leaks
+	[ ! -s /tmp/leaks ] || echo "vm: kmemleak: $(grep -c '^unreferenced object' /tmp/leaks) unreferenced objects"
+fi
 bad='(^|[^[:alnum:]_])(BUG|WARNING)([^[:alnum:]_]|$)|Oops|general protection'
-bad="$bad|use-after-free|KASAN|hung_task|blocked for more than"
-if dmesg | grep -E "$bad" >/tmp/bad; then
+bad="$bad|use-after-free|KASAN|UBSAN|hung_task|blocked for more than"
+bad="$bad|possible circular locking|inconsistent lock state|suspicious RCU usage"
+bad="$bad|possible recursive locking|ODEBUG|list_(add|del) corruption|kmemleak:"
+if dmesg | grep -E "$bad" >/tmp/bad || [ -s /tmp/leaks ]; then
 	echo "vm: ===== kernel log problems ====="
 	cat /tmp/bad
+	[ ! -s /tmp/leaks ] || cat /tmp/leaks
 	echo "vm: ===== end of kernel log problems ====="
 	[ $rc != 0 ] || rc=1
 fi
@@ -135,7 +169,7 @@ EOF
 }
 
 # --- base initramfs (cached; rebuilt when its inputs change) -----------------------
-base=$vmdir/base.cpio
+base=$vmdir/base-$kernel.cpio
 # Copy the shared libraries ldd lists for $1 into the staging dir $st.
 copy_libs() {
 	local lib
@@ -149,7 +183,7 @@ copy_libs() {
 build_base() {
 	local b d p
 	st=$tmp/base
-	mkdir -p "$st"/usr/bin "$st"/usr/sbin "$st"/usr/lib/modules/vm "$st"/usr/lib64 \
+	mkdir -p "$st"/usr/bin "$st"/usr/sbin "$st"/usr/lib64 \
 		"$st"/usr/libexec/coreutils "$st"/dev "$st"/proc "$st"/sys "$st"/tmp \
 		"$st"/run "$st"/etc "$st"/root "$st"/payload
 	for d in bin sbin lib lib64; do ln -s "usr/$d" "$st/$d"; done
@@ -184,11 +218,14 @@ build_base() {
 		[ -e "$st/$p" ] || [ -L "$st/$p" ] || ln -s /usr/bin/busybox "$st/$p"
 	done
 
-	# Modules, decompressed for busybox insmod.
-	for p in common/usb-common core/usbcore gadget/udc/udc-core gadget/udc/dummy_hcd; do
-		xz -dc "$KMODDIR/kernel/drivers/usb/$p.ko.xz" >"$st/usr/lib/modules/vm/${p##*/}.ko"
-	done
-	cp "$RAW_GADGET_KO" "$st/usr/lib/modules/vm/"
+	# Modules, decompressed for busybox insmod (built into the debug kernel).
+	if [ "$kernel" = debian ]; then
+		mkdir -p "$st/usr/lib/modules/vm"
+		for p in common/usb-common core/usbcore gadget/udc/udc-core gadget/udc/dummy_hcd; do
+			xz -dc "$KMODDIR/kernel/drivers/usb/$p.ko.xz" >"$st/usr/lib/modules/vm/${p##*/}.ko"
+		done
+		cp "$RAW_GADGET_KO" "$st/usr/lib/modules/vm/"
+	fi
 
 	(cd "$st" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$st.cpio"
 	mv -f "$st.cpio" "$base"
@@ -230,6 +267,9 @@ ptimeout=$((timeout > 90 ? timeout - 30 : timeout * 2 / 3))
 cat "$base" "$run/payload.cpio" >"$run/initrd.cpio"
 
 # --- boot --------------------------------------------------------------------------
+# dummy_hcd is built into the debug kernel: its num= comes on the command line
+append=""
+[ "$kernel" = debian ] || append="dummy_hcd.num=${DUMMY_HCD_NUM:-1}"
 case ${DFU_VM_ACCEL:-tcg} in
 kvm) accel="-accel kvm -cpu host" ;;
 *) accel="-accel ${DFU_VM_ACCEL:-tcg}" ;;
@@ -251,7 +291,7 @@ for boot in 1 2 3; do
 	timeout -k 5 "$timeout" qemu-system-x86_64 -machine q35 $accel -m "$mem" -smp 2 \
 		-nographic -no-reboot -nic none \
 		-kernel "$VMLINUZ" -initrd "$run/initrd.cpio" \
-		-append "console=ttyS0 panic=-1 no_timer_check quiet loglevel=4 ${DFU_VM_APPEND:-}" \
+		-append "console=ttyS0 panic=-1 no_timer_check quiet loglevel=4 $append ${DFU_VM_APPEND:-}" \
 		</dev/null 2>&1 | clean | tee -a "$log" "$tmp/boot.log"
 	qrc=${PIPESTATUS[0]}
 	set -e
