@@ -183,7 +183,7 @@ copy_libs() {
 build_base() {
 	local b d p
 	st=$tmp/base
-	mkdir -p "$st"/usr/bin "$st"/usr/sbin "$st"/usr/lib64 \
+	mkdir -p "$st"/usr/bin "$st"/usr/sbin "$st"/usr/lib "$st"/usr/lib64 \
 		"$st"/usr/libexec/coreutils "$st"/dev "$st"/proc "$st"/sys "$st"/tmp \
 		"$st"/run "$st"/etc "$st"/root "$st"/payload
 	for d in bin sbin lib lib64; do ln -s "usr/$d" "$st/$d"; done
