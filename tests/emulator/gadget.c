@@ -22,6 +22,7 @@
 #include <linux/usb/ch9.h>
 #include <linux/usb/raw_gadget.h>
 
+#include "fuzz.h"
 #include "gadget.h"
 #include "log.h"
 
@@ -40,9 +41,10 @@
 #define CONFIG_VALUE		1
 #define MAX_POWER		50	/* 100 mA, in 2 mA units */
 #define STR_FIRST_ALT		4	/* 1-3: manufacturer, product, serial */
-#define FUNC_DESC_MAX		255	/* longest --func-desc block */
+#define FUNC_DESC_MAX		528	/* longest block: --fuzz, duplicated */
 #define DFU_PROTO_RUNTIME	0x01
 #define REATTACH_DELAY_MS	200	/* off the bus this long on WillDetach */
+#define FUZZ_OPEN_TRIES		20	/* --fuzz: raw_gadget failures in a row */
 
 struct gadget {
 	const struct gadget_config *cfg;
@@ -59,6 +61,7 @@ struct gadget {
 	uint8_t conf_desc[9 + 9 * GADGET_MAX_NUM_ALTS + FUNC_DESC_MAX];
 	size_t conf_len;
 	uint8_t str_desc[2 + 2 * 126];
+	uint8_t fuzz_str[256];	/* --fuzz: a broken string descriptor */
 	struct usb_raw_ep_io *io;	/* IO_MAX bytes of data follow */
 };
 
@@ -74,6 +77,15 @@ static void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = v & 0xff;
 	p[1] = v >> 8;
+}
+
+/* EINTR ends it early: *stop is seen later. */
+static void sleep_ms(uint32_t ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	if (ms)
+		nanosleep(&ts, NULL);
 }
 
 static uint64_t now_us(void)
@@ -123,6 +135,11 @@ static void build_func_desc(struct gadget *g)
 	put16(d + 5, g->m->cfg.transfer_size);
 	put16(d + 7, c->dfu_version);
 
+	if (c->fuzz) {
+		g->func_len = fuzz_func_desc(f, FUNC_DESC_MAX, d,
+					     &g->func_get_len);
+		return;
+	}
 	memset(f, 0, FUNC_DESC_MAX);
 	switch (c->func_desc) {
 	case FUNC_DESC_NORMAL:
@@ -204,7 +221,8 @@ static void build_descriptors(struct gadget *g)
 }
 
 /* String descriptor idx, or NULL to stall.  Text is taken as Latin-1. */
-static const uint8_t *string_desc(struct gadget *g, unsigned idx, size_t *len)
+static const uint8_t *string_desc_text(struct gadget *g, unsigned idx,
+				       size_t *len)
 {
 	char name[8];
 	const char *s;
@@ -238,6 +256,16 @@ static const uint8_t *string_desc(struct gadget *g, unsigned idx, size_t *len)
 		put16(g->str_desc + 2 + 2 * i, (uint8_t)s[i]);
 	*len = 2 + 2 * n;
 	return g->str_desc;
+}
+
+/* The string descriptor as sent: --fuzz breaks some. */
+static const uint8_t *string_desc(struct gadget *g, unsigned idx, size_t *len)
+{
+	const uint8_t *d = string_desc_text(g, idx, len);
+
+	if (g->cfg->fuzz)
+		fuzz_string(idx, &d, len, g->fuzz_str);
+	return d;
 }
 
 static int ep0_io(struct gadget *g, unsigned long op, size_t len,
@@ -334,8 +362,9 @@ static void get_descriptor(struct gadget *g, const struct usb_ctrlrequest *c,
 	ep0_reply(g, d, len, wLength);
 }
 
-static void standard_request(struct gadget *g, const struct usb_ctrlrequest *c,
-			     uint16_t wValue, uint16_t wIndex, uint16_t wLength)
+/* Returns 0, or GADGET_DISCONNECT when --fuzz vanishes after it. */
+static int standard_request(struct gadget *g, const struct usb_ctrlrequest *c,
+			    uint16_t wValue, uint16_t wIndex, uint16_t wLength)
 {
 	static const uint8_t zero2[2];
 	uint8_t b;
@@ -343,7 +372,7 @@ static void standard_request(struct gadget *g, const struct usb_ctrlrequest *c,
 	switch (c->bRequest) {
 	case USB_REQ_GET_DESCRIPTOR:
 		get_descriptor(g, c, wValue, wLength);
-		return;
+		return 0;
 	case USB_REQ_SET_CONFIGURATION:
 		if (wValue == CONFIG_VALUE) {
 			if (ioctl(g->fd, USB_RAW_IOCTL_VBUS_DRAW, MAX_POWER) < 0 ||
@@ -351,7 +380,7 @@ static void standard_request(struct gadget *g, const struct usb_ctrlrequest *c,
 				emu_log("configure failed: %s",
 					strerror(errno));
 				ep0_stall(g);
-				return;
+				return 0;
 			}
 		} else if (wValue != 0) {
 			break;
@@ -364,31 +393,34 @@ static void standard_request(struct gadget *g, const struct usb_ctrlrequest *c,
 			g->ready_sent = 1;
 			notify(g, GADGET_EV_CONFIGURED);
 		}
-		return;
+		if (g->cfg->fuzz && wValue && fuzz_vanish_after_configure())
+			return GADGET_DISCONNECT;
+		return 0;
 	case USB_REQ_GET_CONFIGURATION:
 		b = (uint8_t)g->config;
 		ep0_reply(g, &b, 1, wLength);
-		return;
+		return 0;
 	case USB_REQ_SET_INTERFACE:
 		if (wIndex != 0 || wValue >= n_alts(g))
 			break;
 		notify(g, model_set_interface(g->m, wValue));
 		ep0_ack(g);
 		emu_log("SET_INTERFACE alt %u", wValue);
-		return;
+		return 0;
 	case USB_REQ_GET_INTERFACE:
 		if (wIndex != 0)
 			break;
 		b = (uint8_t)g->m->alt;
 		ep0_reply(g, &b, 1, wLength);
-		return;
+		return 0;
 	case USB_REQ_GET_STATUS:	/* dummy_hcd answers it itself */
 		ep0_reply(g, zero2, 2, wLength);
-		return;
+		return 0;
 	}
 	emu_log("stall standard request %02x %02x", c->bRequestType,
 		c->bRequest);
 	ep0_stall(g);
+	return 0;
 }
 
 /* A DFU class request; returns 0 to go on, else GADGET_DISCONNECT (the
@@ -401,13 +433,10 @@ static int dfu_request(struct gadget *g, const struct usb_ctrlrequest *c,
 
 	model_request(g->m, c->bRequestType, c->bRequest, wValue, wIndex,
 		      wLength, now_us(), &r);
+	if (g->cfg->fuzz)
+		fuzz_class_reply(&r, c->bRequestType, c->bRequest, wLength);
 	notify(g, r.events);
-	if (r.delay_ms) {
-		struct timespec ts = { r.delay_ms / 1000,
-				       (r.delay_ms % 1000) * 1000000L };
-
-		nanosleep(&ts, NULL);	/* EINTR: *stop is seen later */
-	}
+	sleep_ms(r.delay_ms);
 	switch (r.action) {
 	case MODEL_ACK:
 		ep0_ack(g);
@@ -440,9 +469,22 @@ static int control(struct gadget *g, const struct usb_ctrlrequest *c)
 	uint16_t wLength = le16toh(c->wLength);
 	uint8_t type = c->bRequestType & USB_TYPE_MASK;
 	uint8_t recip = c->bRequestType & USB_RECIP_MASK;
+	uint32_t delay_ms;
 
+	if (g->cfg->fuzz) {
+		switch (fuzz_control(c, &delay_ms)) {
+		case FUZZ_VANISH:
+			return GADGET_DISCONNECT;
+		case FUZZ_STALL:
+			ep0_stall(g);
+			return 0;
+		case FUZZ_GO:
+			sleep_ms(delay_ms);
+			break;
+		}
+	}
 	if (type == USB_TYPE_STANDARD) {
-		standard_request(g, c, wValue, wIndex, wLength);
+		return standard_request(g, c, wValue, wIndex, wLength);
 	} else if (type == USB_TYPE_CLASS && recip == USB_RECIP_INTERFACE) {
 		/* 0xA1/6 is GET_DESCRIPTOR; DFU's bRequest 6 (ABORT) is OUT. */
 		if ((c->bRequestType & USB_DIR_IN) &&
@@ -500,6 +542,14 @@ static enum gadget_exit event_loop(struct gadget *g)
 		if (*c->stop) {
 			*c->fetch_waiting = 0;
 			return GADGET_STOPPED;
+		}
+		/* --fuzz: the session timer ran out (a race with the signal
+		 * only makes the session last until the next event). */
+		if (c->session_over && *c->session_over) {
+			*c->fetch_waiting = 0;
+			*c->session_over = 0;
+			emu_log("fuzz: session over");
+			return GADGET_DISCONNECT;
 		}
 		evbuf.ev.type = 0;
 		evbuf.ev.length = sizeof(ctrl);
@@ -559,6 +609,7 @@ enum gadget_exit gadget_run(const struct gadget_config *cfg,
 	};
 	struct gadget g;
 	enum gadget_exit ret = GADGET_FAILED;
+	unsigned open_failures = 0;
 
 	memset(&g, 0, sizeof(g));
 	g.cfg = cfg;
@@ -570,13 +621,35 @@ enum gadget_exit gadget_run(const struct gadget_config *cfg,
 		return GADGET_FAILED;
 	}
 	for (;;) {
+		if (cfg->on_session)
+			cfg->on_session(cfg->ctx);
 		build_descriptors(&g);
 		ret = GADGET_FAILED;
-		if (gadget_open(&g) == 0)
+		if (gadget_open(&g) == 0) {
+			open_failures = 0;
 			ret = event_loop(&g);
+		} else {
+			open_failures++;
+		}
 		if (g.fd >= 0)
 			close(g.fd);	/* the host sees an unplug */
 		g.fd = -1;
+		if (cfg->fuzz && ret != GADGET_STOPPED &&
+		    open_failures < FUZZ_OPEN_TRIES) {
+			/* Every end of a session is a disconnect; come
+			 * back after a random pause as another device. */
+			if (!open_failures)
+				fuzz_count_disconnect();
+			sleep_ms(fuzz_pause_ms());
+			if (*cfg->stop) {
+				ret = GADGET_STOPPED;
+				break;
+			}
+			fuzz_count_reconnect();
+			g.config = 0;
+			g.ready_sent = 0;
+			continue;
+		}
 		if (ret != GADGET_REATTACH)
 			break;
 		/* WillDetach: off the bus for a moment, then a new session

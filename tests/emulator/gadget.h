@@ -45,6 +45,14 @@ struct gadget_config {
 	void (*on_events)(void *ctx, unsigned events);
 	void *ctx;
 
+	/* --fuzz: fuzz.c shapes descriptors and answers; sessions end at
+	 * random and the device comes back with new descriptors.
+	 * on_session (may be NULL) runs before each session's descriptors
+	 * are built; a timer sets *session_over to end a session. */
+	int fuzz;
+	void (*on_session)(void *ctx);
+	volatile sig_atomic_t *session_over;
+
 	/* Signal handling: the handler sets *stop; while *fetch_waiting is
 	 * set the loop is blocked in EVENT_FETCH and may be jumped out of. */
 	volatile sig_atomic_t *stop;

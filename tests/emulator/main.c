@@ -16,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
 
+#include "fuzz.h"
 #include "gadget.h"
 #include "log.h"
 #include "model.h"
@@ -81,6 +84,11 @@ static const char usage_text[] =
 "  --stall-manifest         commit the image at the GETSTATUS that would\n"
 "                           enter dfuMANIFEST, but stall it and every\n"
 "                           request after it until SET_INTERFACE or reset\n"
+"Fuzzing the host driver:\n"
+"  --fuzz SEED              random descriptors, answers, stalls, delays and\n"
+"                           disconnects, drawn from SEED; the device comes\n"
+"                           back after each disconnect\n"
+"  --fuzz-ms N              stop after N ms (default 4000)\n"
 "  --verbose                log events on stderr\n";
 
 static const char *const request_opt_names[DFU_NUM_REQUESTS] = {
@@ -97,6 +105,13 @@ static const char *opt_image, *opt_out, *opt_stats, *opt_ready;
 
 static sigjmp_buf stop_env;
 static volatile sig_atomic_t stop_flag, fetch_waiting;
+
+/* --fuzz: the seed, the run's length, its end on CLOCK_MONOTONIC */
+static int opt_fuzz;
+static unsigned long long fuzz_seed;
+static unsigned long fuzz_ms = 4000;
+static uint64_t fuzz_end_us;
+static volatile sig_atomic_t session_over;
 
 void emu_log(const char *fmt, ...)
 {
@@ -182,6 +197,7 @@ static void parse_args(int argc, char **argv)
 		{ "upload-full", 0, 0, 'y' },
 		{ "stall-keeps-state", 0, 0, 'e' },
 		{ "stall-manifest", 0, 0, 'G' },
+		{ "fuzz", 1, 0, 'Z' }, { "fuzz-ms", 1, 0, 'R' },
 		{ "verbose", 0, 0, 'w' }, { "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -326,6 +342,13 @@ static void parse_args(int argc, char **argv)
 		case 'y': mcfg.upload_full = 1; break;
 		case 'e': mcfg.stall_keeps_state = 1; break;
 		case 'G': mcfg.stall_manifest = 1; break;
+		case 'Z':
+			opt_fuzz = 1;
+			fuzz_seed = number(o, optarg, 0, 0, ULLONG_MAX);
+			break;
+		case 'R':
+			fuzz_ms = number(o, optarg, 0, 1, 86400000);
+			break;
 		case 'w': emu_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -380,6 +403,8 @@ static void write_stats(void)
 	if (!opt_stats || !(f = tmp_open(opt_stats, tmp, sizeof(tmp))))
 		return;
 	model_write_stats(&model, f);
+	if (opt_fuzz)
+		fuzz_write_stats(f);
 	tmp_commit(f, tmp, opt_stats);
 }
 
@@ -450,6 +475,69 @@ static void on_signal(int sig)
 	}
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* One-shot SIGALRM in ms (at least 1, so that it is armed). */
+static void arm_alarm(uint64_t ms)
+{
+	struct itimerval it;
+
+	memset(&it, 0, sizeof(it));
+	if (!ms)
+		ms = 1;
+	it.it_value.tv_sec = (time_t)(ms / 1000);
+	it.it_value.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* --fuzz: SIGALRM ends the session, or at --fuzz-ms the whole run. */
+static void on_alarm(int sig)
+{
+	if (mono_us() >= fuzz_end_us)
+		on_signal(sig);
+	else
+		session_over = 1;	/* EVENT_FETCH returns EINTR */
+}
+
+/* --fuzz: a new device for each session, with a timer to end it. */
+static void on_session(void *ctx)
+{
+	uint64_t now = mono_us(), left, ms;
+
+	(void)ctx;
+	fuzz_session(&gcfg, &mcfg);
+	model_free(&model);
+	model_init(&model, &mcfg, NULL, 0);
+	write_stats();
+	session_over = 0;
+	left = now < fuzz_end_us ? (fuzz_end_us - now + 999) / 1000 : 0;
+	ms = fuzz_session_ms();
+	arm_alarm(ms && ms < left ? ms : left);
+}
+
+static void start_fuzz(void)
+{
+	struct sigaction sa;
+
+	fuzz_init(fuzz_seed);
+	fuzz_end_us = mono_us() + (uint64_t)fuzz_ms * 1000;
+	gcfg.fuzz = 1;
+	gcfg.on_session = on_session;
+	gcfg.session_over = &session_over;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;	/* no SA_RESTART: ioctls see EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaction(SIGALRM, &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
@@ -495,6 +583,8 @@ int main(int argc, char **argv)
 	sigaddset(&sa.sa_mask, SIGINT);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	if (opt_fuzz)
+		start_fuzz();
 
 	if (sigsetjmp(stop_env, 1) == 0)
 		ret = gadget_run(&gcfg, &model);
