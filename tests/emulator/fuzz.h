@@ -32,7 +32,7 @@ void fuzz_init(uint64_t seed);
 
 /* A new session: draw descriptor fields into g and the model config. */
 void fuzz_session(struct gadget_config *g, struct model_config *m);
-/* How long the session stays on the bus at most (ms); 0: no limit. */
+/* How long the session stays on the bus at most (ms). */
 uint32_t fuzz_session_ms(void);
 
 /* Functional descriptor block of the session: d is the 9-byte DFU 1.1

@@ -621,7 +621,8 @@ enum gadget_exit gadget_run(const struct gadget_config *cfg,
 		return GADGET_FAILED;
 	}
 	for (;;) {
-		if (cfg->on_session)
+		/* not after a failed open: the same device tries again */
+		if (cfg->on_session && !open_failures)
 			cfg->on_session(cfg->ctx);
 		build_descriptors(&g);
 		ret = GADGET_FAILED;
@@ -638,14 +639,18 @@ enum gadget_exit gadget_run(const struct gadget_config *cfg,
 		    open_failures < FUZZ_OPEN_TRIES) {
 			/* Every end of a session is a disconnect; come
 			 * back after a random pause as another device. */
+			/* The UDC may still be held by the last run: a fixed
+			 * pause, since the number of tries is not the seed's. */
 			if (!open_failures)
 				fuzz_count_disconnect();
-			sleep_ms(fuzz_pause_ms());
+			sleep_ms(open_failures ? REATTACH_DELAY_MS :
+				 fuzz_pause_ms());
 			if (*cfg->stop) {
 				ret = GADGET_STOPPED;
 				break;
 			}
-			fuzz_count_reconnect();
+			if (!open_failures)
+				fuzz_count_reconnect();
 			g.config = 0;
 			g.ready_sent = 0;
 			continue;
