@@ -12,7 +12,8 @@ else
 	exit 1
 fi
 for t in ./dfu_flash_test ./dfu_fault_test ./dfu_suffix_test ./dfu_quirk_test \
-	./dfu_device_test ./dfu_commit_test ./dfu_access_test ./dfu_stress_test ./dfuctl_test; do
+	./dfu_device_test ./dfu_commit_test ./dfu_access_test ./dfu_stress_test ./dfuctl_test \
+	./dfu_reset_test; do
 	"$t" || rc=1
 done
 # udev rules under a real systemd-udevd (stops it again)
