@@ -93,9 +93,22 @@ static int dfu_enter(struct dfu_dev *dfu, struct file *file)
  */
 static void dfu_leave(struct dfu_dev *dfu)
 {
+	int ret;
+
 	mutex_unlock(&dfu->io_mutex);
-	if (test_and_clear_bit(DFU_FLAG_RESET, &dfu->flags))
-		dfu_usb_reset(dfu);
+	if (test_and_clear_bit(DFU_FLAG_RESET, &dfu->flags)) {
+		ret = dfu_usb_reset(dfu);
+		/*
+		 * The device lock was busy (usbfs, hub_wq) for the second
+		 * usb_lock_device_for_reset() waits: usbcore's work item
+		 * resets the device once it is free.
+		 */
+		if (ret && ret != -ENODEV) {
+			dev_warn(&dfu->dev, "reset after manifestation failed (%d), queued\n",
+				 ret);
+			usb_queue_reset_device(dfu->intf);
+		}
+	}
 	dfu_pm_put(dfu);
 }
 
@@ -210,7 +223,14 @@ static int dfu_flush(struct file *file, fl_owner_t id)
 	if (file_count(file) > 1 && task_tgid_nr(current) != READ_ONCE(s->writer_tgid))
 		return 0;
 	dfu_pm_get_always(dfu);
-	mutex_lock(&dfu->io_mutex);
+	/*
+	 * Behind another file's call on a slow device: a killed closer
+	 * leaves the transfer to release(), which gives it up.
+	 */
+	if (mutex_lock_killable(&dfu->io_mutex)) {
+		dfu_pm_put(dfu);
+		return -EINTR;
+	}
 	ret = dfu_stream_close(s);
 	dfu_leave(dfu);
 	return ret;
@@ -270,6 +290,9 @@ static long dfu_ioctl_reset(struct file *file, unsigned int cmd,
 
 	if (cmd == USB_DFU_IOCTL_DETACH && get_user(timeout, uarg))
 		return -EFAULT;
+	/* a transfer in progress refuses at once, not after its next block */
+	if (READ_ONCE(dfu->owner))
+		return -EBUSY;
 	ret = dfu_enter(dfu, file);
 	if (ret)
 		return ret;

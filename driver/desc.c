@@ -177,6 +177,7 @@ int dfu_read_alt_names(struct dfu_dev *dfu, struct usb_interface *intf)
 {
 	struct usb_device *udev = interface_to_usbdev(intf);
 	unsigned int i, n = intf->num_altsetting;
+	unsigned char *p;
 	char *buf;
 
 	dfu->alt_names = kcalloc(n, sizeof(*dfu->alt_names), GFP_KERNEL);
@@ -195,6 +196,10 @@ int dfu_read_alt_names(struct dfu_dev *dfu, struct usb_interface *intf)
 		dfu->alt_names[i] = kstrndup(buf, len > 0 ? len : 0, GFP_KERNEL);
 		if (!dfu->alt_names[i])
 			goto err;
+		/* one name per line in sysfs: no line a device could forge */
+		for (p = (unsigned char *)dfu->alt_names[i]; *p; p++)
+			if (*p < 0x20 || *p == 0x7f)
+				*p = '?';
 	}
 	kfree(buf);
 	return 0;

@@ -59,6 +59,7 @@
 /* bits of dfu_dev.flags */
 #define DFU_FLAG_GONE		0	/* disconnect() has started */
 #define DFU_FLAG_RESET		1	/* manifested: reset the device after the call */
+#define DFU_FLAG_RESETTING	2	/* between pre_reset() and post_reset() */
 
 /* dfu_dev.seen_state and seen_status before the device said anything */
 #define DFU_UNKNOWN		(-1)
@@ -207,6 +208,12 @@ struct dfu_stream {
 static inline bool dfu_gone(struct dfu_dev *dfu)
 {
 	return test_bit(DFU_FLAG_GONE, &dfu->flags);
+}
+
+/* A USB reset is waiting for io_mutex, or running: requests fail at once. */
+static inline bool dfu_resetting(struct dfu_dev *dfu)
+{
+	return test_bit(DFU_FLAG_RESETTING, &dfu->flags);
 }
 
 /* desc.c */

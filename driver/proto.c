@@ -78,7 +78,8 @@ static bool dfu_request_is_in(u8 request)
  *
  * Context: process; io_mutex held.
  * Return: the bytes transferred, -ENODEV once the device is unplugged,
- * -ETIMEDOUT, -EINTR, -EPIPE for a stall, or another USB error.
+ * -EIO once a USB reset of the device is waiting, -ETIMEDOUT, -EINTR,
+ * -EPIPE for a stall, or another USB error.
  */
 int dfu_request_timeout(struct dfu_dev *dfu, u8 request, u16 value,
 			void *data, u16 len, unsigned int timeout_ms,
@@ -92,6 +93,8 @@ int dfu_request_timeout(struct dfu_dev *dfu, u8 request, u16 value,
 
 	if (dfu_gone(dfu))
 		return -ENODEV;
+	if (dfu_resetting(dfu))
+		return -EIO;
 
 	dfu->setup->bRequestType = (in ? USB_DIR_IN : USB_DIR_OUT) |
 				   USB_TYPE_CLASS | USB_RECIP_INTERFACE;
@@ -121,6 +124,9 @@ int dfu_request_timeout(struct dfu_dev *dfu, u8 request, u16 value,
 	}
 	if (dfu_gone(dfu))
 		return -ENODEV;
+	/* pre_reset() poisons the URB, too: the reset ends the request */
+	if (dfu_resetting(dfu))
+		return -EIO;
 	if (dfu->urb->status)
 		return dfu->urb->status;
 	return dfu->urb->actual_length;
@@ -186,7 +192,9 @@ int dfu_read_status(struct dfu_dev *dfu, struct usb_dfu_status *st,
 	if (ret < 0)
 		return ret;
 	if (ret != DFU_GETSTATUS_LEN || b[4] > USB_DFU_STATE_ERROR) {
-		dev_warn_ratelimited(&dfu->dev,
+		/* (probe asks before dfuN exists: then name the interface) */
+		dev_warn_ratelimited(device_is_registered(&dfu->dev) ?
+				     &dfu->dev : &dfu->intf->dev,
 				     "malformed DFU_GETSTATUS answer (%d bytes, bState %u)\n",
 				     ret, ret > 4 ? b[4] : 0);
 		return -EPROTO;

@@ -40,8 +40,8 @@
 /*
  * Wait until @until, with a small slack: an absolute hrtimer costs the
  * bwPollTimeout and little more, where msleep() and fsleep() add up to a
- * jiffy or twice the time. disconnect() ends the wait, and so does a fatal
- * signal when @killable.
+ * jiffy or twice the time. disconnect() and a USB reset end the wait, and
+ * so does a fatal signal when @killable.
  */
 static int dfu_sleep_until(struct dfu_dev *dfu, ktime_t until, bool killable)
 {
@@ -53,6 +53,10 @@ static int dfu_sleep_until(struct dfu_dev *dfu, ktime_t until, bool killable)
 				killable ? TASK_KILLABLE : TASK_UNINTERRUPTIBLE);
 		if (dfu_gone(dfu)) {
 			ret = -ENODEV;
+			break;
+		}
+		if (dfu_resetting(dfu)) {
+			ret = -EIO;
 			break;
 		}
 		if (killable && fatal_signal_pending(current)) {
@@ -93,6 +97,12 @@ static int dfu_poll_wait(struct dfu_dev *dfu, u32 poll_ms, ktime_t deadline,
 	return dfu_sleep_until(dfu, until, true);
 }
 
+/* The bwPollTimeout to honour: the device's, or the quirk's for a bogus one. */
+static u32 dfu_poll_ms(struct dfu_dev *dfu, u32 ms)
+{
+	return dfu->quirks & DFU_QUIRK_POLL_5MS ? DFU_QUIRK_POLL_MS : ms;
+}
+
 /* States in which the device is still working on a block or manifestation. */
 static bool dfu_state_busy(u8 state)
 {
@@ -122,8 +132,8 @@ static int dfu_wait_while_busy(struct dfu_dev *dfu, struct usb_dfu_status *st)
 		 * a few times in a row, as dfu-util does.
 		 */
 		if (ret == -EPIPE && ++stalls <= DFU_BUSY_STALLS_MAX) {
-			ret = dfu_poll_wait(dfu, max(dfu->status.bwPollTimeout,
-						     DFU_QUIRK_POLL_MS),
+			poll_ms = dfu_poll_ms(dfu, dfu->status.bwPollTimeout);
+			ret = dfu_poll_wait(dfu, max(poll_ms, DFU_QUIRK_POLL_MS),
 					    deadline, &zero_polls);
 			if (ret)
 				return ret;
@@ -142,9 +152,8 @@ static int dfu_wait_while_busy(struct dfu_dev *dfu, struct usb_dfu_status *st)
 				dfu_state_name(st->bState), busy_ms);
 			return -ETIMEDOUT;
 		}
-		poll_ms = dfu->quirks & DFU_QUIRK_POLL_5MS ?
-			  DFU_QUIRK_POLL_MS : st->bwPollTimeout;
-		ret = dfu_poll_wait(dfu, poll_ms, deadline, &zero_polls);
+		ret = dfu_poll_wait(dfu, dfu_poll_ms(dfu, st->bwPollTimeout),
+				    deadline, &zero_polls);
 		if (ret)
 			return ret;
 	}
@@ -168,8 +177,8 @@ int dfu_wait_poll_timeout(struct dfu_dev *dfu)
 
 	if (!dfu_state_busy(dfu->status.bState))
 		return 0;
-	return dfu_poll_wait(dfu, dfu->status.bwPollTimeout, deadline,
-			     &zero_polls);
+	return dfu_poll_wait(dfu, dfu_poll_ms(dfu, dfu->status.bwPollTimeout),
+			     deadline, &zero_polls);
 }
 
 /**
@@ -196,7 +205,11 @@ int dfu_stop(struct dfu_dev *dfu)
 
 	for (;;) {
 		if (dfu_state_busy(st.bState)) {
-			until = ktime_add_ms(dfu->done_time, st.bwPollTimeout);
+			/* no back-to-back polls of a device that asks 0 ms */
+			until = st.bwPollTimeout ?
+				ktime_add_ms(dfu->done_time,
+					     dfu_poll_ms(dfu, st.bwPollTimeout)) :
+				ktime_add_us(ktime_get(), DFU_ZERO_POLL_FLOOR_US);
 			if (ktime_after(until, deadline))
 				return -ETIMEDOUT;
 			ret = dfu_sleep_until(dfu, until, false);

@@ -124,7 +124,7 @@ static int dfu_stream_finish(struct dfu_stream *s, int err)
 	s->error = err;
 	s->told = false;
 	if (dfu->owner == s)
-		dfu->owner = NULL;
+		WRITE_ONCE(dfu->owner, NULL);	/* read unlocked: dfu_ioctl_reset() */
 	/* the call that holds io_mutex holds the device awake as well */
 	if (s->pm)
 		usb_autopm_put_interface_no_suspend(dfu->intf);
@@ -195,7 +195,7 @@ static int dfu_stream_begin(struct dfu_stream *s, bool upload)
 	s->crc = ~0U;
 	s->bytes = 0;
 	s->start = ktime_get();
-	dfu->owner = s;
+	WRITE_ONCE(dfu->owner, s);
 	ret = dfu_prepare(dfu, s->alt);
 	return ret ? dfu_stream_finish(s, ret) : 0;
 }

@@ -300,6 +300,11 @@ int dfu_usb_reset(struct dfu_dev *dfu)
 	ret = usb_lock_device_for_reset(dfu->udev, dfu->intf);
 	if (ret)
 		return ret == -EINTR ? -ENODEV : ret;	/* -EINTR: unbinding */
+	/* unbound (and maybe bound again) while we waited: not ours to reset */
+	if (dfu_gone(dfu) || usb_get_intfdata(dfu->intf) != dfu) {
+		usb_unlock_device(dfu->udev);
+		return -ENODEV;
+	}
 	ret = usb_reset_device(dfu->udev);
 	usb_unlock_device(dfu->udev);
 	return ret == -ENODEV ? 0 : ret;
@@ -327,14 +332,30 @@ static void dfu_disconnect(struct usb_interface *intf)
 }
 
 /*
- * A USB reset (from another interface's driver or usbfs) returns a DFU-mode
- * device to dfuIDLE or to its run-time firmware. Hold off our requests while
- * it runs; a transfer that was in progress has lost its blocks and fails.
+ * After a reset the device is in dfuIDLE or its run-time firmware, and
+ * what it last said (a busy state, a long bwPollTimeout) no longer holds.
+ */
+static void dfu_forget_status(struct dfu_dev *dfu)
+{
+	memset(&dfu->status, 0, sizeof(dfu->status));
+	WRITE_ONCE(dfu->seen_state, DFU_UNKNOWN);
+	WRITE_ONCE(dfu->seen_status, DFU_UNKNOWN);
+}
+
+/*
+ * A USB reset (ours, another interface's driver's, or usbfs's) returns a
+ * DFU-mode device to dfuIDLE or to its run-time firmware. A call that holds
+ * io_mutex is ended first, as cdc-wdm does: its request or poll wait fails
+ * with -EIO (the transfer has lost its blocks), so the reset waits for no
+ * slow device. Our requests are held off until post_reset().
  */
 static int dfu_pre_reset(struct usb_interface *intf)
 {
 	struct dfu_dev *dfu = usb_get_intfdata(intf);
 
+	set_bit(DFU_FLAG_RESETTING, &dfu->flags);
+	wake_up_all(&dfu->wait);
+	usb_poison_urb(dfu->urb);
 	mutex_lock(&dfu->io_mutex);
 	return 0;
 }
@@ -344,6 +365,9 @@ static int dfu_post_reset(struct usb_interface *intf)
 	struct dfu_dev *dfu = usb_get_intfdata(intf);
 
 	dfu_abandon(dfu);
+	dfu_forget_status(dfu);
+	usb_unpoison_urb(dfu->urb);
+	clear_bit(DFU_FLAG_RESETTING, &dfu->flags);
 	mutex_unlock(&dfu->io_mutex);
 	return 0;
 }
@@ -370,6 +394,7 @@ static int dfu_reset_resume(struct usb_interface *intf)
 
 	mutex_lock(&dfu->io_mutex);
 	dfu_abandon(dfu);
+	dfu_forget_status(dfu);
 	mutex_unlock(&dfu->io_mutex);
 	return 0;
 }
