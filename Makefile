@@ -12,6 +12,8 @@
 #   make demo       flash a real firmware image through /dev/dfu0 in a VM
 #   make check      all tests: host checks, then selftests in a VM
 #   make bench      dfu.ko (cat) against dfu-util on one emulated device
+#   make fuzz SEEDS=A-B
+#                   the USB fuzzer against dfu.ko on the debug kernel
 #   make clean
 #
 # make demo, make check and make bench install the Debian packages they need.
@@ -135,6 +137,12 @@ check:
 bench:
 	tests/bench.sh
 
+# the USB fuzzer on the debug kernel: SEEDS=A-B (default 1-100), FUZZ_MS per seed
+SEEDS ?= 1-100
+FUZZ_MS ?= 4000
+fuzz:
+	tests/fuzz.sh "$(SEEDS)" "$(FUZZ_MS)"
+
 clean:
 	-test -d "$(KDIR)" && $(MAKE) -C "$(KDIR)" M="$(CURDIR)/driver" clean
 	$(MAKE) -C userspace clean
@@ -143,4 +151,4 @@ clean:
 	rm -rf build
 
 .PHONY: all module userspace install uninstall install-module uninstall-module \
-	install-tools uninstall-tools dkms-src intree demo check bench clean
+	install-tools uninstall-tools dkms-src intree demo check bench fuzz clean

@@ -1,7 +1,9 @@
 #!/bin/bash
 # make check: host-side checks of the driver source and of dfuctl's image
-# library, then the selftests in a QEMU guest running Debian's 6.12 kernel
-# against the emulated DFU device.
+# library, then the selftests in QEMU guests against the emulated DFU
+# device: a short flash test on Debian's 6.12 kernel with the DKMS-built
+# module, and every selftest plus the USB fuzzer on the debug kernel with
+# the in-tree module.
 # Ends with "N passed, N failed" (", N skipped" when any were skipped).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -84,9 +86,6 @@ t=$SECONDS
 tests/dkms.sh >"$log" 2>&1
 dkms_st=$?
 result "DKMS add, build, install, remove on 6.1 and 6.12 ($((SECONDS - t)) s)" "$dkms_st" "$log"
-# The VM tests load the DKMS-built module, so what users install is tested.
-ko=()
-[ "$dkms_st" -eq 0 ] && ko=(--ko build/dkms/dfu.ko)
 
 # dfu.ko built in a Debian 6.12 kernel tree, configured through our Kconfig
 log=build/check/intree.log
@@ -117,12 +116,15 @@ for f in suffix dfuse image; do
 	result "libFuzzer finds nothing in the $f check in ${DFU_FUZZ_SECONDS:-20} s" $? "$log"
 done
 
-log=build/check/payload.log
-if tests/payload.sh "${ko[@]}" >"$log" 2>&1; then
-	result "driver, emulator and selftests build" 0
-	vmlog=build/check/vm.log
+# vm_lane NAME KERNEL PAYLOAD MODE KO: boot KERNEL (debian or debug) with
+# the payload, run "run MODE" in it, count its TAP lines, and check that
+# the guest's kernel log stayed clean and that the guest loaded KO.
+vm_lane() {
+	local name=$1 kernel=$2 payload=$3 mode=$4 want_ko=$5
+	local vmlog=build/check/vm-$name.log vmst counts p f s ran built st
 	# four dummy_hcd ports, for the test that flashes four devices at once
-	DUMMY_HCD_NUM=4 tests/vm/run.sh --timeout "${DFU_CHECK_TIMEOUT:-3000}" --log "$vmlog" build/payload check >/dev/null
+	DFU_VM_KERNEL=$kernel DUMMY_HCD_NUM=4 tests/vm/run.sh \
+		--timeout "${DFU_CHECK_TIMEOUT:-3000}" --log "$vmlog" "$payload" "$mode" >/dev/null
 	vmst=$?
 	tr -d '\r' <"$vmlog" | grep -E '^(not )?ok [0-9-]|^#' | grep -vE '^# *(RUN|OK) ' |
 		sed -n '/=== dmesg/q;p'
@@ -138,16 +140,43 @@ if tests/payload.sh "${ko[@]}" >"$log" 2>&1; then
 		sed -n '/=== dmesg begin/q;p' "$vmlog" | tail -n 40
 	else
 		sed -n '/kernel log problems =====$/,/end of kernel log problems/p' "$vmlog"
-	fi >build/check/vm-why.log
-	result "the VM ran every test and its kernel log is clean" "$vmst" build/check/vm-why.log
+	fi >"build/check/vm-$name-why.log"
+	result "$name: the VM ran every test and its kernel log is clean" "$vmst" "build/check/vm-$name-why.log"
 	ran=$(tr -d '\r' <"$vmlog" | sed -n 's/^# dfu.ko sha256 //p' | head -n1)
-	built=$(sha256sum <build/dkms/dfu.ko 2>/dev/null | cut -d' ' -f1)
+	built=$(sha256sum <"$want_ko" 2>/dev/null | cut -d' ' -f1)
 	st=0
 	[ -n "$ran" ] && [ "$ran" = "$built" ] || st=1
-	echo "the VM loaded dfu.ko with sha256 '$ran'; build/dkms/dfu.ko has '$built'" >build/check/vm-ko.log
-	result "the VM tests ran the DKMS-built 6.12 module" "$st" build/check/vm-ko.log
+	echo "the VM loaded dfu.ko with sha256 '$ran'; $want_ko has '$built'" >"build/check/vm-$name-ko.log"
+	result "$name: the VM loaded $want_ko" "$st" "build/check/vm-$name-ko.log"
+}
+
+# Debian's own 6.12 kernel: a short flash test of the DKMS-built module,
+# so that what users install is what is tested.
+log=build/check/payload-debian.log
+if [ "$dkms_st" -eq 0 ] && tests/payload.sh --ko build/dkms/dfu.ko --out build/payload-debian >"$log" 2>&1; then
+	result "driver, emulator and selftests build for Debian's 6.12" 0
+	vm_lane debian debian build/payload-debian flash build/dkms/dfu.ko
 else
-	result "driver, emulator and selftests build" 1 "$log"
+	result "driver, emulator and selftests build for Debian's 6.12" 1 "$log"
+fi
+
+# The debug kernel (KASAN, lockdep, UBSAN, kmemleak...; tests/kernel/build.sh,
+# cached in $DFU_CACHE) with the in-tree module: every selftest, then the
+# USB fuzzer on a fixed block of seeds (DFU_FUZZ_SEEDS).
+log=build/check/kernel.log
+t=$SECONDS
+tests/kernel/build.sh >"$log" 2>&1
+kst=$?
+result "debug kernel and in-tree dfu.ko (CONFIG_USB_DFU=m) build ($((SECONDS - t)) s)" "$kst" "$log"
+log=build/check/payload-debug.log
+if [ "$kst" -eq 0 ] && . build/kernel.env &&
+   DFU_VM_KERNEL=debug tests/payload.sh --ko "$DEBUG_DFU_KO" --out build/payload-debug >"$log" 2>&1; then
+	result "driver, emulator and selftests build for the debug kernel" 0
+	t=$SECONDS
+	DFU_FUZZ_SEEDS=${DFU_FUZZ_SEEDS:-1-24} vm_lane debug debug build/payload-debug check "$DEBUG_DFU_KO"
+	echo "# debug kernel lane: $((SECONDS - t)) s"
+else
+	result "driver, emulator and selftests build for the debug kernel" 1 "$log"
 fi
 
 # make install and make uninstall into a staging DESTDIR, as a local

@@ -14,8 +14,14 @@ fi
 for t in ./dfu_flash_test ./dfu_fault_test ./dfu_suffix_test ./dfu_quirk_test \
 	./dfu_device_test ./dfu_commit_test ./dfu_access_test ./dfu_stress_test ./dfuctl_test \
 	./dfu_reset_test; do
+	t0=$(date +%s)
 	"$t" || rc=1
+	echo "# ${t#./}: $(($(date +%s) - t0)) s"
 done
+# the USB fuzzer, on the block of seeds tests/check.sh gives (DFU_FUZZ_SEEDS)
+if [ -n "${DFU_FUZZ_SEEDS:-}" ]; then
+	./dfu_fuzz_test --ko ./dfu.ko || rc=1
+fi
 # udev rules under a real systemd-udevd (stops it again)
 sh ./guest/udev.sh || rc=1
 # every device is gone, so the module must unload

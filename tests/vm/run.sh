@@ -135,7 +135,7 @@ fi
 bad='(^|[^[:alnum:]_])(BUG|WARNING)([^[:alnum:]_]|$)|Oops|general protection'
 bad="$bad|use-after-free|KASAN|UBSAN|hung_task|blocked for more than"
 bad="$bad|possible circular locking|inconsistent lock state|suspicious RCU usage"
-bad="$bad|possible recursive locking|ODEBUG|list_(add|del) corruption|kmemleak:"
+bad="$bad|possible recursive locking|ODEBUG|list_(add|del) corruption|suspected memory leak"
 if dmesg | grep -E "$bad" >/tmp/bad || [ -s /tmp/leaks ]; then
 	echo "vm: ===== kernel log problems ====="
 	cat /tmp/bad
