@@ -56,7 +56,9 @@ if [ "$gcda" -gt 0 ]; then
 	# the tar holds the module's directory under its build path
 	find "$cov" -name '*.gcda' ! -path "$cov/driver/*" -exec mv -f {} "$cov/driver/" \;
 	(cd "$cov/driver" && gcov -n -o . $(ls ./*.c | grep -v '\.mod\.c$')) >"$cov/gcov.txt" 2>/dev/null
-	awk -F"'" '/^File/ { f = $2 } /^Lines executed/ && f ~ /^[a-z]+\.c$/ {
+	awk -F"'" '/^File/ { f = $2; sub(/.*\//, "", f); ours = $2 ~ /\/driver\/[a-z]+\.c$/ }
+		/^Lines executed/ && ours {
+		ours = 0	# (a last line without a File is the total)
 		split($0, a, /[:% ]+/); pct = a[3]; n = a[5]
 		hit += pct * n / 100; all += n
 		printf "fuzz: coverage %-10s %s\n", f, substr($0, 16) }
