@@ -44,17 +44,9 @@ misc=$tree/drivers/usb/misc
 jobs=$(nproc)
 
 # --- the tree, extracted once ---------------------------------------------------
-stamp=$tree/.dfu-extracted
 want=$(stat -c '%s %Y' "$tarball")
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-	say "extracting $tarball into $tree"
-	rm -rf "$tree"
-	mkdir -p "$dir"
-	tar -xJf "$tarball" -C "$dir"
-	[ -f "$tree/Makefile" ] || die "$tarball has no linux-source-6.12/Makefile"
-	echo "$want" >"$stamp"
-	timed "extracted"
-fi
+tests/kernel/extract.sh "$dir"
+timed "tree ready"
 
 # Copy $1 to $2 only when it differs, so that make rebuilds only what changed.
 put() {

@@ -521,26 +521,31 @@ static void on_session(void *ctx)
 	arm_alarm(ms && ms < left ? ms : left);
 }
 
-static void start_fuzz(void)
+/* No SA_RESTART: the raw_gadget ioctls see EINTR; the stop signals wait. */
+static void catch_signal(int sig, void (*handler)(int))
 {
 	struct sigaction sa;
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaction(sig, &sa, NULL);
+}
+
+static void start_fuzz(void)
+{
 	fuzz_init(fuzz_seed);
 	fuzz_end_us = mono_us() + (uint64_t)fuzz_ms * 1000;
 	gcfg.fuzz = 1;
 	gcfg.on_session = on_session;
 	gcfg.session_over = &session_over;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_alarm;	/* no SA_RESTART: ioctls see EINTR */
-	sigemptyset(&sa.sa_mask);
-	sigaddset(&sa.sa_mask, SIGTERM);
-	sigaddset(&sa.sa_mask, SIGINT);
-	sigaction(SIGALRM, &sa, NULL);
+	catch_signal(SIGALRM, on_alarm);
 }
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa;
 	enum gadget_exit ret;
 	uint8_t *image;
 	size_t image_len;
@@ -576,13 +581,8 @@ int main(int argc, char **argv)
 	model_init(&model, &mcfg, image, image_len);
 	write_stats();
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: ioctls see EINTR */
-	sigemptyset(&sa.sa_mask);
-	sigaddset(&sa.sa_mask, SIGTERM);
-	sigaddset(&sa.sa_mask, SIGINT);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	catch_signal(SIGTERM, on_signal);
+	catch_signal(SIGINT, on_signal);
 	if (opt_fuzz)
 		start_fuzz();
 

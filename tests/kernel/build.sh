@@ -32,7 +32,6 @@ lap=$SECONDS
 timed() { say "$1: $((SECONDS - lap)) s"; lap=$SECONDS; }
 
 cache=${DFU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dfu-tests}
-tarball=/usr/src/linux-source-6.12.tar.xz
 tree=$cache/linux-debug/linux-source-6.12
 out=$top/build/kernel
 mkdir -p "$cache" "$out"
@@ -48,17 +47,8 @@ kmake() { make -C "$tree" -j"$(nproc)" CC="ccache gcc" HOSTCC="ccache gcc" "$@";
 ccache -z >/dev/null
 
 # --- the tree, extracted once per tarball --------------------------------------
-stamp=$tree/.dfu-extracted
-want=$(stat -c '%s %Y' "$tarball")
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-	say "extracting $tarball into $tree"
-	rm -rf "$cache/linux-debug"
-	mkdir -p "$cache/linux-debug"
-	tar -xJf "$tarball" -C "$cache/linux-debug"
-	[ -f "$tree/Makefile" ] || die "$tarball has no linux-source-6.12/Makefile"
-	echo "$want" >"$stamp"
-	timed "extracted"
-fi
+tests/kernel/extract.sh "$cache/linux-debug"
+timed "tree ready"
 
 # --- the driver, as the in-tree patch places it ---------------------------------
 make -s intree KSRC="$tree"
