@@ -150,8 +150,8 @@ vm_lane() {
 	result "$name: the VM loaded $want_ko" "$st" "build/check/vm-$name-ko.log"
 }
 
-# Debian's own 6.12 kernel: a short flash test of the DKMS-built module,
-# so that what users install is what is tested.
+# Debian's own 6.12 kernel: a short flash test of the DKMS-built module
+# (dfu_flash_test's own_device tests), so that what users install is tested.
 log=build/check/payload-debian.log
 if [ "$dkms_st" -eq 0 ] && tests/payload.sh --ko build/dkms/dfu.ko --out build/payload-debian >"$log" 2>&1; then
 	result "driver, emulator and selftests build for Debian's 6.12" 0

@@ -1,9 +1,9 @@
 #!/bin/sh
 # The selftests, in the guest. Prints TAP lines that tests/check.sh counts.
-# Usage: check.sh [PROGRAM...]
+# Usage: check.sh ["PROGRAM [ARGS]"...]
 # Without PROGRAM: every selftest program, the USB fuzzer when
 # DFU_FUZZ_SEEDS is set, and the udev test. With PROGRAMs (the short lane
-# on Debian's kernel: ./dfu_flash_test): only those.
+# on Debian's kernel: "./dfu_flash_test -f own_device"): only those.
 set -u
 rc=0
 all=yes
@@ -22,7 +22,7 @@ else
 fi
 for t in "$@"; do
 	t0=$(date +%s)
-	"$t" || rc=1
+	$t || rc=1	# (split: a program and its arguments)
 	echo "# ${t#./}: $(($(date +%s) - t0)) s"
 done
 if [ $all = yes ]; then
