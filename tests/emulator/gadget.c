@@ -193,6 +193,7 @@ static void build_descriptors(struct gadget *g)
 	unsigned i;
 
 	memcpy(d, dev_tmpl, sizeof(dev_tmpl));
+	put16(d + 2, c->bcd_usb);	/* 1.00 on the STM32 ROM (--dfuse) */
 	put16(d + 8, c->vid);
 	/* --runtime: --pid in run-time mode, --dfu-pid in DFU mode. */
 	put16(d + 10, g->m->cfg.runtime && !runtime ? c->dfu_pid : c->pid);
@@ -235,9 +236,9 @@ static const uint8_t *string_desc_text(struct gadget *g, unsigned idx,
 		return langs;
 	}
 	if (idx == 1)
-		s = "dfu-emu";
+		s = g->cfg->manufacturer;
 	else if (idx == 2)
-		s = "DFU emulator";
+		s = g->cfg->product;
 	else if (idx == 3)
 		s = g->cfg->serial;
 	else if (idx - STR_FIRST_ALT < g->m->cfg.n_alts && g->cfg->num_alts) {

@@ -32,6 +32,8 @@ struct gadget_config {
 	int high_speed;
 	uint16_t vid, pid, bcd_device;
 	const char *serial;
+	const char *manufacturer, *product;	/* strings 1 and 2 */
+	uint16_t bcd_usb;
 	const char *alt_names[GADGET_MAX_ALTS];	/* model's cfg.n_alts used */
 	uint16_t detach_timeout;
 	uint16_t dfu_version;

@@ -84,6 +84,20 @@ static const char usage_text[] =
 "  --stall-manifest         commit the image at the GETSTATUS that would\n"
 "                           enter dfuMANIFEST, but stall it and every\n"
 "                           request after it until SET_INTERFACE or reset\n"
+"ST DfuSe (the protocol reference, sections 11-13):\n"
+"  --dfuse NAME             be that DfuSe device (stm32f4: the STM32F4\n"
+"                           system-memory ROM, 0483:df11, 2048-byte blocks,\n"
+"                           1 MiB flash, option bytes, OTP, device feature);\n"
+"                           other options given with it override its values\n"
+"                           (not --alt, --alts, --fuzz). --image fills the\n"
+"                           flash from 0x08000000, --out gets the flash at\n"
+"                           each leave and at exit. A leave (zero-length\n"
+"                           DNLOAD) answers dfuMANIFEST, drops off the bus\n"
+"                           and comes back 200 ms later in DFU mode\n"
+"                           (run-time mode with --runtime)\n"
+"  --dfuse-erase-ms N       busy time of a sector erase, default 40\n"
+"  --dfuse-mass-erase-ms N  busy time of a mass erase, default 100\n"
+"  --dfuse-write-ms N       busy time of a data block, default 4\n"
 "Fuzzing the host driver:\n"
 "  --fuzz SEED              random descriptors, answers, stalls, delays and\n"
 "                           disconnects, drawn from SEED; the device comes\n"
@@ -102,6 +116,13 @@ static struct dfu_model model;
 static struct model_config mcfg;
 static struct gadget_config gcfg;
 static const char *opt_image, *opt_out, *opt_stats, *opt_ready;
+
+/* --dfuse: the profile, its memory and busy times */
+static const struct dfuse_profile *dfuse_profile;
+static struct dfuse dfuse_dev;
+static struct dfuse_options dfuse_opts = {
+	.erase_ms = 40, .mass_erase_ms = 100, .write_ms = 4,
+};
 
 static sigjmp_buf stop_env;
 static volatile sig_atomic_t stop_flag, fetch_waiting;
@@ -165,6 +186,49 @@ static unsigned long at_count(const char *opt, char *s, char **head)
 	return (unsigned long)number(opt, at + 1, 0, 0, ULONG_MAX);
 }
 
+/* --dfuse NAME sets the device's identity first, so that any other option
+ * on the command line, wherever it stands, overrides it. */
+static void dfuse_preset(int argc, char **argv)
+{
+	const struct dfuse_profile *p;
+	const char *name = NULL;
+	unsigned i;
+	int k;
+
+	for (k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--"))
+			break;
+		if (!strcmp(argv[k], "--dfuse") && k + 1 < argc)
+			name = argv[k + 1];
+		else if (!strncmp(argv[k], "--dfuse=", 8))
+			name = argv[k] + 8;
+	}
+	if (!name)
+		return;
+	p = dfuse_find(name);
+	if (!p)
+		usage("unknown --dfuse device '%s'", name);
+	dfuse_profile = p;
+	gcfg.vid = p->vid;
+	gcfg.pid = p->pid;
+	gcfg.bcd_device = p->bcd_device;
+	gcfg.bcd_usb = p->bcd_usb;
+	gcfg.manufacturer = p->manufacturer;
+	gcfg.product = p->product;
+	gcfg.serial = p->serial;
+	gcfg.high_speed = 0;		/* the ROMs are full speed */
+	gcfg.detach_timeout = p->detach_timeout;
+	gcfg.dfu_version = 0x011a;
+	gcfg.protocol = p->protocol;
+	mcfg.attrs = p->attrs;
+	mcfg.transfer_size = p->transfer_size;
+	/* dfu-util sends every chunk as block 2, commands as block 0 */
+	mcfg.strict_blocks = 0;
+	for (i = 0; i < p->n_alts; i++)
+		gcfg.alt_names[i] = p->layouts[i];
+	mcfg.n_alts = p->n_alts;
+}
+
 static void parse_args(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -197,6 +261,9 @@ static void parse_args(int argc, char **argv)
 		{ "upload-full", 0, 0, 'y' },
 		{ "stall-keeps-state", 0, 0, 'e' },
 		{ "stall-manifest", 0, 0, 'G' },
+		{ "dfuse", 1, 0, 256 }, { "dfuse-erase-ms", 1, 0, 257 },
+		{ "dfuse-mass-erase-ms", 1, 0, 258 },
+		{ "dfuse-write-ms", 1, 0, 259 },
 		{ "fuzz", 1, 0, 'Z' }, { "fuzz-ms", 1, 0, 'R' },
 		{ "verbose", 0, 0, 'w' }, { "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 }
@@ -349,6 +416,17 @@ static void parse_args(int argc, char **argv)
 		case 'R':
 			fuzz_ms = number(o, optarg, 0, 1, 86400000);
 			break;
+		case 256: break;	/* applied before, by dfuse_preset() */
+		case 257:
+			dfuse_opts.erase_ms = number(o, optarg, 0, 0, 0xffffff);
+			break;
+		case 258:
+			dfuse_opts.mass_erase_ms =
+				number(o, optarg, 0, 0, 0xffffff);
+			break;
+		case 259:
+			dfuse_opts.write_ms = number(o, optarg, 0, 0, 0xffffff);
+			break;
 		case 'w': emu_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -359,6 +437,10 @@ static void parse_args(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage("unexpected argument '%s'", argv[optind]);
+	if (dfuse_profile && (mcfg.n_alts != dfuse_profile->n_alts ||
+			      gcfg.num_alts || opt_fuzz))
+		usage("--dfuse %s takes its alt settings from its profile "
+		      "and does not fuzz", dfuse_profile->name);
 	if (gcfg.num_alts) {
 		if (mcfg.n_alts)
 			usage("--alts and --alt %s do not combine",
@@ -418,7 +500,7 @@ static void write_image(void)
 	if (!opt_out || !(f = tmp_open(opt_out, tmp, sizeof(tmp))))
 		return;
 	model_image(&model, &data, &len);
-	if (len)
+	if (len && data)
 		fwrite(data, 1, len, f);
 	tmp_commit(f, tmp, opt_out);
 }
@@ -453,7 +535,8 @@ static void load_image(uint8_t **data, size_t *len)
 	f = fopen(opt_image, "rb");
 	if (!f || fstat(fileno(f), &st) || !S_ISREG(st.st_mode))
 		usage("cannot read --image %s", opt_image);
-	if ((unsigned long long)st.st_size > mcfg.mem_size)
+	if (!dfuse_profile &&
+	    (unsigned long long)st.st_size > mcfg.mem_size)
 		usage("--image %s is larger than --mem-size", opt_image);
 	*len = (size_t)st.st_size;
 	*data = malloc(*len ? *len : 1);
@@ -544,6 +627,18 @@ static void start_fuzz(void)
 	catch_signal(SIGALRM, on_alarm);
 }
 
+/* --dfuse: the device's memory, with --image at the start of its flash.
+ * Takes ownership of image. */
+static void start_dfuse(uint8_t *image, size_t image_len)
+{
+	dfuse_opts.transfer_size = mcfg.transfer_size;
+	if (dfuse_init(&dfuse_dev, dfuse_profile, &dfuse_opts))
+		usage("cannot set up --dfuse %s", dfuse_profile->name);
+	if (dfuse_load(&dfuse_dev, image, image_len))
+		usage("--image %s is larger than the flash", opt_image);
+	free(image);
+}
+
 int main(int argc, char **argv)
 {
 	enum gadget_exit ret;
@@ -557,6 +652,9 @@ int main(int argc, char **argv)
 	gcfg.pid = 0xdf00;
 	gcfg.bcd_device = 0x0100;
 	gcfg.serial = "EMU0";
+	gcfg.manufacturer = "dfu-emu";
+	gcfg.product = "DFU emulator";
+	gcfg.bcd_usb = 0x0200;
 	gcfg.detach_timeout = 1000;
 	gcfg.dfu_version = 0x0110;
 	gcfg.protocol = 0x02;
@@ -576,9 +674,17 @@ int main(int argc, char **argv)
 	mcfg.start_error = -1;
 	mcfg.bad_state_at = -1;
 
+	dfuse_preset(argc, argv);
 	parse_args(argc, argv);
 	load_image(&image, &image_len);
+	if (dfuse_profile) {
+		start_dfuse(image, image_len);
+		image = NULL;
+		image_len = 0;
+	}
 	model_init(&model, &mcfg, image, image_len);
+	if (dfuse_profile)
+		model.dfuse = &dfuse_dev;
 	write_stats();
 
 	catch_signal(SIGTERM, on_signal);
@@ -591,6 +697,10 @@ int main(int argc, char **argv)
 	else
 		ret = GADGET_STOPPED;
 	write_stats();
+	if (dfuse_profile) {
+		write_image();		/* the flash as the run left it */
+		dfuse_free(&dfuse_dev);
+	}
 	model_free(&model);
 	emu_log("exit (%s)", ret == GADGET_FAILED ? "error" :
 		ret == GADGET_DISCONNECT ? "disconnect" : "signal");

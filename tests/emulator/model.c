@@ -65,6 +65,8 @@ static void abandon_transfer(struct dfu_model *m)
 	m->up_blocks = 0;
 	m->busy_stall_left = 0;
 	m->manifest_stalling = 0;
+	if (m->dfuse)
+		dfuse_cancel(m->dfuse);
 }
 
 /* The state DFU mode starts in: dfuIDLE, or the --start-error. */
@@ -185,11 +187,54 @@ static void commit_image(struct dfu_model *m, struct model_result *r)
 	emu_log("manifest %zu bytes", m->mem_len);
 }
 
+/* DfuSe: the first GETSTATUS after a DNLOAD runs it (command or data
+ * block) and answers dfuDNBUSY with the time it takes; its verdict comes
+ * with the next GETSTATUS.  Returns 0 when there is nothing to run. */
+static int dfuse_sync(struct dfu_model *m, uint64_t now_us,
+		      struct model_result *r)
+{
+	struct dfuse_verdict v;
+
+	if (!m->busy_left)
+		return 0;
+	m->busy_left = 0;
+	dfuse_run(m->dfuse, &v);
+	if (v.stall) {
+		stall(m, r);
+		enter_error(m, r, v.status);
+		return 1;
+	}
+	if (v.status != DFU_STATUS_OK && m->pending_status < 0)
+		m->pending_status = v.status;
+	m->state = DFU_DNBUSY;
+	m->deadline_us = now_us + (uint64_t)v.poll_ms * 1000;
+	status_reply(m, r, v.poll_ms);
+	r->events |= MODEL_EV_STATS;
+	/* Read unprotect: the chip resets once this answer is out. */
+	if (v.disconnect)
+		r->events |= MODEL_EV_MANIFEST | MODEL_EV_REATTACH;
+	return 1;
+}
+
+/* DfuSe leave: the zero-length DNLOAD ends in dfuMANIFEST, and the device
+ * jumps to the application, leaving the bus once the answer is out. */
+static void dfuse_manifest(struct dfu_model *m, struct model_result *r)
+{
+	dfuse_leave(m->dfuse);
+	m->st.manifests++;
+	m->manifest_alt = m->alt;
+	m->state = DFU_MANIFEST;
+	status_reply(m, r, 0);
+	r->events |= MODEL_EV_MANIFEST | MODEL_EV_STATS | MODEL_EV_REATTACH;
+}
+
 static void do_getstatus(struct dfu_model *m, uint64_t now_us,
 			 struct model_result *r)
 {
 	switch (m->state) {
 	case DFU_DNLOAD_SYNC:
+		if (m->dfuse && dfuse_sync(m, now_us, r))
+			break;
 		if (m->pending_status >= 0) {
 			/* --fail-status, or the block did not fit in memory */
 			int rule = m->pending_rule;
@@ -218,7 +263,9 @@ static void do_getstatus(struct dfu_model *m, uint64_t now_us,
 		status_reply(m, r, remaining_ms(m, now_us));
 		break;
 	case DFU_MANIFEST_SYNC:
-		if (!m->manifest_done) {
+		if (m->dfuse) {
+			dfuse_manifest(m, r);
+		} else if (!m->manifest_done) {
 			commit_image(m, r);
 			m->manifest_done = 1;
 			m->state = DFU_MANIFEST;
@@ -263,7 +310,7 @@ static void do_dnload(struct dfu_model *m, uint16_t wValue, uint16_t wLength,
 	if (m->state == DFU_IDLE) {
 		if (!(m->cfg.attrs & DFU_ATTR_CAN_DNLOAD))
 			goto bad;
-		if (wLength == 0) {
+		if (wLength == 0 && !m->dfuse) {
 			/* Nothing to end: stall like U-Boot does. */
 			m->st.zero_len_in_idle++;
 			emu_log("zero-length DNLOAD in dfuIDLE");
@@ -274,6 +321,10 @@ static void do_dnload(struct dfu_model *m, uint16_t wValue, uint16_t wLength,
 		goto bad;
 	}
 	if (wLength > m->cfg.transfer_size)
+		goto bad;
+	/* DfuSe: block 1 is reserved; a zero-length DNLOAD is the leave,
+	 * from dfuIDLE too. */
+	if (m->dfuse && wValue == 1 && wLength)
 		goto bad;
 	/* U-Boot's rule: 0 first, then +1 modulo 65536, the final
 	 * zero-length DNLOAD included. */
@@ -327,7 +378,10 @@ void model_data(struct dfu_model *m, const uint8_t *data, size_t len,
 		m->st.blocks = 0;
 	}
 	index = m->st.blocks++;
-	if (len > m->cfg.mem_size - m->stage_len) {
+	if (m->dfuse) {
+		/* it runs at the next GETSTATUS */
+		dfuse_stage(m->dfuse, m->alt, m->dn_block, data, len);
+	} else if (len > m->cfg.mem_size - m->stage_len) {
 		/* The device says so at the next GETSTATUS, as flash would. */
 		m->pending_status = DFU_STATUS_ERR_ADDRESS;
 		m->pending_rule = -1;
@@ -347,7 +401,7 @@ void model_data(struct dfu_model *m, const uint8_t *data, size_t len,
 		}
 	}
 	m->next_block = (uint16_t)(m->dn_block + 1);
-	m->busy_left = m->cfg.busy_polls;
+	m->busy_left = m->dfuse ? 1 : m->cfg.busy_polls;
 	m->busy_stall_left = m->cfg.busy_stall_getstatus;
 	m->state = DFU_DNLOAD_SYNC;
 }
@@ -385,6 +439,35 @@ static void upload_full_frame(struct dfu_model *m, uint16_t wLength,
 	m->state = DFU_UPLOAD_IDLE;
 }
 
+/* DfuSe UPLOAD: block 0 the command list, blocks >= 2 memory at the
+ * address pointer.  Frames are full while there is memory; a short one
+ * ends the upload. */
+static void dfuse_upload_frame(struct dfu_model *m, uint16_t wValue,
+			       uint16_t wLength, struct model_result *r)
+{
+	const uint8_t *data;
+	uint8_t status;
+	long n = dfuse_upload(m->dfuse, m->alt, wValue, wLength, &data,
+			      &status);
+
+	if (n < 0) {
+		stall(m, r);
+		enter_error(m, r, status);
+		return;
+	}
+	r->action = MODEL_REPLY;
+	r->data = data;
+	r->len = (size_t)n;
+	m->up_blocks++;
+	if ((size_t)n < wLength) {
+		m->state = DFU_IDLE;
+		m->st.uploads++;
+		r->events |= MODEL_EV_STATS;
+	} else {
+		m->state = DFU_UPLOAD_IDLE;
+	}
+}
+
 static void do_upload(struct dfu_model *m, uint16_t wValue, uint16_t wLength,
 		      struct model_result *r)
 {
@@ -401,6 +484,11 @@ static void do_upload(struct dfu_model *m, uint16_t wValue, uint16_t wLength,
 	if (m->state == DFU_IDLE) {
 		m->up_off = 0;
 		m->up_blocks = 0;
+	}
+	if (m->dfuse) {		/* wValue is an address, not a count */
+		r->delay_ms = m->cfg.upload_ms;
+		dfuse_upload_frame(m, wValue, wLength, r);
+		return;
 	}
 	/* Hosts count wValue 0, 1, 2...; a mismatch is noted, not fatal. */
 	if (wValue != (uint16_t)m->up_blocks) {
@@ -760,6 +848,10 @@ unsigned model_reattach(struct dfu_model *m)
 void model_image(const struct dfu_model *m, const uint8_t **data,
 		 size_t *len)
 {
+	if (m->dfuse) {
+		dfuse_image(m->dfuse, data, len);
+		return;
+	}
 	*data = m->mem;
 	*len = m->mem_len;
 }
@@ -784,4 +876,6 @@ void model_write_stats(const struct dfu_model *m, FILE *f)
 		s->stray_clrstatus, s->detaches,
 		m->runtime_mode ? "runtime" : "dfu", s->getstatus,
 		s->getstate, m->manifest_alt, s->suspends);
+	if (m->dfuse)
+		dfuse_write_stats(m->dfuse, f);
 }

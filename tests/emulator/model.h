@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "dfuse.h"
+
 /* bRequest values of the DFU class requests. */
 enum dfu_request {
 	DFU_DETACH = 0,
@@ -142,6 +144,10 @@ struct dfu_model {
 	size_t stage_len, stage_cap, mem_len;
 	size_t up_off;
 	unsigned long up_blocks;
+
+	/* --dfuse: the DfuSe dialect and its memory (owned by the caller);
+	 * NULL for plain DFU 1.1. */
+	struct dfuse *dfuse;
 
 	uint8_t reply[6];
 	uint8_t *pad;		/* --upload-full frames, transfer_size bytes */
