@@ -3,8 +3,9 @@
  * dfu_reset_test - a USB reset and the waits around it: what the device
  * said before a reset is forgotten, a reset ends the call waiting on the
  * device, the 'p' quirk's 5 ms replaces a bogus bwPollTimeout in every
- * wait, and the alt setting names in sysfs stay one per line. Each test is
- * named after the bug it catches.
+ * wait, a reset ioctl refuses a transfer in progress at once, and the alt
+ * setting names in sysfs stay one per line. Each test is named after the
+ * bug it catches.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -255,6 +256,55 @@ TEST_F_TIMEOUT(reset, reset_ends_waiting_call, 60)
 	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, st.bState);
 	emu_stop(&e);
 	EXPECT_EQ(0, emu_stat(&e, "manifests"));
+}
+
+/*
+ * USB_DFU_IOCTL_RESET from another file while write() waits out a 10 s
+ * bwPollTimeout: the transfer in progress refuses it with EBUSY at once
+ * (it used to wait for io_mutex, through the wait and the next block,
+ * before it said EBUSY), and the transfer goes on untouched.
+ */
+TEST_F_TIMEOUT(reset, reset_ioctl_busy_at_once, 60)
+{
+	unsigned char img[3 * 64];
+	long long t0, ms, resets;
+	int status, fd;
+	struct emu e;
+	pid_t pid;
+
+	fill_pattern(img, sizeof(img), 25);
+	ASSERT_EQ(0, set_param("busy_timeout_ms", "60000"));
+	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "2000", NULL));
+	resets = emu_stat(&e, "resets");	/* those of enumeration */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int wfd = open(e.node, O_WRONLY);
+
+		if (wfd < 0)
+			_exit(100);
+		if (write(wfd, img, sizeof(img)) != (ssize_t)sizeof(img))
+			_exit(101);
+		_exit(close(wfd) ? 102 : 0);
+	}
+	sleep_ms(700);
+	/* read-only needs CAP_SYS_ADMIN for RESET: the tests run as root */
+	fd = open(e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	t0 = now_us();
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_RESET));
+	EXPECT_EQ(EBUSY, errno);
+	ms = ms_since(t0);
+	close(fd);
+	ksft_print_msg("USB_DFU_IOCTL_RESET during a 2000 ms poll wait: EBUSY after %lld ms\n", ms);
+	EXPECT_GT(200, ms);
+	/* the image is whole: 3 blocks of 2 s and the manifestation */
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	emu_stop(&e);
+	EXPECT_EQ(1, emu_stat(&e, "manifests"));
+	EXPECT_EQ(resets, emu_stat(&e, "resets"));
 }
 
 /*

@@ -130,7 +130,7 @@ if [ -w "${kmemleak:-/nonexistent}" ]; then
 	echo scan >$kmemleak
 	echo scan >$kmemleak
 	cat $kmemleak >/tmp/leaks
-	[ ! -s /tmp/leaks ] || echo "vm: kmemleak: $(grep -c '^unreferenced object' /tmp/leaks) unreferenced objects"
+	echo "vm: kmemleak: $(grep -c "^unreferenced object" /tmp/leaks) unreferenced objects after the payload"
 fi
 bad='(^|[^[:alnum:]_])(BUG|WARNING)([^[:alnum:]_]|$)|Oops|general protection'
 bad="$bad|use-after-free|KASAN|UBSAN|hung_task|blocked for more than"
