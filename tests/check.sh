@@ -179,6 +179,15 @@ else
 	result "driver, emulator and selftests build for the debug kernel" 1 "$log"
 fi
 
+# The emulator's STM32F4 DfuSe ROM against Debian's dfu-util, without
+# dfu.ko: the device the driver's DfuSe support will be tested on behaves
+# as the reference host expects (flash and leave, read back, a .dfu file,
+# mass erase).
+log=build/check/dfuse-dfu-util.log
+t=$SECONDS
+tests/dfuse-dfu-util.sh >"$log" 2>&1
+result "dfu-util flashes and reads the emulated STM32F4 DfuSe ROM ($((SECONDS - t)) s)" $? "$log"
+
 # make install and make uninstall into a staging DESTDIR, as a local
 # install (PREFIX=/usr/local) and as a package or an appliance image would
 # (PREFIX=/usr, then depmod -b as README.md says).

@@ -3,7 +3,7 @@
 # dfu-util in the test VM, without dfu.ko: flash, leave, read back, a DfuSe
 # file made by dfuse-pack, mass erase (tests/guest/dfuse-dfu-util.sh).
 # Prints the guest's TAP lines; exit status 0 when all pass.
-# Usage: tests/dfuse-dfu-util.sh   (not part of make check yet)
+# Usage: tests/dfuse-dfu-util.sh   (make check runs it)
 # DFU_DFUSE_LOG: the VM's console log (default build/dfuse/vm.log).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
