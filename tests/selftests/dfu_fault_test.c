@@ -433,16 +433,14 @@ TEST(usb_reset_mid_download)
 {
 	size_t chunk = 20 * 64, len = 100 * chunk;
 	unsigned char *img = make_image(len, 9);
-	char busnum[16], devnum[16], usbfs[64];
+	char usbfs[64];
 	int status, ufd;
 	struct emu e;
 	pid_t pid;
 
 	ASSERT_NE(NULL, img);
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "2", NULL));
-	ASSERT_EQ(0, read_attr(&e, "device/../busnum", busnum, sizeof(busnum)));
-	ASSERT_EQ(0, read_attr(&e, "device/../devnum", devnum, sizeof(devnum)));
-	snprintf(usbfs, sizeof(usbfs), "/dev/bus/usb/%03d/%03d", atoi(busnum), atoi(devnum));
+	ASSERT_EQ(0, emu_usbfs_path(&e, usbfs, sizeof(usbfs)));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {

@@ -44,7 +44,6 @@
 #define REAP_MS		20000	/* a killed process not gone by then hangs */
 #define NODES_GONE_MS	20000
 #define MAX_REPORT	60	/* report lines printed per seed */
-#define QUIRKS		"quirks=1209:df01:p,1209:df02:i,1209:df03:d"
 #define SYSFS_DFU	"/sys/class/dfu"
 
 /* Counters shared by all workers (MAP_SHARED), and their stop flag. */
@@ -63,6 +62,8 @@ static struct shared *sh;
 /* An unmapped address; volatile, so the compiler does not judge it. */
 static volatile uintptr_t bad_addr = 1;
 static const char *ko_path = "./dfu.ko";
+/* the quirks= the module was loaded with, given again at each reload */
+static char module_args[256];
 static int have_ko;
 static unsigned long fuzz_ms = 4000;
 static unsigned long seed_first = 1, seed_last = 20;
@@ -461,6 +462,15 @@ static void __attribute__((noreturn)) proc_main(unsigned long seed,
 	_exit(0);
 }
 
+/* The reloads get the quirks= of the load that the guest runner made. */
+static void remember_module_args(void)
+{
+	char quirks[200];
+
+	if (!get_param("quirks", quirks, sizeof(quirks)) && quirks[0])
+		snprintf(module_args, sizeof(module_args), "quirks=%s", quirks);
+}
+
 static int load_module(void)
 {
 	int fd = open(ko_path, O_RDONLY | O_CLOEXEC);
@@ -468,7 +478,7 @@ static int load_module(void)
 
 	if (fd < 0)
 		return -errno;
-	ret = syscall(SYS_finit_module, fd, QUIRKS, 0) ? -errno : 0;
+	ret = syscall(SYS_finit_module, fd, module_args, 0) ? -errno : 0;
 	close(fd);
 	return ret;
 }
@@ -937,6 +947,7 @@ int main(int argc, char **argv)
 	if (geteuid())
 		ksft_exit_skip("needs root (rmmod, sysrq, /dev/kmsg)\n");
 	have_ko = !access(ko_path, R_OK);
+	remember_module_args();
 	if (!have_ko)
 		ksft_print_msg("%s not found: no rmmod/insmod in the workload\n", ko_path);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,

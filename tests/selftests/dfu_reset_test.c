@@ -40,18 +40,6 @@ FIXTURE_TEARDOWN(reset)
 	set_param("busy_timeout_ms", self->busy);
 }
 
-/* The usbfs node of the emulated device, for a USB reset by someone else. */
-static int usbfs_path(struct emu *e, char *buf, size_t len)
-{
-	char busnum[16], devnum[16];
-
-	if (read_attr(e, "device/../busnum", busnum, sizeof(busnum)) ||
-	    read_attr(e, "device/../devnum", devnum, sizeof(devnum)))
-		return -1;
-	snprintf(buf, len, "/dev/bus/usb/%03d/%03d", atoi(busnum), atoi(devnum));
-	return 0;
-}
-
 /*
  * A transfer that failed because the device asked (in dfuDNBUSY) for a
  * bwPollTimeout beyond busy_timeout_ms leaves that poll time owed: the
@@ -215,7 +203,7 @@ TEST_F_TIMEOUT(reset, reset_ends_waiting_call, 60)
 	fill_pattern(img, sizeof(img), 24);
 	ASSERT_EQ(0, set_param("busy_timeout_ms", "60000"));
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", "--poll-ms", "10000", NULL));
-	ASSERT_EQ(0, usbfs_path(&e, usbfs, sizeof(usbfs)));
+	ASSERT_EQ(0, emu_usbfs_path(&e, usbfs, sizeof(usbfs)));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {

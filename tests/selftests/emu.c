@@ -458,6 +458,17 @@ int read_attr(struct emu *e, const char *attr, char *buf, size_t len)
 	return read_sysfs(path, buf, len);
 }
 
+int emu_usbfs_path(struct emu *e, char *buf, size_t len)
+{
+	char busnum[16], devnum[16];
+
+	if (read_attr(e, "device/../busnum", busnum, sizeof(busnum)) ||
+	    read_attr(e, "device/../devnum", devnum, sizeof(devnum)))
+		return -1;
+	snprintf(buf, len, "/dev/bus/usb/%03d/%03d", atoi(busnum), atoi(devnum));
+	return 0;
+}
+
 int write_attr(struct emu *e, const char *attr, const char *value)
 {
 	char path[128];

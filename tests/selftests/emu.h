@@ -72,6 +72,8 @@ int write_sysfs(const char *path, const char *value);
 /* read_sysfs() and write_sysfs() of an attribute of the node (e->sysfs). */
 int read_attr(struct emu *e, const char *attr, char *buf, size_t len);
 int write_attr(struct emu *e, const char *attr, const char *value);
+/* The usbfs node of the emulated device, for a USB reset by someone else. */
+int emu_usbfs_path(struct emu *e, char *buf, size_t len);
 /* The same for the driver's module parameter name. */
 #define DFU_PARAMS	"/sys/module/dfu/parameters"
 int get_param(const char *name, char *buf, size_t len);
