@@ -108,8 +108,12 @@ int dfu_request_timeout(struct dfu_dev *dfu, u8 request, u16 value,
 
 	reinit_completion(&dfu->done);
 	ret = usb_submit_urb(dfu->urb, GFP_KERNEL);
-	if (ret)
-		return dfu_gone(dfu) ? -ENODEV : ret;
+	if (ret) {
+		if (dfu_gone(dfu))
+			return -ENODEV;
+		/* poisoned by a pre_reset() that began after the check above */
+		return dfu_resetting(dfu) ? -EIO : ret;
+	}
 
 	/* disconnect() poisons the URB, which completes it at once */
 	if (killable)
