@@ -60,6 +60,27 @@
 #define USB_DFU_MODE_DFU			2
 
 /*
+ * Values of struct usb_dfu_info.dialect: how the driver speaks to the
+ * interface's DFU-mode firmware.
+ * USB_DFU_DIALECT_DFU: DFU 1.0 or 1.1; write() sends an image, read()
+ *	uploads one, and neither can seek.
+ * USB_DFU_DIALECT_DFUSE: ST's DfuSe extension (UM0424; bcdDFUVersion
+ *	0x011a, or a quirk): the file is the memory of the file's alternate
+ *	setting as its memory-layout string describes it. File position P is
+ *	address base + P, where the base is the start of the alt's first zone
+ *	unless USB_DFU_IOCTL_DFUSE_SET_BASE moved it; lseek(), pread() and
+ *	pwrite() work, and the file ends at the end of the alt's last zone.
+ *	A write() erases each sector it touches the first time the open file
+ *	touches it, before anything of that call is sent. It fails, with
+ *	nothing sent, with ENOSPC past the end of the map, ENXIO in a gap
+ *	between zones and EROFS in a sector that is not writable; a read()
+ *	in a gap or a sector that is not readable fails with ENXIO. EACCES:
+ *	the device is read-protected (bStatus errVENDOR).
+ */
+#define USB_DFU_DIALECT_DFU			0
+#define USB_DFU_DIALECT_DFUSE			1
+
+/*
  * Commit policies: when the end of what was written becomes an image the
  * device manifests (the zero-length DFU_DNLOAD of DFU 1.1, section 7.1).
  * Whatever the policy, nothing is manifested when the writer dies of a
@@ -113,6 +134,7 @@ struct usb_dfu_status {
  *	use (USB_DFU_IOCTL_SET_ALT; at open, the sysfs attribute alt)
  * @mode: USB_DFU_MODE_RUNTIME or USB_DFU_MODE_DFU
  * @commit: this file's commit policy, a USB_DFU_COMMIT_* value
+ * @dialect: USB_DFU_DIALECT_DFU or USB_DFU_DIALECT_DFUSE
  * @reserved: zero
  */
 struct usb_dfu_info {
@@ -128,7 +150,8 @@ struct usb_dfu_info {
 	__u8 bAlternateSetting;
 	__u8 mode;
 	__u8 commit;
-	__u8 reserved[2];
+	__u8 dialect;
+	__u8 reserved;
 };
 
 /* Bits of struct usb_dfu_result.flags */
@@ -143,6 +166,13 @@ struct usb_dfu_info {
 #define USB_DFU_RESULT_SUFFIX			0x02
 /* The transfer was an upload (read), not a download (write). */
 #define USB_DFU_RESULT_UPLOAD			0x04
+/*
+ * DfuSe: after the download, the device was told to leave DFU mode and
+ * run its firmware (Set Address to the base, zero-length DFU_DNLOAD), and
+ * answered dfuMANIFEST or left the bus. Without it (the sysfs attribute
+ * dfuse_leave is 0) the device stays in its bootloader, in dfuIDLE.
+ */
+#define USB_DFU_RESULT_LEFT			0x08
 
 /**
  * struct usb_dfu_result - the outcome of the most recent download or upload
@@ -302,5 +332,64 @@ struct usb_dfu_result {
  * for writing, EBUSY while another call on this file is writing.
  */
 #define USB_DFU_IOCTL_COMMIT		_IO(USB_DFU_IOCTL_MAGIC, 0x0a)
+
+/**
+ * USB_DFU_IOCTL_DFUSE_SET_BASE - the address that file position 0 is,
+ *	for this file's DfuSe transfers
+ * Argument: __u32, an address in the memory map of the file's alternate
+ * setting. A file starts with the start of its alt's first zone, and
+ * USB_DFU_IOCTL_SET_ALT goes back to that. EINVAL for an address outside
+ * the map, EBUSY while this file has a transfer in progress, EOPNOTSUPP
+ * on a device that does not speak DfuSe.
+ */
+#define USB_DFU_IOCTL_DFUSE_SET_BASE	_IOW(USB_DFU_IOCTL_MAGIC, 0x0b, __u32)
+
+/**
+ * struct usb_dfu_dfuse_erase - a range of DfuSe memory to erase
+ * @address: first byte
+ * @length: bytes, not 0; every erasable sector the range touches is erased
+ */
+struct usb_dfu_dfuse_erase {
+	__u32 address;
+	__u32 length;
+};
+
+/**
+ * USB_DFU_IOCTL_DFUSE_ERASE - erase sectors with the DfuSe Erase command
+ * Argument: &struct usb_dfu_dfuse_erase. One Erase command (DFU_DNLOAD
+ * block 0, 0x41 and the address) for each erasable sector of the file's
+ * alternate setting that the range touches, each waited out as its
+ * bwPollTimeout says; sectors that are not erasable are skipped. EINVAL
+ * for a range that is empty or leaves the map, EACCES for a
+ * read-protected device, EIO when the device reports an error, EBUSY
+ * while a transfer is in progress, EPERM without write access,
+ * EOPNOTSUPP on a device that does not speak DfuSe.
+ */
+#define USB_DFU_IOCTL_DFUSE_ERASE	_IOW(USB_DFU_IOCTL_MAGIC, 0x0c, struct usb_dfu_dfuse_erase)
+
+/* The argument of USB_DFU_IOCTL_DFUSE_MASS_ERASE: "MASS" */
+#define USB_DFU_DFUSE_MASS_ERASE_CONFIRM	0x4d415353
+/* The argument of USB_DFU_IOCTL_DFUSE_UNPROTECT: "WIPE" */
+#define USB_DFU_DFUSE_UNPROTECT_CONFIRM		0x57495045
+
+/**
+ * USB_DFU_IOCTL_DFUSE_MASS_ERASE - erase all of the device's flash
+ * Argument: __u32, USB_DFU_DFUSE_MASS_ERASE_CONFIRM (EINVAL otherwise).
+ * Sends the DfuSe mass erase (DFU_DNLOAD block 0, 0x41 alone) and polls
+ * the device until it is done, for up to the busy_timeout_ms module
+ * parameter: an STM32F405 takes up to 32 s while it asks for 100 ms.
+ * Errors as for USB_DFU_IOCTL_DFUSE_ERASE.
+ */
+#define USB_DFU_IOCTL_DFUSE_MASS_ERASE	_IOW(USB_DFU_IOCTL_MAGIC, 0x0d, __u32)
+
+/**
+ * USB_DFU_IOCTL_DFUSE_UNPROTECT - remove read protection: wipes the chip
+ * Argument: __u32, USB_DFU_DFUSE_UNPROTECT_CONFIRM (EINVAL otherwise).
+ * Sends the DfuSe Read Unprotect command (0x92). The device erases all of
+ * its flash, resets its option bytes and drops off the bus; it comes back
+ * as a new /dev/dfuN, and this one goes away. 0 once the device has taken
+ * the command. Errors as for USB_DFU_IOCTL_DFUSE_ERASE.
+ */
+#define USB_DFU_IOCTL_DFUSE_UNPROTECT	_IOW(USB_DFU_IOCTL_MAGIC, 0x0e, __u32)
 
 #endif /* _UAPI_LINUX_USB_DFU_H */
