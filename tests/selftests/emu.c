@@ -610,3 +610,176 @@ int run_sh(const char *fmt, ...)
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
 }
+
+/* --- ST DfuSe devices ---------------------------------------------------- */
+
+#define DFUSE_EXTRA	32
+
+int emu_start_dfuse(struct emu *e, const char *profile, ...)
+{
+	char *a[DFUSE_EXTRA + 1] = { NULL };
+	va_list ap;
+	char *arg;
+	int n = 0;
+
+	va_start(ap, profile);
+	while ((arg = va_arg(ap, char *)) && n < DFUSE_EXTRA)
+		a[n++] = arg;
+	va_end(ap);
+	if (arg) {
+		fprintf(stderr, "# emu_start_dfuse: more than %d arguments\n", DFUSE_EXTRA);
+		return -1;
+	}
+	/* the unused ones are NULL: the list ends at the first of them */
+	return emu_start(e, "--dfuse", profile,
+			 a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+			 a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15],
+			 a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23],
+			 a[24], a[25], a[26], a[27], a[28], a[29], a[30], a[31],
+			 NULL);
+}
+
+int emu_knows(const char *word)
+{
+	return !run_sh("%s --help 2>&1 | grep -qwe '%s'", emu_binary(), word);
+}
+
+int emu_stat_str(struct emu *e, const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key), cap = 4096, n;
+	char path[96], *line = malloc(cap);
+	int ret = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/stats", e->dir);
+	f = fopen(path, "r");
+	if (!f || !line) {
+		if (f)
+			fclose(f);
+		free(line);
+		return -1;
+	}
+	/* erased= holds up to 256 addresses of 11 bytes */
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, key, klen) || line[klen] != '=')
+			continue;
+		n = strcspn(line + klen + 1, "\n");
+		if (n >= len)
+			n = len - 1;
+		memcpy(buf, line + klen + 1, n);
+		buf[n] = 0;
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	free(line);
+	return ret;
+}
+
+long long emu_stat_num(struct emu *e, const char *key)
+{
+	char buf[32], *end;
+	long long v;
+
+	if (emu_stat_str(e, key, buf, sizeof(buf)))
+		return -1;
+	v = strtoll(buf, &end, 0);
+	return end == buf ? -1 : v;
+}
+
+int emu_erased_is(struct emu *e, const char *want)
+{
+	char got[4096];
+
+	if (emu_stat_str(e, "erased", got, sizeof(got))) {
+		fprintf(stderr, "# no erased= in %s/stats\n", e->dir);
+		return 0;
+	}
+	if (strcmp(got, want)) {
+		fprintf(stderr, "# erased='%s', expected '%s'\n", got, want);
+		return 0;
+	}
+	return 1;
+}
+
+int stm32f4_sectors(unsigned long off, unsigned long len, char *buf, size_t size)
+{
+	unsigned long start = 0, sec;
+	size_t used = 0;
+	int i, n = 0;
+
+	buf[0] = 0;
+	for (i = 0; i < 12 && len; i++) {
+		sec = i < 4 ? 0x4000 : i == 4 ? 0x10000 : 0x20000;
+		if (start < off + len && off < start + sec) {
+			used += snprintf(buf + used, used < size ? size - used : 0,
+					 "%s0x%08lx", n ? "," : "",
+					 (unsigned long)STM32F4_FLASH + start);
+			n++;
+		}
+		start += sec;
+	}
+	return n;
+}
+
+unsigned char *emu_flash(struct emu *e, size_t *len)
+{
+	return read_file(emu_image_path(e), len);
+}
+
+int all_erased(const unsigned char *flash, size_t off, size_t len)
+{
+	size_t i;
+
+	for (i = off; i < off + len; i++) {
+		if (flash[i] != 0xff) {
+			fprintf(stderr, "# flash byte 0x%zx is 0x%02x, not erased\n",
+				i, flash[i]);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int read_dfuse_map(struct emu *e, struct dfuse_zone *z, int max)
+{
+	char path[128], line[256];
+	int n = 0, k;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/dfuse_map", e->sysfs);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		memset(&z[n], 0, sizeof(z[n]));
+		k = 0;
+		if (sscanf(line, "%u 0x%lx %lu*%lu %3s %n", &z[n].alt, &z[n].start,
+			   &z[n].count, &z[n].size, z[n].perms, &k) != 5 || !k) {
+			fprintf(stderr, "# dfuse_map line '%s' does not parse\n", line);
+			fclose(f);
+			return -1;
+		}
+		snprintf(z[n].name, sizeof(z[n].name), "%s", line + k);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+int set_dfuse_leave(struct emu *e, int leave)
+{
+	return write_attr(e, "dfuse_leave", leave ? "1" : "0");
+}
+
+void mark_kmsg(const char *mark)
+{
+	run_sh("echo 'dfu-test: mark %s' > /dev/kmsg", mark);
+}
+
+int kmsg_since(const char *mark, const char *ere)
+{
+	return !run_sh("dmesg | sed -n '/dfu-test: mark %s$/,$p' | grep -qE '%s'",
+		       mark, ere);
+}

@@ -112,4 +112,60 @@ void sleep_ms(int ms);
 /* Run a shell command; returns its exit status, or 128 + signal. */
 int run_sh(const char *fmt, ...);
 
+/*
+ * ST DfuSe devices (dfu-emu --dfuse NAME, tests/emulator/dfuse.c).
+ */
+/* STM32F4 ROM: internal flash at 0x08000000, 4*16K, 1*64K, 7*128K sectors */
+#define STM32F4_FLASH		0x08000000u
+#define STM32F4_FLASH_SIZE	(1u << 20)
+/*
+ * emu_start() of dfu-emu --dfuse PROFILE with up to 32 more arguments
+ * (NULL-terminated). Returns 0, or -1 with a message on stderr.
+ */
+int emu_start_dfuse(struct emu *e, const char *profile, ...);
+/* Does dfu-emu --help name this word (a profile, an option)? */
+int emu_knows(const char *word);
+/*
+ * The value of key in the stats file as a string (erased=0x...,0x...,
+ * address=0x08000000, dfuse=stm32f4): 0, or -1 without the key.
+ */
+int emu_stat_str(struct emu *e, const char *key, char *buf, size_t len);
+/* A hex (or decimal) stat such as address=0x08000000, or -1. */
+long long emu_stat_num(struct emu *e, const char *key);
+/*
+ * Is the erased= list (sector addresses in the order erased) exactly want
+ * ("0x08000000,0x08004000", "" for none)? Says what it read when not.
+ */
+int emu_erased_is(struct emu *e, const char *want);
+/*
+ * The STM32F4 internal flash sectors that [off, off + len) touches, off
+ * relative to 0x08000000, as an erased= list in buf ("" when len is 0).
+ * Returns the number of sectors.
+ */
+int stm32f4_sectors(unsigned long off, unsigned long len, char *buf, size_t size);
+/*
+ * The device's flash as --out wrote it (at each leave and at exit; read it
+ * after emu_stop() for the last state). Caller frees; NULL on error.
+ */
+unsigned char *emu_flash(struct emu *e, size_t *len);
+/* Are the len bytes of flash at off all 0xff? Says where not. */
+int all_erased(const unsigned char *flash, size_t off, size_t len);
+/* One line of sysfs dfuse_map: ALT 0xSTART COUNT*SIZE PERMS NAME */
+struct dfuse_zone {
+	unsigned int alt;
+	unsigned long start, count, size;
+	char perms[4];
+	char name[64];
+};
+/*
+ * Parse the node's dfuse_map into zones (at most max); returns how many,
+ * or -1 when it cannot be read or a line does not parse.
+ */
+int read_dfuse_map(struct emu *e, struct dfuse_zone *z, int max);
+/* Write "1" or "0" to the node's dfuse_leave; 0 or -errno. */
+int set_dfuse_leave(struct emu *e, int leave);
+/* A dmesg line matching the extended regex since the mark (mark_kmsg())? */
+void mark_kmsg(const char *mark);
+int kmsg_since(const char *mark, const char *ere);
+
 #endif
