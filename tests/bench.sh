@@ -1,29 +1,61 @@
 #!/bin/bash
 # make bench: dfu.ko (cat) against dfu-util on the same emulated device in
-# the test VM. Both flash U-Boot's image (download, manifestation) and read
-# it back (upload), for four settings of wTransferSize and bwPollTimeout,
-# DFU_BENCH_RUNS times each (default 3). Prints the median of each in ms.
+# the test VM, in one boot.
+# 1. DFU 1.1: both flash U-Boot's image (download, manifestation) and read
+#    it back (upload), for four settings of wTransferSize and bwPollTimeout,
+#    DFU_BENCH_RUNS times each (default 3) (tests/guest/bench.sh).
+# 2. ST DfuSe, on the emulated STM32F4 ROM (dfu-emu --dfuse stm32f4), a
+#    fresh one for each run: random images of 256 KiB and 1 MiB flashed
+#    from 0x08000000 by `cat IMAGE > /dev/dfuN` (until close returns, after
+#    the leave) and by `dfu-util -a 0 -s 0x08000000:leave -D IMAGE` (dfu.ko
+#    not loaded), then all 1 MiB read back by `cat /dev/dfuN` and
+#    `dfu-util -a 0 -s 0x08000000:1048576 -U`; DFU_BENCH_DFUSE_RUNS times
+#    each (default DFU_BENCH_RUNS, else 5) (tests/guest/bench-dfuse.sh).
+#    Each run is checked: flash content, the erase list (the sectors the
+#    image touches, so the same for both tools), the upload. The goal: the
+#    driver at least 2x faster than dfu-util on DfuSe download (PASS/FAIL
+#    printed; it does not fail the run).
+# Prints the median of each in ms, and the emulator's counts of one run.
+# DFU_BENCH_ONLY=dfuse: part 2 alone; DFU_BENCH_ONLY=dfu: part 1 alone.
+# DFU_BENCH_DFUSE_ERASE_MS (default 40), DFU_BENCH_DFUSE_WRITE_MS (4): the
+# emulated ROM's busy time per sector erase and per 2048-byte block.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 tests/vm/setup.sh
 tests/debian-packages.sh bench dfu-util
-tests/payload.sh >/dev/null
-cp "$(command -v dfu-util)" build/payload/
+p=build/payload-bench
+tests/payload.sh --out "$p" >/dev/null
+cp "$(command -v dfu-util)" "$p/"
+export DFU_BENCH_DFUSE_SIZES="262144 1048576"
+for s in $DFU_BENCH_DFUSE_SIZES; do
+	head -c "$s" /dev/urandom >"$p/images/dfuse-bench-$s.bin"
+done
 mkdir -p build/bench
 log=build/bench/vm.log
 echo "bench: booting the test VM (QEMU, Debian's 6.12 kernel)..."
-tests/vm/run.sh --timeout 1800 --log "$log" build/payload bench >/dev/null
-tr -d '\r' <"$log" | grep '^bench: image'
-tr -d '\r' <"$log" | awk '
-	/^bench: (dfu-util|dfu.ko) / { k = $3 " " $4 " " $5; v[$2, k] = v[$2, k] " " $6; keys[k] = 1 }
+rm -f build/bench/start
+rc=0
+flock build/.vm.lock sh -c 'date +%s >build/bench/start; exec "$@"' sh \
+	tests/vm/run.sh --timeout 3600 --log "$log" "$p" bench >/dev/null || rc=$?
+if [ "$rc" != 0 ]; then
+	tr -d '\r' <"$log" | grep -E '^bench|dfu' | tail -20 >&2
+	echo "bench: the VM run failed (exit $rc); see $log" >&2
+	exit "$rc"
+fi
+median='
 	function median(s,   a, n, i, j, t) {
 		n = split(s, a, " ")
 		for (i = 1; i <= n; i++)
 			for (j = i + 1; j <= n; j++)
 				if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
 		return a[int((n + 1) / 2)]
-	}
+	}'
+tr -d '\r' <"$log" >build/bench/vm.txt
+if [ "${DFU_BENCH_ONLY:-}" != dfuse ]; then
+	grep '^bench: image' build/bench/vm.txt
+	awk "$median"'
+	/^bench: (dfu-util|dfu.ko) / { k = $3 " " $4 " " $5; v[$2, k] = v[$2, k] " " $6; keys[k] = 1 }
 	END {
 		printf "%-9s %14s %8s %13s %11s %8s\n", "op", "wTransferSize", "poll ms",
 			"dfu-util ms", "dfu.ko ms", "ratio"
@@ -33,4 +65,27 @@ tr -d '\r' <"$log" | awk '
 			printf "%-9s %14s %8s %13d %11d %7.1fx\n", f[1], f[2], f[3], u, d,
 				(d > 0 ? u / d : 0)
 		}
-	}' | (read -r h; echo "$h"; sort -k1,1 -k2,2nr -k3,3n)
+	}' build/bench/vm.txt | (read -r h; echo "$h"; sort -k1,1 -k2,2nr -k3,3n)
+	echo
+fi
+if [ "${DFU_BENCH_ONLY:-}" != dfu ]; then
+	sed -n 's/^bench: dfuse image/bench: DfuSe (STM32F4 ROM), image/p' build/bench/vm.txt
+	# the emulator's counts, of the last run of each (they are the same in each)
+	awk '/^bench: dfuse-stats / { k = $3 " " $4 " " $5; s[k] = $0; if (!(k in seen)) { seen[k] = 1; o[++n] = k } }
+	END { for (i = 1; i <= n; i++) { sub(/^bench: dfuse-stats /, "", s[o[i]]); print "  " s[o[i]] } }' \
+		build/bench/vm.txt
+	awk "$median"'
+	/^bench: dfuse (dfu-util|dfu.ko) / { k = $4 " " $5; v[$3, k] = v[$3, k] " " $6; keys[k] = 1 }
+	END {
+		printf "%-9s %10s %13s %11s %8s  %s\n", "DfuSe op", "bytes",
+			"dfu-util ms", "dfu.ko ms", "ratio", "goal: dfu.ko 2x faster on download"
+		for (k in keys) {
+			split(k, f, " ")
+			u = median(v["dfu-util", k]); d = median(v["dfu.ko", k])
+			r = d > 0 ? u / d : 0
+			g = f[1] != "download" ? "" : (r >= 2 ? "PASS" : "FAIL")
+			printf "%-9s %10s %13d %11d %7.2fx  %s\n", f[1], f[2], u, d, r, g
+		}
+	}' build/bench/vm.txt | (read -r h; echo "$h"; sort -k1,1 -k2,2n)
+fi
+echo "bench: the VM run took $(($(date +%s) - $(cat build/bench/start))) s"

@@ -2,6 +2,8 @@
 # The benchmark, in the guest: the same emulated device, the same image,
 # flashed and read back by dfu.ko (cat) and by dfu-util (libusb, usbfs).
 # Prints "bench: TOOL OP TRANSFER_SIZE POLL_MS MS" lines, one per run.
+# Then the DfuSe half, on the emulated STM32F4 ROM (guest/bench-dfuse.sh).
+# DFU_BENCH_ONLY=dfuse: the DfuSe half alone; DFU_BENCH_ONLY=dfu: without it.
 set -eu
 image=/payload/images/u-boot.bin
 runs=${DFU_BENCH_RUNS:-3}
@@ -31,6 +33,8 @@ check_image() {
 	rm -f /tmp/device-image
 }
 
+only=${DFU_BENCH_ONLY:-}
+[ "$only" != dfuse ] || exec sh ./guest/bench-dfuse.sh
 for cfg in "4096 0" "4096 1" "1024 1" "64 0"; do
 	# shellcheck disable=SC2086 # two words: wTransferSize, poll ms
 	set -- $cfg
@@ -78,3 +82,4 @@ for cfg in "4096 0" "4096 1" "1024 1" "64 0"; do
 	done
 done
 echo "bench: image $size bytes, $runs runs each"
+[ "$only" = dfu ] || exec sh ./guest/bench-dfuse.sh
