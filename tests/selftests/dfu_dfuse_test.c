@@ -1,0 +1,1193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dfu_dfuse_test - ST DfuSe through /dev/dfuN against the emulated STM32F4
+ * system-memory ROM (dfu-emu --dfuse stm32f4) and the other DfuSe devices
+ * the emulator knows: the file is the memory of its alt setting, so cat
+ * programs the flash at 0x08000000, erasing exactly the sectors it touches,
+ * and the device leaves DFU mode at close. Each test checks the flash the
+ * emulator holds at the end (--out) and what it was sent (--stats: erased=
+ * lists the sectors in the order erased).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/usb/dfu.h>
+
+#include "kselftest_harness.h"
+#include "emu.h"
+
+#define IMG_PATH	"/tmp/dfuse-image.bin"
+#define ZERO_PATH	"/tmp/dfuse-zero.bin"
+#define FLASH		STM32F4_FLASH
+#define FLASH_SIZE	STM32F4_FLASH_SIZE
+#define XFER		2048	/* the STM32F4 ROM's wTransferSize */
+
+/* The F4 ROM's four alt settings, as the contract's dfuse_map shows them. */
+static const char f4_map[] =
+	"0 0x08000000 4*16384 rew Internal Flash\n"
+	"0 0x08010000 1*65536 rew Internal Flash\n"
+	"0 0x08020000 7*131072 rew Internal Flash\n"
+	"1 0x1fffc000 1*16 r-w Option Bytes\n"
+	"2 0x1fff7800 1*512 r-w OTP Memory\n"
+	"2 0x1fff7a00 1*16 r-w OTP Memory\n"
+	"3 0xffff0000 1*4 r-w Device Feature\n";
+
+/* The DfuSe personalities besides the ROM (dfu-emu --dfuse NAME). */
+static const char *const profiles[] = { "stm32f4", "stusbd", "bmp", "gd32vf103" };
+
+static unsigned long blocks(unsigned long len, unsigned long xfer)
+{
+	return (len + xfer - 1) / xfer;
+}
+
+/* A 1 MiB flash of zeros (--image): erases show as 0xff. */
+static int make_zero_flash(void)
+{
+	unsigned char *z = calloc(1, FLASH_SIZE);
+	int ret;
+
+	if (!z)
+		return -ENOMEM;
+	ret = write_file(ZERO_PATH, z, FLASH_SIZE);
+	free(z);
+	return ret;
+}
+
+/* Lose CAP_SYS_ADMIN and every other capability. */
+static int become_user(void)
+{
+	return setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000) ? -1 : 0;
+}
+
+/* The F4 flash at the end (after emu_stop()): img at off, 0xff elsewhere. */
+static int flash_holds(struct emu *e, const unsigned char *img, size_t off, size_t len)
+{
+	size_t flen;
+	unsigned char *f = emu_flash(e, &flen);
+	int ok = f && flen == FLASH_SIZE;
+
+	if (!ok)
+		fprintf(stderr, "# flash: %zu bytes, expected %u\n", f ? flen : 0, FLASH_SIZE);
+	if (ok && memcmp(f + off, img, len)) {
+		size_t i = 0;
+
+		while (f[off + i] == img[i])
+			i++;
+		fprintf(stderr, "# flash at 0x%zx: 0x%02x, image 0x%02x\n",
+			FLASH + off + i, f[off + i], img[i]);
+		ok = 0;
+	}
+	ok = ok && all_erased(f, 0, off) && all_erased(f, off + len, FLASH_SIZE - off - len);
+	free(f);
+	return ok;
+}
+
+/*
+ * Every DFU_DNLOAD the device got is a command it ran or a data block it
+ * took, plus leaves zero-length ones: nothing refused, nothing stray.
+ */
+static long dnloads_accounted(struct emu *e, long leaves)
+{
+	return emu_stat(e, "set_address") + emu_stat(e, "erases") +
+	       emu_stat(e, "mass_erases") + emu_stat(e, "get_commands") +
+	       emu_stat(e, "unprotects") + emu_stat(e, "dfuse_writes") + leaves;
+}
+
+FIXTURE(dfuse) {
+	struct emu e;
+};
+
+FIXTURE_SETUP(dfuse)
+{
+	memset(&self->e, 0, sizeof(self->e));
+}
+
+FIXTURE_TEARDOWN(dfuse)
+{
+	emu_stop(&self->e);
+}
+
+/*
+ * cat-like downloads at 0x08000000 (open, write(), close): the flash holds
+ * the image and nothing else, exactly the sectors it touches were erased,
+ * Set Address went once per run and after erases (not per block), the
+ * device left once (and is back in DFU mode), and the result says so.
+ */
+FIXTURE(cat) {
+	struct emu e;
+};
+
+FIXTURE_VARIANT(cat) {
+	size_t len;
+	size_t chunk;		/* write() size; 0: coreutils cat */
+};
+
+FIXTURE_VARIANT_ADD(cat, one_byte) { .len = 1, .chunk = 1 };
+FIXTURE_VARIANT_ADD(cat, one_sector) { .len = 16384, .chunk = 0 };
+FIXTURE_VARIANT_ADD(cat, sector_plus_one) { .len = 16385, .chunk = 4096 };
+/* 16, 64 and 128 KiB sectors, written 64 KiB at a time */
+FIXTURE_VARIANT_ADD(cat, whole_flash) { .len = FLASH_SIZE, .chunk = 65536 };
+/* the same with coreutils cat (128 KiB writes) */
+FIXTURE_VARIANT_ADD(cat, whole_flash_cat) { .len = FLASH_SIZE, .chunk = 0 };
+
+FIXTURE_SETUP(cat)
+{
+	memset(&self->e, 0, sizeof(self->e));
+}
+
+FIXTURE_TEARDOWN(cat)
+{
+	emu_stop(&self->e);
+}
+
+TEST_F_TIMEOUT(cat, lands_at_flash_start, 240)
+{
+	size_t len = variant->len;
+	unsigned char *img = make_pattern_file(IMG_PATH, len, 1000 + len);
+	struct usb_dfu_result r;
+	struct usb_dfu_info info;
+	char want[512];
+	long devnum, n, sa;
+	long long t0;
+	int rfd;
+
+	ASSERT_NE(NULL, img);
+	n = stm32f4_sectors(0, len, want, sizeof(want));
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
+	devnum = emu_devnum(&self->e);
+	rfd = open(self->e.node, O_RDONLY);
+	ASSERT_LE(0, rfd);
+	ASSERT_EQ(0, ioctl(rfd, USB_DFU_IOCTL_GET_INFO, &info));
+	EXPECT_EQ(USB_DFU_DIALECT_DFUSE, info.dialect);
+	EXPECT_EQ(0x011a, info.bcdDFUVersion);
+	EXPECT_EQ(0x0483, info.idVendor);
+	EXPECT_EQ(0xdf11, info.idProduct);
+	EXPECT_EQ(XFER, info.wTransferSize);
+	EXPECT_EQ(4, info.bNumAltSettings);
+	EXPECT_EQ(0, info.bAlternateSetting);
+	EXPECT_EQ(USB_DFU_MODE_DFU, info.mode);
+
+	t0 = now_us();
+	if (variant->chunk) {
+		EXPECT_EQ(0, flash_buf(self->e.node, img, len, variant->chunk));
+	} else {
+		EXPECT_EQ(0, run_sh("cat %s > %s", IMG_PATH, self->e.node));
+	}
+	TH_LOG("%zu bytes in %lld ms", len, ms_since(t0));
+
+	/* the result, on a file opened before: the device has left */
+	ASSERT_EQ(0, ioctl(rfd, USB_DFU_IOCTL_GET_RESULT, &r));
+	EXPECT_EQ(0, r.error);
+	EXPECT_EQ((__u32)USB_DFU_RESULT_LEFT, r.flags);
+	EXPECT_EQ((__u64)len, r.bytes);
+	close(rfd);
+	/* off the bus for 200 ms, then back in DFU mode */
+	ASSERT_EQ(0, emu_wait_reenumerated(&self->e, devnum, 10000));
+	ASSERT_EQ(0, emu_wait_mode(&self->e, "dfu", 5000));
+	emu_stop(&self->e);
+
+	EXPECT_TRUE(flash_holds(&self->e, img, 0, len));
+	EXPECT_TRUE(emu_erased_is(&self->e, want));
+	EXPECT_EQ(n, emu_stat(&self->e, "erases"));
+	EXPECT_EQ(1, emu_stat(&self->e, "leaves"));
+	EXPECT_EQ(0, emu_stat(&self->e, "mass_erases"));
+	EXPECT_EQ((long)blocks(len, XFER), emu_stat(&self->e, "dfuse_writes"));
+	EXPECT_EQ((long)len, emu_stat(&self->e, "dfuse_write_bytes"));
+	EXPECT_EQ(0, emu_stat(&self->e, "dfuse_errors"));
+	EXPECT_EQ(0, emu_stat(&self->e, "early_polls"));
+	/* the leave's Set Address went to the base */
+	EXPECT_EQ((long long)FLASH, emu_stat_num(&self->e, "address"));
+	sa = emu_stat(&self->e, "set_address");
+	TH_LOG("set_address=%ld for %ld sectors, %lu blocks", sa, n, blocks(len, XFER));
+	/* one for the data (again after each erase batch), one for the leave */
+	EXPECT_LE(2, sa);
+	EXPECT_GE(n + 2, sa);
+	EXPECT_EQ(dnloads_accounted(&self->e, 1), emu_stat(&self->e, "dnload_requests"));
+	free(img);
+}
+
+/* pwrite() of 100 bytes at 0x8000: only sector 2 (0x08008000) is erased. */
+TEST_F_TIMEOUT(dfuse, pwrite_at_offset, 60)
+{
+	unsigned char img[100];
+	int fd;
+
+	fill_pattern(img, sizeof(img), 2);
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ((ssize_t)sizeof(img), pwrite(fd, img, sizeof(img), 0x8000));
+	/* pwrite does not move the position */
+	EXPECT_EQ(0, lseek(fd, 0, SEEK_CUR));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(1, emu_wait_stat(&self->e, "leaves", 1, 5000));
+	emu_stop(&self->e);
+	EXPECT_TRUE(flash_holds(&self->e, img, 0x8000, sizeof(img)));
+	EXPECT_TRUE(emu_erased_is(&self->e, "0x08008000"));
+	EXPECT_EQ(1, emu_stat(&self->e, "erases"));
+	EXPECT_EQ(1, emu_stat(&self->e, "dfuse_writes"));
+	EXPECT_EQ(100, emu_stat(&self->e, "dfuse_write_bytes"));
+	EXPECT_EQ(0, emu_stat(&self->e, "dfuse_errors"));
+	EXPECT_EQ(dnloads_accounted(&self->e, 1), emu_stat(&self->e, "dnload_requests"));
+}
+
+/*
+ * dd seek=: lseek() then write() lands at 0x08000000 + position, and
+ * lseek(SEEK_END) is the end of the internal flash.
+ */
+TEST_F_TIMEOUT(dfuse, dd_seek, 60)
+{
+	unsigned char *img = make_pattern_file(IMG_PATH, 3000, 3);
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
+	/* 0x0c000 + 3000 stays in sector 3 */
+	ASSERT_EQ(0, run_sh("dd if=%s of=%s bs=1024 seek=48 status=none", IMG_PATH,
+			    self->e.node));
+	EXPECT_EQ(1, emu_wait_stat(&self->e, "leaves", 1, 5000));
+	emu_stop(&self->e);
+	EXPECT_TRUE(flash_holds(&self->e, img, 0xc000, 3000));
+	EXPECT_TRUE(emu_erased_is(&self->e, "0x0800c000"));
+	free(img);
+}
+
+/*
+ * A DfuSe file's two elements, at 0x08000000 and 0x08020000, written with
+ * pwrite() in one open: both land, only their two sectors are erased, one
+ * leave at the end.
+ */
+TEST_F_TIMEOUT(dfuse, two_elements_one_open, 60)
+{
+	unsigned char el1[4096], el2[6144], *f;
+	size_t flen;
+	int fd;
+
+	fill_pattern(el1, sizeof(el1), 41);
+	fill_pattern(el2, sizeof(el2), 42);
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ((ssize_t)sizeof(el1), pwrite(fd, el1, sizeof(el1), 0));
+	EXPECT_EQ((ssize_t)sizeof(el2), pwrite(fd, el2, sizeof(el2), 0x20000));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(1, emu_wait_stat(&self->e, "leaves", 1, 5000));
+	emu_stop(&self->e);
+	f = emu_flash(&self->e, &flen);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ((size_t)FLASH_SIZE, flen);
+	EXPECT_EQ(0, memcmp(f, el1, sizeof(el1)));
+	EXPECT_EQ(0, memcmp(f + 0x20000, el2, sizeof(el2)));
+	EXPECT_TRUE(all_erased(f, sizeof(el1), 0x20000 - sizeof(el1)));
+	EXPECT_TRUE(all_erased(f, 0x20000 + sizeof(el2), FLASH_SIZE - 0x20000 - sizeof(el2)));
+	free(f);
+	EXPECT_TRUE(emu_erased_is(&self->e, "0x08000000,0x08020000"));
+	EXPECT_EQ(2, emu_stat(&self->e, "erases"));
+	EXPECT_EQ(2 + 3, emu_stat(&self->e, "dfuse_writes"));
+	EXPECT_EQ(1, emu_stat(&self->e, "leaves"));
+	/* two runs and the leave; at most one more after an erase batch */
+	EXPECT_LE(3, emu_stat(&self->e, "set_address"));
+	EXPECT_GE(4, emu_stat(&self->e, "set_address"));
+	EXPECT_EQ(dnloads_accounted(&self->e, 1), emu_stat(&self->e, "dnload_requests"));
+}
+
+/*
+ * Writes the map refuses, with not one DFU_DNLOAD sent: past the end of
+ * the internal flash (ENOSPC), a raw DfuSe .dfu file (EMEDIUMTYPE), also
+ * with cat. No download happened, so nothing leaves.
+ */
+TEST_F_TIMEOUT(dfuse, refused_writes_send_nothing, 60)
+{
+	unsigned char buf[4096];
+	int fd;
+
+	fill_pattern(buf, sizeof(buf), 5);
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, pwrite(fd, buf, 100, FLASH_SIZE));
+	EXPECT_EQ(ENOSPC, errno);
+	EXPECT_EQ(-1, pwrite(fd, buf, 1, FLASH_SIZE + 12345));
+	EXPECT_EQ(ENOSPC, errno);
+	EXPECT_EQ(FLASH_SIZE, lseek(fd, FLASH_SIZE, SEEK_SET));
+	EXPECT_EQ(-1, write(fd, buf, sizeof(buf)));
+	EXPECT_EQ(ENOSPC, errno);
+	EXPECT_EQ(0, close(fd));
+
+	/* "DfuSe", bVersion 1, DFUImageSize, bTargets 1: dfuctl's job */
+	memcpy(buf, "DfuSe\x01", 6);
+	buf[6] = sizeof(buf) & 0xff;
+	buf[7] = sizeof(buf) >> 8;
+	buf[8] = 0;
+	buf[9] = 0;
+	buf[10] = 1;
+	EXPECT_EQ(-EMEDIUMTYPE, flash_buf(self->e.node, buf, sizeof(buf), sizeof(buf)));
+	EXPECT_EQ(-EMEDIUMTYPE, flash_buf(self->e.node, buf, sizeof(buf), 3));
+	ASSERT_EQ(0, write_file(IMG_PATH, buf, sizeof(buf)));
+	EXPECT_NE(0, run_sh("cat %s > %s 2>/dev/null", IMG_PATH, self->e.node));
+	/* still the same device, in DFU mode, idle */
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&self->e));
+	emu_stop(&self->e);
+	EXPECT_EQ(0, emu_stat(&self->e, "dnload_requests"));
+	EXPECT_EQ(0, emu_stat(&self->e, "erases"));
+	EXPECT_EQ(0, emu_stat(&self->e, "dfuse_writes"));
+	EXPECT_EQ(0, emu_stat(&self->e, "leaves"));
+	EXPECT_TRUE(emu_erased_is(&self->e, ""));
+}
+
+/*
+ * A write that starts in the flash and runs past its end: either refused
+ * whole with ENOSPC and nothing sent, or short up to the end (as a full
+ * disk does); whichever, the flash holds exactly what was taken.
+ */
+TEST_F_TIMEOUT(dfuse, write_across_the_end, 60)
+{
+	unsigned char buf[100];
+	ssize_t n;
+	int fd;
+
+	fill_pattern(buf, sizeof(buf), 6);
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	n = pwrite(fd, buf, sizeof(buf), FLASH_SIZE - 50);
+	if (n < 0) {
+		EXPECT_EQ(ENOSPC, errno);
+		EXPECT_EQ(0, close(fd));
+		emu_stop(&self->e);
+		EXPECT_EQ(0, emu_stat(&self->e, "dnload_requests"));
+		TH_LOG("refused whole");
+	} else {
+		EXPECT_EQ(50, n);
+		EXPECT_EQ(0, close(fd));
+		EXPECT_EQ(1, emu_wait_stat(&self->e, "leaves", 1, 5000));
+		emu_stop(&self->e);
+		EXPECT_TRUE(flash_holds(&self->e, buf, FLASH_SIZE - 50, 50));
+		EXPECT_TRUE(emu_erased_is(&self->e, "0x080e0000"));
+		TH_LOG("short write of 50");
+	}
+}
+
+/* The lines of dfuse_map for one alt, in order. */
+static int alt_zones(struct dfuse_zone *all, int n, unsigned int alt,
+		     struct dfuse_zone *out, int max)
+{
+	int i, k = 0;
+
+	for (i = 0; i < n && k < max; i++)
+		if (all[i].alt == alt)
+			out[k++] = all[i];
+	return k;
+}
+
+/*
+ * The profiles the emulator has that have a zone (or a gap) the F4 lacks:
+ * writes to a sector that is not writable fail with EROFS, writes into a
+ * gap between zones with ENXIO, reads of a sector that is not readable or
+ * of a gap with ENXIO, all with nothing sent.
+ */
+TEST_F_TIMEOUT(dfuse, readonly_and_gaps_refused, 120)
+{
+	struct dfuse_zone z[64], a[64];
+	unsigned int p, alt;
+	int n, k, i, tried_ro = 0, tried_gap = 0;
+	unsigned char buf[64];
+
+	memset(buf, 0, sizeof(buf));
+	for (p = 0; p < sizeof(profiles) / sizeof(profiles[0]); p++) {
+		int found = 0;
+
+		if (!emu_knows(profiles[p]))
+			continue;
+		ASSERT_EQ(0, emu_start_dfuse(&self->e, profiles[p], NULL));
+		n = read_dfuse_map(&self->e, z, 64);
+		ASSERT_LT(0, n);
+		for (alt = 0; alt < 8; alt++) {
+			k = alt_zones(z, n, alt, a, 64);
+			for (i = 0; i < k; i++) {
+				unsigned long off = a[i].start - a[0].start;
+				__u32 set = alt;
+				int fd;
+
+				if (a[i].perms[2] == 'w' && a[i].perms[0] == 'r' &&
+				    (i == 0 || a[i - 1].start + a[i - 1].count * a[i - 1].size ==
+				     a[i].start))
+					continue;
+				fd = open(self->e.node, O_RDWR);
+				ASSERT_LE(0, fd);
+				ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_SET_ALT, &set));
+				if (a[i].perms[2] != 'w') {
+					EXPECT_EQ(-1, pwrite(fd, buf, 16, off)) {
+						TH_LOG("%s alt %u 0x%08lx %s", profiles[p], alt,
+						       a[i].start, a[i].perms);
+					}
+					EXPECT_EQ(EROFS, errno);
+					tried_ro++;
+				}
+				if (a[i].perms[0] != 'r') {
+					EXPECT_EQ(-1, pread(fd, buf, 16, off));
+					EXPECT_EQ(ENXIO, errno);
+				}
+				if (i > 0 && a[i - 1].start + a[i - 1].count * a[i - 1].size <
+				    a[i].start) {
+					unsigned long gap = a[i - 1].start +
+						a[i - 1].count * a[i - 1].size - a[0].start;
+
+					EXPECT_EQ(-1, pwrite(fd, buf, 16, gap)) {
+						TH_LOG("%s alt %u gap at 0x%08lx", profiles[p],
+						       alt, gap + a[0].start);
+					}
+					EXPECT_EQ(ENXIO, errno);
+					EXPECT_EQ(-1, pread(fd, buf, 16, gap));
+					EXPECT_EQ(ENXIO, errno);
+					tried_gap++;
+				}
+				EXPECT_EQ(0, close(fd));
+				found = 1;
+			}
+		}
+		emu_stop(&self->e);
+		if (found)
+			EXPECT_EQ(0, emu_stat(&self->e, "dnload_requests"));
+	}
+	TH_LOG("%d read-only sectors, %d gaps tried", tried_ro, tried_gap);
+	if (!tried_ro && !tried_gap)
+		SKIP(return, "no emulated DfuSe device has a non-writable sector or a gap");
+	if (!tried_gap)
+		TH_LOG("not tried: ENXIO in a gap (no emulated device has one)");
+	if (!tried_ro)
+		TH_LOG("not tried: EROFS (no emulated device has a non-writable sector)");
+}
+
+/*
+ * sysfs: dfuse_map (all four alts), dfuse_commands (UPLOAD block 0, read
+ * once and cached), dfuse_leave (1 by default, 0 or 1); none of them on a
+ * device that does not speak DfuSe.
+ */
+TEST_F_TIMEOUT(dfuse, sysfs_attributes, 60)
+{
+	char path[128], buf[64];
+	unsigned char *map;
+	size_t len;
+	struct emu plain;
+
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
+	snprintf(path, sizeof(path), "%s/dfuse_map", self->e.sysfs);
+	map = read_file(path, &len);
+	ASSERT_NE(NULL, map);
+	EXPECT_EQ(strlen(f4_map), len);
+	EXPECT_EQ(0, memcmp(map, f4_map, len < strlen(f4_map) ? len : strlen(f4_map))) {
+		TH_LOG("dfuse_map:\n%.*s", (int)len, map);
+	}
+	free(map);
+	ASSERT_EQ(0, read_attr(&self->e, "dfuse_commands", buf, sizeof(buf)));
+	EXPECT_STREQ("00 21 41 92", buf);
+	ASSERT_EQ(0, read_attr(&self->e, "dfuse_commands", buf, sizeof(buf)));
+	EXPECT_STREQ("00 21 41 92", buf);
+	ASSERT_EQ(0, read_attr(&self->e, "dfuse_leave", buf, sizeof(buf)));
+	EXPECT_STREQ("1", buf);
+	EXPECT_EQ(0, set_dfuse_leave(&self->e, 0));
+	ASSERT_EQ(0, read_attr(&self->e, "dfuse_leave", buf, sizeof(buf)));
+	EXPECT_STREQ("0", buf);
+	EXPECT_EQ(0, set_dfuse_leave(&self->e, 1));
+	ASSERT_EQ(0, read_attr(&self->e, "dfuse_leave", buf, sizeof(buf)));
+	EXPECT_STREQ("1", buf);
+	EXPECT_NE(0, write_attr(&self->e, "dfuse_leave", "2"));
+	EXPECT_NE(0, write_attr(&self->e, "dfuse_map", "0"));
+	emu_stop(&self->e);
+	/* the command list was asked for once: one UPLOAD, nothing else */
+	EXPECT_EQ(1, emu_stat(&self->e, "upload_requests"));
+	EXPECT_EQ(0, emu_stat(&self->e, "dnload_requests"));
+
+	ASSERT_EQ(0, emu_start(&plain, "--transfer-size", "64", NULL));
+	EXPECT_EQ(-ENOENT, read_attr(&plain, "dfuse_map", buf, sizeof(buf)));
+	EXPECT_EQ(-ENOENT, read_attr(&plain, "dfuse_commands", buf, sizeof(buf)));
+	EXPECT_EQ(-ENOENT, read_attr(&plain, "dfuse_leave", buf, sizeof(buf)));
+	emu_stop(&plain);
+}
+
+/*
+ * dfuse_leave 0: the download ends with DFU_ABORT, not the leave: the
+ * device stays on the bus in dfuIDLE, the result has no LEFT flag, and the
+ * data is in the flash.
+ */
+TEST_F_TIMEOUT(dfuse, no_leave_stays_idle, 60)
+{
+	size_t len = 20000;
+	unsigned char *img = make_pattern_file(IMG_PATH, len, 7);
+	struct usb_dfu_status st;
+	struct usb_dfu_result r;
+	long devnum;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
+	devnum = emu_devnum(&self->e);
+	ASSERT_EQ(0, set_dfuse_leave(&self->e, 0));
+	EXPECT_EQ(0, run_sh("cat %s > %s", IMG_PATH, self->e.node));
+	ASSERT_EQ(0, get_result(&self->e, &r));
+	EXPECT_EQ(0, r.error);
+	EXPECT_EQ(0u, r.flags);
+	EXPECT_EQ((__u64)len, r.bytes);
+	ASSERT_EQ(0, get_status(&self->e, &st));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, st.bState);
+	EXPECT_EQ(USB_DFU_STATUS_OK, st.bStatus);
+	sleep_ms(500);	/* a leave would have taken it off the bus by now */
+	EXPECT_EQ(devnum, emu_devnum(&self->e));
+	EXPECT_TRUE(last_result_is(&self->e, "ok 20000"));
+	emu_stop(&self->e);
+	EXPECT_EQ(0, emu_stat(&self->e, "leaves"));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, emu_stat(&self->e, "state"));
+	EXPECT_TRUE(flash_holds(&self->e, img, 0, len));
+	EXPECT_TRUE(emu_erased_is(&self->e, "0x08000000,0x08004000"));
+	free(img);
+}
+
+/*
+ * Upload: with dfuse_leave 0 the device stays after a download; read()
+ * then returns the whole internal flash, exactly 1 MiB, and EOF at the end
+ * of the alt; pread() at an offset reads there.
+ */
+TEST_F_TIMEOUT(dfuse, upload_whole_flash, 240)
+{
+	size_t len = 200000, got, flen;
+	unsigned char *img = make_pattern_file(IMG_PATH, len, 8), *up, *f;
+	unsigned char part[5000];
+	struct usb_dfu_result r;
+	long long t0;
+	int fd;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
+	ASSERT_EQ(0, set_dfuse_leave(&self->e, 0));
+	ASSERT_EQ(0, flash_buf(self->e.node, img, len, 65536));
+	t0 = now_us();
+	up = upload_buf(self->e.node, &got, 65536);
+	ASSERT_NE(NULL, up) {
+		TH_LOG("read: %s", strerror(errno));
+	}
+	TH_LOG("1 MiB read in %lld ms", ms_since(t0));
+	EXPECT_EQ((size_t)FLASH_SIZE, got);
+	ASSERT_EQ(0, get_result(&self->e, &r));
+	EXPECT_EQ(0, r.error);
+	EXPECT_EQ((__u32)USB_DFU_RESULT_UPLOAD, r.flags);
+	EXPECT_EQ((__u64)FLASH_SIZE, r.bytes);
+
+	fd = open(self->e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ((ssize_t)sizeof(part), pread(fd, part, sizeof(part), 0x8000 + 123));
+	EXPECT_EQ(0, memcmp(part, img + 0x8000 + 123, sizeof(part)));
+	/* across the end: short, then EOF */
+	EXPECT_EQ(100, pread(fd, part, sizeof(part), FLASH_SIZE - 100));
+	EXPECT_EQ(0, memcmp(part, up + FLASH_SIZE - 100, 100));
+	EXPECT_EQ(0, pread(fd, part, sizeof(part), FLASH_SIZE));
+	EXPECT_EQ(FLASH_SIZE, lseek(fd, 0, SEEK_END));
+	EXPECT_EQ(0, read(fd, part, 1));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&self->e));
+	emu_stop(&self->e);
+	EXPECT_EQ(0, emu_stat(&self->e, "leaves"));
+	EXPECT_EQ(0, emu_stat(&self->e, "dfuse_errors"));
+	f = emu_flash(&self->e, &flen);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ((size_t)FLASH_SIZE, flen);
+	if (got == FLASH_SIZE)
+		EXPECT_EQ(0, memcmp(up, f, FLASH_SIZE));
+	EXPECT_TRUE(flash_holds(&self->e, img, 0, len));
+	free(f);
+	free(up);
+	free(img);
+}
+
+/*
+ * A block the device fails (errVERIFY: 0xff over the option bytes, which
+ * cannot be erased, so flash cannot turn their 0 bits back to 1) fails the
+ * download with EIO at close: no leave, the device stays in DFU mode, and
+ * the next download (internal flash) works and leaves.
+ */
+TEST_F_TIMEOUT(dfuse, failed_block_never_leaves, 60)
+{
+	unsigned char ff[16], *img;
+	struct usb_dfu_result r;
+	size_t len = 5000;
+	long devnum;
+	__u32 alt = 1;
+	int fd, ret;
+
+	memset(ff, 0xff, sizeof(ff));
+	img = make_pattern_file(IMG_PATH, len, 9);
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
+	devnum = emu_devnum(&self->e);
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_SET_ALT, &alt));
+	ret = write(fd, ff, sizeof(ff)) < 0 ? -errno : 0;
+	if (!ret)
+		ret = close(fd) ? -errno : 0;
+	else
+		close(fd);
+	EXPECT_EQ(-EIO, ret);
+	ASSERT_EQ(0, get_result(&self->e, &r));
+	EXPECT_EQ(-EIO, r.error);
+	EXPECT_EQ(USB_DFU_STATUS_ERR_VERIFY, r.bStatus);
+	EXPECT_EQ(0u, r.flags & USB_DFU_RESULT_LEFT);
+	sleep_ms(500);
+	EXPECT_EQ(devnum, emu_devnum(&self->e));
+	EXPECT_EQ(0, emu_wait_stat(&self->e, "leaves", 0, 100));
+
+	EXPECT_EQ(0, run_sh("cat %s > %s", IMG_PATH, self->e.node));
+	ASSERT_EQ(0, emu_wait_reenumerated(&self->e, devnum, 10000));
+	emu_stop(&self->e);
+	EXPECT_EQ(1, emu_stat(&self->e, "leaves"));
+	EXPECT_EQ(1, emu_stat(&self->e, "dfuse_errors"));
+	EXPECT_TRUE(flash_holds(&self->e, img, 0, len));
+	EXPECT_TRUE(emu_erased_is(&self->e, "0x08000000"));
+	free(img);
+}
+
+/* A chip with a blank application starts in dfuERROR/errFIRMWARE: cat works. */
+TEST_F_TIMEOUT(dfuse, blank_chip, 60)
+{
+	size_t len = 20000;
+	unsigned char *img = make_pattern_file(IMG_PATH, len, 10);
+	struct usb_dfu_status st;
+
+	ASSERT_NE(NULL, img);
+	if (!emu_knows("--dfuse-blank"))
+		SKIP(free(img); return, "dfu-emu has no --dfuse-blank yet");
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", "--dfuse-blank", NULL));
+	ASSERT_EQ(0, get_status(&self->e, &st));
+	EXPECT_EQ(USB_DFU_STATE_ERROR, st.bState);
+	EXPECT_EQ(USB_DFU_STATUS_ERR_FIRMWARE, st.bStatus);
+	EXPECT_EQ(0, run_sh("cat %s > %s", IMG_PATH, self->e.node));
+	EXPECT_EQ(1, emu_wait_stat(&self->e, "leaves", 1, 5000));
+	emu_stop(&self->e);
+	EXPECT_TRUE(flash_holds(&self->e, img, 0, len));
+	EXPECT_TRUE(emu_erased_is(&self->e, "0x08000000,0x08004000"));
+	free(img);
+}
+
+/*
+ * USB_DFU_IOCTL_DFUSE_SET_BASE: position 0 becomes 0x08020000 for this
+ * file (also a read-only one), addresses outside the map are EINVAL,
+ * SET_ALT goes back to the alt's start; the leave jumps to the base.
+ */
+TEST_F_TIMEOUT(dfuse, set_base, 60)
+{
+	unsigned char img[5000], back[5000];
+	__u32 base, alt = 0;
+	int fd, rfd;
+
+	fill_pattern(img, sizeof(img), 11);
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
+	rfd = open(self->e.node, O_RDONLY);
+	ASSERT_LE(0, rfd);
+	base = FLASH + FLASH_SIZE;
+	EXPECT_EQ(-1, ioctl(rfd, USB_DFU_IOCTL_DFUSE_SET_BASE, &base));
+	EXPECT_EQ(EINVAL, errno);
+	base = FLASH - 1;
+	EXPECT_EQ(-1, ioctl(rfd, USB_DFU_IOCTL_DFUSE_SET_BASE, &base));
+	EXPECT_EQ(EINVAL, errno);
+	base = 0x1fffc000;	/* alt 1's, not this file's alt 0 */
+	EXPECT_EQ(-1, ioctl(rfd, USB_DFU_IOCTL_DFUSE_SET_BASE, &base));
+	EXPECT_EQ(EINVAL, errno);
+
+	ASSERT_EQ(0, set_dfuse_leave(&self->e, 0));
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	base = 0x08020000;
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DFUSE_SET_BASE, &base));
+	EXPECT_EQ((ssize_t)sizeof(img), write(fd, img, sizeof(img)));
+	EXPECT_EQ(0, close(fd));
+	/* the read-only file reads there too */
+	ASSERT_EQ(0, ioctl(rfd, USB_DFU_IOCTL_DFUSE_SET_BASE, &base));
+	EXPECT_EQ((ssize_t)sizeof(back), pread(rfd, back, sizeof(back), 0));
+	EXPECT_EQ(0, memcmp(back, img, sizeof(img)));
+	EXPECT_EQ(FLASH_SIZE - 0x20000, lseek(rfd, 0, SEEK_END));
+	/* SET_ALT: back to 0x08000000, erased */
+	ASSERT_EQ(0, ioctl(rfd, USB_DFU_IOCTL_SET_ALT, &alt));
+	EXPECT_EQ((ssize_t)sizeof(back), pread(rfd, back, sizeof(back), 0));
+	EXPECT_TRUE(all_erased(back, 0, sizeof(back)));
+	close(rfd);
+
+	/* one byte at the base, with the leave: it jumps to 0x08040000 */
+	ASSERT_EQ(0, set_dfuse_leave(&self->e, 1));
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	base = 0x08040000;
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DFUSE_SET_BASE, &base));
+	EXPECT_EQ(1, write(fd, img, 1));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(1, emu_wait_stat(&self->e, "leaves", 1, 5000));
+	emu_stop(&self->e);
+	EXPECT_EQ(0x08040000LL, emu_stat_num(&self->e, "address"));
+	EXPECT_TRUE(emu_erased_is(&self->e, "0x08020000,0x08040000"));
+	EXPECT_EQ(1, emu_stat(&self->e, "leaves"));
+}
+
+/*
+ * USB_DFU_IOCTL_DFUSE_ERASE on a flash of zeros: exactly the sectors the
+ * range touches become 0xff; an empty range or one leaving the map is
+ * EINVAL; a read-only file of a user without CAP_SYS_ADMIN gets EPERM.
+ */
+TEST_F_TIMEOUT(dfuse, erase_ioctl, 60)
+{
+	struct usb_dfu_dfuse_erase er;
+	unsigned char *f;
+	size_t flen, i;
+	int fd, status, bad = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, make_zero_flash());
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", "--image", ZERO_PATH, NULL));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int ro = open(self->e.node, O_RDONLY);
+		struct usb_dfu_dfuse_erase e2 = { FLASH, 1 };
+		__u32 confirm = USB_DFU_DFUSE_MASS_ERASE_CONFIRM;
+
+		if (ro < 0 || become_user())
+			_exit(100);
+		if (!ioctl(ro, USB_DFU_IOCTL_DFUSE_ERASE, &e2) || errno != EPERM)
+			_exit(1);
+		if (!ioctl(ro, USB_DFU_IOCTL_DFUSE_MASS_ERASE, &confirm) || errno != EPERM)
+			_exit(2);
+		confirm = USB_DFU_DFUSE_UNPROTECT_CONFIRM;
+		if (!ioctl(ro, USB_DFU_IOCTL_DFUSE_UNPROTECT, &confirm) || errno != EPERM)
+			_exit(3);
+		confirm = FLASH;	/* SET_BASE needs no write access */
+		if (ioctl(ro, USB_DFU_IOCTL_DFUSE_SET_BASE, &confirm))
+			_exit(4);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	er.address = FLASH;
+	er.length = 0;
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_DFUSE_ERASE, &er));
+	EXPECT_EQ(EINVAL, errno);
+	er.address = FLASH + FLASH_SIZE - 16;
+	er.length = 32;
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_DFUSE_ERASE, &er));
+	EXPECT_EQ(EINVAL, errno);
+	er.address = FLASH - 16;
+	er.length = 32;
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_DFUSE_ERASE, &er));
+	EXPECT_EQ(EINVAL, errno);
+	/* the last byte of sector 1 and the first of sector 2 */
+	er.address = 0x08007fff;
+	er.length = 2;
+	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DFUSE_ERASE, &er));
+	/* all of sector 5 (128 KiB) and one byte of sector 6 */
+	er.address = 0x08020000;
+	er.length = 0x20001;
+	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DFUSE_ERASE, &er));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&self->e));
+	sleep_ms(300);
+	emu_stop(&self->e);
+	EXPECT_TRUE(emu_erased_is(&self->e, "0x08004000,0x08008000,0x08020000,0x08040000"));
+	EXPECT_EQ(4, emu_stat(&self->e, "erases"));
+	EXPECT_EQ(0, emu_stat(&self->e, "mass_erases"));
+	EXPECT_EQ(0, emu_stat(&self->e, "unprotects"));
+	EXPECT_EQ(0, emu_stat(&self->e, "leaves"));
+	EXPECT_EQ(0, emu_stat(&self->e, "dfuse_writes"));
+	EXPECT_EQ(0, emu_stat(&self->e, "dfuse_errors"));
+	f = emu_flash(&self->e, &flen);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ((size_t)FLASH_SIZE, flen);
+	for (i = 0; i < FLASH_SIZE && !bad; i++) {
+		int erased = (i >= 0x4000 && i < 0xc000) || (i >= 0x20000 && i < 0x60000);
+
+		if (f[i] != (erased ? 0xff : 0)) {
+			TH_LOG("flash 0x%zx is 0x%02x", FLASH + i, f[i]);
+			bad = 1;
+		}
+	}
+	EXPECT_EQ(0, bad);
+	free(f);
+}
+
+/*
+ * USB_DFU_IOCTL_DFUSE_MASS_ERASE: without the confirmation value EINVAL
+ * and nothing sent; with it, one mass erase and the flash is blank.
+ * UNPROTECT without its confirmation: EINVAL, nothing sent.
+ */
+TEST_F_TIMEOUT(dfuse, mass_erase_ioctl, 60)
+{
+	__u32 confirm;
+	unsigned char *f;
+	size_t flen;
+	int fd;
+
+	ASSERT_EQ(0, make_zero_flash());
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", "--image", ZERO_PATH, NULL));
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	confirm = 0;
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_DFUSE_MASS_ERASE, &confirm));
+	EXPECT_EQ(EINVAL, errno);
+	confirm = USB_DFU_DFUSE_UNPROTECT_CONFIRM;
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_DFUSE_MASS_ERASE, &confirm));
+	EXPECT_EQ(EINVAL, errno);
+	confirm = USB_DFU_DFUSE_MASS_ERASE_CONFIRM;
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_DFUSE_UNPROTECT, &confirm));
+	EXPECT_EQ(EINVAL, errno);
+	confirm = 0;
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_DFUSE_UNPROTECT, &confirm));
+	EXPECT_EQ(EINVAL, errno);
+	confirm = USB_DFU_DFUSE_MASS_ERASE_CONFIRM;
+	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DFUSE_MASS_ERASE, &confirm));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&self->e));
+	emu_stop(&self->e);
+	EXPECT_EQ(1, emu_stat(&self->e, "mass_erases"));
+	EXPECT_EQ(0, emu_stat(&self->e, "unprotects"));
+	EXPECT_EQ(0, emu_stat(&self->e, "erases"));
+	EXPECT_EQ(0, emu_stat(&self->e, "leaves"));
+	/* the mass erase, and at most a Set Address before it */
+	EXPECT_EQ(dnloads_accounted(&self->e, 0), emu_stat(&self->e, "dnload_requests"));
+	EXPECT_GE(2, emu_stat(&self->e, "dnload_requests"));
+	f = emu_flash(&self->e, &flen);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ((size_t)FLASH_SIZE, flen);
+	EXPECT_TRUE(all_erased(f, 0, FLASH_SIZE));
+	free(f);
+}
+
+/* The DfuSe ioctls on a plain DFU 1.1 device: EOPNOTSUPP, nothing sent. */
+TEST_F_TIMEOUT(dfuse, ioctls_need_dfuse, 60)
+{
+	struct usb_dfu_dfuse_erase er = { 0, 1 };
+	struct usb_dfu_info info;
+	__u32 v = 0;
+	int fd;
+
+	ASSERT_EQ(0, emu_start(&self->e, "--transfer-size", "64", NULL));
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_INFO, &info));
+	EXPECT_EQ(USB_DFU_DIALECT_DFU, info.dialect);
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_DFUSE_SET_BASE, &v));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_DFUSE_ERASE, &er));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	v = USB_DFU_DFUSE_MASS_ERASE_CONFIRM;
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_DFUSE_MASS_ERASE, &v));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	v = USB_DFU_DFUSE_UNPROTECT_CONFIRM;
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_DFUSE_UNPROTECT, &v));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(0, close(fd));
+	emu_stop(&self->e);
+	EXPECT_EQ(0, emu_stat(&self->e, "dnload_requests"));
+}
+
+/*
+ * A read-protected chip: read() and write() fail with EACCES and a kernel
+ * log line, nothing leaves; UNPROTECT wipes it and it drops off the bus
+ * and comes back, unprotected: a read gives a blank flash, and cat works.
+ */
+TEST_F_TIMEOUT(dfuse, protected_then_unprotect, 120)
+{
+	size_t len = 20000, got;
+	unsigned char *img = make_pattern_file(IMG_PATH, len, 12), *up;
+	unsigned char buf[64];
+	__u32 confirm = USB_DFU_DFUSE_UNPROTECT_CONFIRM;
+	long devnum;
+	int fd;
+
+	ASSERT_NE(NULL, img);
+	if (!emu_knows("--dfuse-protected"))
+		SKIP(free(img); return, "dfu-emu has no --dfuse-protected yet");
+	mark_kmsg("protected");
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", "--dfuse-protected", NULL));
+	devnum = emu_devnum(&self->e);
+	fd = open(self->e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(0, close(fd));
+	EXPECT_TRUE(kmsg_since("protected", "[Pp]rotect"));
+	EXPECT_NE(0, run_sh("cat %s > %s 2>/dev/null", IMG_PATH, self->e.node));
+	EXPECT_EQ(0, emu_wait_stat(&self->e, "leaves", 0, 100));
+	sleep_ms(300);
+	EXPECT_EQ(devnum, emu_devnum(&self->e));
+
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DFUSE_UNPROTECT, &confirm));
+	close(fd);
+	ASSERT_EQ(0, emu_wait_reenumerated(&self->e, devnum, 10000));
+	EXPECT_EQ(1, emu_stat(&self->e, "unprotects"));
+	up = upload_buf(self->e.node, &got, 65536);
+	ASSERT_NE(NULL, up) {
+		TH_LOG("read after unprotect: %s", strerror(errno));
+	}
+	EXPECT_EQ((size_t)FLASH_SIZE, got);
+	EXPECT_TRUE(all_erased(up, 0, got));
+	free(up);
+	devnum = emu_devnum(&self->e);
+	EXPECT_EQ(0, run_sh("cat %s > %s", IMG_PATH, self->e.node));
+	EXPECT_EQ(0, emu_wait_reenumerated(&self->e, devnum, 10000));
+	emu_stop(&self->e);
+	EXPECT_EQ(1, emu_stat(&self->e, "leaves"));
+	EXPECT_TRUE(flash_holds(&self->e, img, 0, len));
+	free(img);
+}
+
+/*
+ * Unplug while the device erases (4 s per sector): the write fails with
+ * ENODEV at once, not after the erase time, and the kernel logs no
+ * warning.
+ */
+TEST_F_TIMEOUT(dfuse, unplug_during_erase, 60)
+{
+	unsigned char img[8192];
+	int status, fd, err;
+	long long t0, dt;
+	ssize_t n;
+	pid_t pid;
+
+	fill_pattern(img, sizeof(img), 13);
+	mark_kmsg("unplug-erase");
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", "--dfuse-erase-ms", "4000", NULL));
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* the killer: 300 ms into the erase, the device goes */
+		if (emu_wait_stat(&self->e, "erases", 1, 10000) != 1)
+			_exit(1);
+		sleep_ms(300);
+		kill(self->e.pid, SIGKILL);
+		_exit(0);
+	}
+	t0 = now_us();
+	n = write(fd, img, sizeof(img));
+	err = errno;
+	dt = ms_since(t0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	EXPECT_EQ(-1, n);
+	EXPECT_EQ(ENODEV, err) {
+		TH_LOG("write: %s", strerror(err));
+	}
+	/* not the 4 s the erase asked for */
+	TH_LOG("write returned after %lld ms", dt);
+	EXPECT_GT(3000, dt);
+	EXPECT_EQ(-1, write(fd, img, 16));
+	EXPECT_EQ(ENODEV, errno);
+	close(fd);
+	EXPECT_EQ(0, emu_wait_exit(&self->e, 5000));
+	EXPECT_FALSE(kmsg_since("unplug-erase", "WARNING|BUG|KASAN|refcount|Oops|lockdep"));
+}
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A signal during a 3 s mass erase: a handled one ends the ioctl (EINTR)
+ * at once, a fatal one the process; the device finishes its erase and
+ * then takes a download.
+ */
+TEST_F_TIMEOUT(dfuse, signal_during_mass_erase, 90)
+{
+	static const int sigs[] = { SIGINT, SIGTERM };
+	unsigned char img[3000];
+	struct usb_dfu_status st;
+	unsigned int i;
+
+	fill_pattern(img, sizeof(img), 14);
+	for (i = 0; i < 2; i++) {
+		long long t_sig;
+		int status;
+		pid_t pid;
+
+		ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", "--dfuse-mass-erase-ms",
+					     "3000", NULL));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			struct sigaction sa = { .sa_handler = on_sigint };
+			__u32 confirm = USB_DFU_DFUSE_MASS_ERASE_CONFIRM;
+			int fd = open(self->e.node, O_WRONLY);
+
+			sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART */
+			if (fd < 0)
+				_exit(100);
+			if (!ioctl(fd, USB_DFU_IOCTL_DFUSE_MASS_ERASE, &confirm))
+				_exit(101);
+			_exit(errno == EINTR ? 0 : 102);
+		}
+		ASSERT_EQ(1, emu_wait_stat(&self->e, "mass_erases", 1, 10000));
+		sleep_ms(300);
+		t_sig = now_us();
+		kill(pid, sigs[i]);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		TH_LOG("signal %d: the ioctl ended in %lld ms", sigs[i], ms_since(t_sig));
+		EXPECT_GT(1500, ms_since(t_sig));
+		if (sigs[i] == SIGINT) {
+			EXPECT_TRUE(WIFEXITED(status));
+			EXPECT_EQ(0, WEXITSTATUS(status));
+		} else {
+			EXPECT_TRUE(WIFSIGNALED(status));
+		}
+		/* the erase is over: the device answers and is not in error */
+		sleep_ms(3000);
+		ASSERT_EQ(0, get_status(&self->e, &st));
+		EXPECT_EQ(USB_DFU_STATUS_OK, st.bStatus);
+		EXPECT_TRUE(st.bState == USB_DFU_STATE_DFU_IDLE ||
+			    st.bState == USB_DFU_STATE_DNLOAD_IDLE) {
+			TH_LOG("bState %u", st.bState);
+		}
+		EXPECT_EQ(0, flash_buf(self->e.node, img, sizeof(img), sizeof(img)));
+		EXPECT_EQ(1, emu_wait_stat(&self->e, "leaves", 1, 5000));
+		emu_stop(&self->e);
+		EXPECT_TRUE(flash_holds(&self->e, img, 0, sizeof(img)));
+		EXPECT_EQ(1, emu_stat(&self->e, "mass_erases"));
+	}
+}
+
+/*
+ * The DfuSe personalities: ST's USBD library (1024-byte blocks, strict
+ * CLRSTATUS, bState 0x0f, Erase moves the pointer), libopencm3/Black
+ * Magic Probe (uploads never short, 100 ms polls, read-only bootloader
+ * sectors), GD32VF103 (leaves without answering GETSTATUS), and the F4 ROM
+ * as the reference: 100 KiB in the first writable zone of alt 0, the
+ * sectors it touches erased, a leave that counts as success; then read()
+ * of the whole alt ends at the end of its map.
+ */
+FIXTURE(persona) {
+	struct emu e;
+};
+
+FIXTURE_VARIANT(persona) {
+	const char *name;
+};
+
+FIXTURE_VARIANT_ADD(persona, stm32f4) { .name = "stm32f4" };
+FIXTURE_VARIANT_ADD(persona, stusbd) { .name = "stusbd" };
+FIXTURE_VARIANT_ADD(persona, bmp) { .name = "bmp" };
+FIXTURE_VARIANT_ADD(persona, gd32vf103) { .name = "gd32vf103" };
+
+FIXTURE_SETUP(persona)
+{
+	memset(&self->e, 0, sizeof(self->e));
+}
+
+FIXTURE_TEARDOWN(persona)
+{
+	emu_stop(&self->e);
+}
+
+TEST_F_TIMEOUT(persona, cat_and_read_back, 300)
+{
+	struct dfuse_zone z[64], a[64];
+	size_t len = 100 * 1024, got, flen, off_mem = 0, map_len = 0, mem_at = 0;
+	unsigned char *img = NULL, *up, *f;
+	unsigned long addr = 0, end, s;
+	char want[2048];
+	struct usb_dfu_result r;
+	struct usb_dfu_info info;
+	int n, k, i, fd, rfd, nsec = 0, found = 0;
+	size_t used = 0;
+	long devnum;
+
+	if (!emu_knows(variant->name))
+		SKIP(return, "dfu-emu has no --dfuse %s yet", variant->name);
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, variant->name, NULL));
+	n = read_dfuse_map(&self->e, z, 64);
+	ASSERT_LT(0, n);
+	k = alt_zones(z, n, 0, a, 64);
+	ASSERT_LT(0, k);
+	/* the first zone of alt 0 that can be erased and written */
+	for (i = 0; i < k; i++) {
+		if (!found && !strcmp(a[i].perms, "rew")) {
+			addr = a[i].start;
+			mem_at = map_len;
+			found = 1;
+		}
+		map_len += a[i].count * a[i].size;
+	}
+	ASSERT_TRUE(found);
+	if (len > map_len - mem_at)
+		len = map_len - mem_at;
+	end = addr + len;
+	/* the sectors [addr, end) touches, in order */
+	want[0] = 0;
+	for (i = 0; i < k; i++) {
+		for (s = a[i].start; s < a[i].start + a[i].count * a[i].size; s += a[i].size) {
+			if (s < end && addr < s + a[i].size && a[i].perms[1] == 'e') {
+				used += snprintf(want + used, sizeof(want) - used, "%s0x%08lx",
+						 nsec ? "," : "", s);
+				nsec++;
+			}
+		}
+	}
+	img = make_pattern_file(IMG_PATH, len, 15);
+	ASSERT_NE(NULL, img);
+	devnum = emu_devnum(&self->e);
+	rfd = open(self->e.node, O_RDONLY);
+	ASSERT_LE(0, rfd);
+	ASSERT_EQ(0, ioctl(rfd, USB_DFU_IOCTL_GET_INFO, &info));
+	EXPECT_EQ(USB_DFU_DIALECT_DFUSE, info.dialect);
+	TH_LOG("%s: %d zones in alt 0, %zu bytes at 0x%08lx, wTransferSize %u", variant->name,
+	       k, len, addr, info.wTransferSize);
+	/* dd seek= to the writable zone */
+	ASSERT_EQ(0, run_sh("dd if=%s of=%s bs=%zu seek=%lu oflag=seek_bytes status=none",
+			    IMG_PATH, self->e.node, len, addr - a[0].start));
+	ASSERT_EQ(0, ioctl(rfd, USB_DFU_IOCTL_GET_RESULT, &r));
+	EXPECT_EQ(0, r.error);
+	EXPECT_EQ((__u32)USB_DFU_RESULT_LEFT, r.flags & USB_DFU_RESULT_LEFT);
+	EXPECT_EQ((__u64)len, r.bytes);
+	close(rfd);
+	ASSERT_EQ(0, emu_wait_reenumerated(&self->e, devnum, 10000));
+	ASSERT_EQ(0, emu_wait_mode(&self->e, "dfu", 5000));
+
+	/* read the whole alt: it ends at the end of the map */
+	up = upload_buf(self->e.node, &got, 65536);
+	ASSERT_NE(NULL, up) {
+		TH_LOG("read: %s", strerror(errno));
+	}
+	fd = open(self->e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ((off_t)(a[k - 1].start + a[k - 1].count * a[k - 1].size - a[0].start),
+		  lseek(fd, 0, SEEK_END));
+	close(fd);
+	emu_stop(&self->e);
+	f = emu_flash(&self->e, &flen);
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ(map_len, flen);
+	EXPECT_EQ(flen, got);
+	off_mem = mem_at;
+	if (flen >= off_mem + len)
+		EXPECT_EQ(0, memcmp(f + off_mem, img, len));
+	if (got == flen)
+		EXPECT_EQ(0, memcmp(up, f, flen));
+	EXPECT_TRUE(emu_erased_is(&self->e, want));
+	EXPECT_EQ(nsec, emu_stat(&self->e, "erases"));
+	EXPECT_EQ(1, emu_stat(&self->e, "leaves"));
+	EXPECT_EQ((long)blocks(len, info.wTransferSize), emu_stat(&self->e, "dfuse_writes"));
+	EXPECT_EQ((long)len, emu_stat(&self->e, "dfuse_write_bytes"));
+	EXPECT_EQ(0, emu_stat(&self->e, "dfuse_errors"));
+	free(f);
+	free(up);
+	free(img);
+}
+
+TEST_HARNESS_MAIN
