@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* dfuse.c - check and walk an ST DfuSe file (UM0391 v1.1a) */
+/*
+ * dfuse.c - check, walk and write ST DfuSe files (UM0391 v1.1a), and read
+ * the memory map a DfuSe device shows in sysfs (dfuse_map)
+ */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dfuse.h"
@@ -204,4 +209,248 @@ enum dfuse_err dfuse_parse(const uint8_t *buf, size_t len, struct dfuse_file *f)
 		return DFUSE_ERR_TRAILING;
 	f->err_offset = 0;
 	return DFUSE_OK;
+}
+
+/* --- writing DfuSe files ------------------------------------------------ */
+
+static const char *const pack_messages[DFUSE_PACK_ERR_COUNT] = {
+	[DFUSE_PACK_OK] = "packed",
+	[DFUSE_PACK_NO_TARGETS] = "a DfuSe file needs at least one target: give an input file",
+	[DFUSE_PACK_NO_ELEMENTS] =
+		"a DfuSe target needs at least one element (fwupd refuses empty ones): give an input file",
+	[DFUSE_PACK_NAME] = "a DfuSe target name has at most 255 bytes: shorten --name",
+	[DFUSE_PACK_ADDRESS] =
+		"an element runs past address 0xffffffff: check its address and size",
+	[DFUSE_PACK_OVERLAP] =
+		"two elements of one target overlap, so one would overwrite the other: check their addresses and sizes",
+	[DFUSE_PACK_TOO_BIG] = "the DfuSe file would be 4 GiB or more: split the input",
+	[DFUSE_PACK_SPACE] = "internal error: the output buffer is too small",
+};
+
+const char *dfuse_pack_strerror(enum dfuse_pack_err err)
+{
+	if ((unsigned int)err >= DFUSE_PACK_ERR_COUNT)
+		return "unknown DfuSe packing error";
+	return pack_messages[err];
+}
+
+/* Check the description and compute the size of its file without suffix. */
+static enum dfuse_pack_err pack_check(const struct dfuse_pack_file *f, uint64_t *body)
+{
+	uint64_t n = DFUSE_PREFIX_LEN;
+	unsigned int i;
+	uint32_t j, k;
+
+	if (!f->n_targets || !f->targets)
+		return DFUSE_PACK_NO_TARGETS;
+	for (i = 0; i < f->n_targets; i++) {
+		const struct dfuse_pack_target *t = &f->targets[i];
+
+		if (!t->n_elements || !t->elements)
+			return DFUSE_PACK_NO_ELEMENTS;
+		if (t->name && strlen(t->name) > DFUSE_NAME_LEN)
+			return DFUSE_PACK_NAME;
+		n += DFUSE_TARGET_LEN;
+		for (j = 0; j < t->n_elements; j++) {
+			const struct dfuse_pack_element *e = &t->elements[j];
+			uint64_t end = (uint64_t)e->address + e->size;
+
+			if (end > (uint64_t)UINT32_MAX + 1)
+				return DFUSE_PACK_ADDRESS;
+			for (k = 0; k < j; k++) {
+				const struct dfuse_pack_element *o = &t->elements[k];
+
+				if (e->size && o->size && e->address < (uint64_t)o->address + o->size &&
+				    o->address < end)
+					return DFUSE_PACK_OVERLAP;
+			}
+			n += DFUSE_ELEMENT_LEN + (uint64_t)e->size;
+			/* dwTargetSize is a u32 too: the file's limit covers it */
+			if (n + SUFFIX_LEN > UINT32_MAX)
+				return DFUSE_PACK_TOO_BIG;
+		}
+	}
+	*body = n;
+	return DFUSE_PACK_OK;
+}
+
+enum dfuse_pack_err dfuse_pack(const struct dfuse_pack_file *f, uint8_t *out, size_t cap,
+			       size_t *len)
+{
+	struct dfu_suffix s;
+	enum dfuse_pack_err err;
+	uint64_t body;
+	size_t at;
+	unsigned int i;
+	uint32_t j;
+
+	err = pack_check(f, &body);
+	if (err)
+		return err;
+	if (body + SUFFIX_LEN > SIZE_MAX)
+		return DFUSE_PACK_TOO_BIG;
+	*len = (size_t)body + SUFFIX_LEN;
+	if (!out && !cap)
+		return DFUSE_PACK_OK;
+	if (!out || cap < *len)
+		return DFUSE_PACK_SPACE;
+
+	memcpy(out, "DfuSe", 5);
+	out[PREFIX_VERSION] = 1;
+	le32_put(out + PREFIX_IMAGE_SIZE,
+		 (uint32_t)(f->image_size_with_suffix ? *len : body));
+	out[PREFIX_TARGETS] = f->n_targets;
+	at = DFUSE_PREFIX_LEN;
+	for (i = 0; i < f->n_targets; i++) {
+		const struct dfuse_pack_target *t = &f->targets[i];
+		uint8_t *p = out + at;
+		uint64_t size = 0;
+
+		memset(p, 0, DFUSE_TARGET_LEN);
+		memcpy(p, "Target", 6);
+		p[TARGET_ALT] = t->alt;
+		if (t->name) {
+			le32_put(p + TARGET_NAMED, 1);
+			memcpy(p + TARGET_NAME, t->name, strlen(t->name));
+		}
+		for (j = 0; j < t->n_elements; j++)
+			size += DFUSE_ELEMENT_LEN + (uint64_t)t->elements[j].size;
+		le32_put(p + TARGET_SIZE, (uint32_t)size);
+		le32_put(p + TARGET_ELEMENTS, t->n_elements);
+		at += DFUSE_TARGET_LEN;
+		for (j = 0; j < t->n_elements; j++) {
+			const struct dfuse_pack_element *e = &t->elements[j];
+
+			le32_put(out + at + ELEMENT_ADDRESS, e->address);
+			le32_put(out + at + ELEMENT_SIZE, e->size);
+			at += DFUSE_ELEMENT_LEN;
+			if (e->size)
+				memcpy(out + at, e->data, e->size);
+			at += e->size;
+		}
+	}
+	suffix_init(&s);
+	s.idVendor = f->vid;
+	s.idProduct = f->pid;
+	s.bcdDevice = f->bcd_device;
+	s.bcdDFU = SUFFIX_BCD_DFUSE;
+	suffix_build(out, at, &s, out + at);
+	return DFUSE_PACK_OK;
+}
+
+/* --- the memory map of a DfuSe device ----------------------------------- */
+
+uint64_t dfuse_zone_end(const struct dfuse_zone *z)
+{
+	return (uint64_t)z->start + (uint64_t)z->count * z->size;
+}
+
+/* One line "ALT 0xSTART COUNT*SIZE PERMS NAME" of @n bytes at @p. */
+static bool parse_zone(const char *p, size_t n, struct dfuse_zone *z)
+{
+	char line[64 + DFUSE_ZONE_NAME_LEN], perms[4];
+	unsigned long alt, count, size, start;
+	int name_at = -1;
+	char *end;
+
+	if (n >= sizeof(line))
+		return false;
+	memcpy(line, p, n);
+	line[n] = 0;
+	memset(z, 0, sizeof(*z));
+	alt = strtoul(line, &end, 10);
+	if (end == line || *end != ' ' || alt > 255)
+		return false;
+	p = end + 1;
+	if (strncmp(p, "0x", 2))
+		return false;
+	start = strtoul(p + 2, &end, 16);
+	if (end == p + 2 || *end != ' ' || start > UINT32_MAX)
+		return false;
+	p = end + 1;
+	count = strtoul(p, &end, 10);
+	if (end == p || *end != '*' || !count || count > UINT32_MAX)
+		return false;
+	p = end + 1;
+	size = strtoul(p, &end, 10);
+	if (end == p || *end != ' ' || !size || size > UINT32_MAX)
+		return false;
+	p = end + 1;
+	if (sscanf(p, "%3[-rew]%n", perms, &name_at) != 1 || name_at != 3 ||
+	    (p[3] && p[3] != ' '))
+		return false;
+	if ((perms[0] != 'r' && perms[0] != '-') || (perms[1] != 'e' && perms[1] != '-') ||
+	    (perms[2] != 'w' && perms[2] != '-'))
+		return false;
+	z->alt = (unsigned int)alt;
+	z->start = (uint32_t)start;
+	z->count = (uint32_t)count;
+	z->size = (uint32_t)size;
+	z->perms = (perms[0] == 'r' ? DFUSE_PERM_READ : 0) |
+		   (perms[1] == 'e' ? DFUSE_PERM_ERASE : 0) |
+		   (perms[2] == 'w' ? DFUSE_PERM_WRITE : 0);
+	snprintf(z->name, sizeof(z->name), "%s", p[3] ? p + 4 : "");
+	return dfuse_zone_end(z) <= (uint64_t)UINT32_MAX + 1;
+}
+
+int dfuse_map_parse(const char *text, struct dfuse_zone *z, size_t cap, unsigned int *bad_line)
+{
+	unsigned int line = 0;
+	size_t n = 0, len;
+
+	while (*text) {
+		len = strcspn(text, "\n");
+		line++;
+		if (len) {
+			if (n == cap || !parse_zone(text, len, &z[n])) {
+				if (bad_line)
+					*bad_line = line;
+				return -1;
+			}
+			n++;
+		}
+		text += len + (text[len] == '\n');
+	}
+	return (int)n;
+}
+
+bool dfuse_map_base(const struct dfuse_zone *z, size_t n, unsigned int alt, uint32_t *base)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (z[i].alt == alt) {
+			*base = z[i].start;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool dfuse_map_covers(const struct dfuse_zone *z, size_t n, unsigned int alt,
+		      uint32_t address, uint64_t len, uint8_t need, uint64_t *bad, int *zone)
+{
+	uint64_t at = address, end = (uint64_t)address + len;
+	size_t i;
+
+	while (at < end) {
+		for (i = 0; i < n; i++)
+			if (z[i].alt == alt && z[i].start <= at && at < dfuse_zone_end(&z[i]))
+				break;
+		if (i == n || (z[i].perms & need) != need) {
+			*bad = at;
+			*zone = i == n ? -1 : (int)i;
+			return false;
+		}
+		at = dfuse_zone_end(&z[i]);
+	}
+	return true;
+}
+
+void dfuse_perms_str(uint8_t perms, char out[4])
+{
+	out[0] = perms & DFUSE_PERM_READ ? 'r' : '-';
+	out[1] = perms & DFUSE_PERM_ERASE ? 'e' : '-';
+	out[2] = perms & DFUSE_PERM_WRITE ? 'w' : '-';
+	out[3] = 0;
 }

@@ -113,4 +113,108 @@ enum dfuse_err dfuse_target_at(const struct dfuse_file *f, size_t offset,
 enum dfuse_err dfuse_element_at(const struct dfuse_file *f, size_t offset,
 				struct dfuse_element *e);
 
+/* --- writing DfuSe files ------------------------------------------------ */
+
+/* One element to pack: @size bytes of @data, to go to @address. */
+struct dfuse_pack_element {
+	uint32_t address;
+	uint32_t size;
+	const uint8_t *data;
+};
+
+/* One target: the elements for alt setting @alt, named @name (NULL: none). */
+struct dfuse_pack_target {
+	uint8_t alt;
+	const char *name;		/* up to 255 bytes; bTargetNamed 1 when set */
+	uint32_t n_elements;
+	const struct dfuse_pack_element *elements;
+};
+
+struct dfuse_pack_file {
+	uint16_t vid, pid, bcd_device;	/* the DFU suffix's IDs */
+	/*
+	 * DFUImageSize: the file without its suffix (false: what fwupd
+	 * requires), or with it (true: what dfuse-pack writes). dfu-util
+	 * ignores the field; dfuse_parse() takes both.
+	 */
+	bool image_size_with_suffix;
+	uint8_t n_targets;
+	const struct dfuse_pack_target *targets;
+};
+
+enum dfuse_pack_err {
+	DFUSE_PACK_OK = 0,
+	DFUSE_PACK_NO_TARGETS,		/* no targets */
+	DFUSE_PACK_NO_ELEMENTS,		/* a target without elements (fwupd refuses it) */
+	DFUSE_PACK_NAME,		/* a target name longer than 255 bytes */
+	DFUSE_PACK_ADDRESS,		/* an element runs past 0xffffffff */
+	DFUSE_PACK_OVERLAP,		/* two elements of a target overlap */
+	DFUSE_PACK_TOO_BIG,		/* the file would not fit DFUImageSize */
+	DFUSE_PACK_SPACE,		/* the output buffer is too small */
+	DFUSE_PACK_ERR_COUNT
+};
+
+/* What is wrong and what to do, for an error of dfuse_pack(). */
+const char *dfuse_pack_strerror(enum dfuse_pack_err err);
+
+/*
+ * Write the DfuSe file @f describes (UM0391: prefix, targets, elements in
+ * the order given, the DFU suffix with bcdDFU 0x011a and its dwCRC) to
+ * @out, @cap bytes; *@len gets its length. With @out NULL and @cap 0 only
+ * *@len is computed (after the same checks). @out holds nothing useful
+ * unless DFUSE_PACK_OK is returned. dfuse_parse() takes every file it writes.
+ */
+enum dfuse_pack_err dfuse_pack(const struct dfuse_pack_file *f, uint8_t *out, size_t cap,
+			       size_t *len);
+
+/* --- the memory map of a DfuSe device ----------------------------------- */
+
+#define DFUSE_PERM_READ		0x1
+#define DFUSE_PERM_ERASE	0x2
+#define DFUSE_PERM_WRITE	0x4
+#define DFUSE_ZONE_NAME_LEN	256
+
+/*
+ * One line of the driver's sysfs attribute dfuse_map: @count sectors of
+ * @size bytes from @start, of alt setting @alt, "ALT 0xSTART COUNT*SIZE
+ * PERMS NAME" (PERMS: r/-, e/-, w/-), e.g. "0 0x08000000 4*16384 rew
+ * Internal Flash".
+ */
+struct dfuse_zone {
+	unsigned int alt;
+	uint32_t start;
+	uint32_t count;
+	uint32_t size;
+	uint8_t perms;			/* DFUSE_PERM_* */
+	char name[DFUSE_ZONE_NAME_LEN];
+};
+
+/*
+ * Parse the dfuse_map text @text into @z (at most @cap lines). Returns the
+ * number of lines, or -1 when a line is malformed or there are more than
+ * @cap (*@bad_line gets its 1-based number when @bad_line is not NULL).
+ */
+int dfuse_map_parse(const char *text, struct dfuse_zone *z, size_t cap, unsigned int *bad_line);
+
+/* First byte after zone @z (64-bit: a zone may end at 4 GiB). */
+uint64_t dfuse_zone_end(const struct dfuse_zone *z);
+
+/*
+ * The start of alt @alt's first zone (the first line for it), which is
+ * file position 0 of /dev/dfuN for that alt. false: the alt has no zone.
+ */
+bool dfuse_map_base(const struct dfuse_zone *z, size_t n, unsigned int alt, uint32_t *base);
+
+/*
+ * Do the @len bytes from @address lie in zones of alt @alt that have all
+ * the permissions @need? When not, *@bad gets the first address that does
+ * not (and *@zone the index of its zone, or -1 when it is in none).
+ * @len 0 is true.
+ */
+bool dfuse_map_covers(const struct dfuse_zone *z, size_t n, unsigned int alt,
+		      uint32_t address, uint64_t len, uint8_t need, uint64_t *bad, int *zone);
+
+/* "rew" for the permissions @perms: 3 characters and a NUL in @out. */
+void dfuse_perms_str(uint8_t perms, char out[4]);
+
 #endif
