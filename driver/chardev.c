@@ -5,7 +5,7 @@
  * Argument and permission checks, locking and the errno of each call; the
  * transfers themselves are stream.c's. Each open file is a stream
  * (stream_open()): no seeking, and a download goes to the target its file
- * chose.
+ * chose. A DfuSe device's file is its memory instead, and seeks.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -148,7 +148,20 @@ static int dfu_open(struct inode *inode, struct file *file)
 	get_device(&dfu->dev);
 	dfu_stream_init(s, dfu, writer);
 	file->private_data = s;
-	return stream_open(inode, file);
+	return dfu->dfuse ? 0 : stream_open(inode, file);
+}
+
+/* A DfuSe device's file has the size of its alt's memory map. */
+static loff_t dfu_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct dfu_stream *s = file->private_data;
+	struct dfu_dev *dfu = s->dfu;
+
+	if (!dfu->dfuse)
+		return -ESPIPE;
+	return fixed_size_llseek(file, offset, whence,
+				 dfu_dfuse_size(dfu, READ_ONCE(s->alt),
+						READ_ONCE(s->base)));
 }
 
 static ssize_t dfu_write(struct file *file, const char __user *ubuf,
@@ -163,7 +176,7 @@ static ssize_t dfu_write(struct file *file, const char __user *ubuf,
 	ret = dfu_enter(dfu, file);
 	if (ret)
 		return ret;
-	ret = dfu_stream_write(s, ubuf, count);
+	ret = dfu_stream_write(s, ubuf, count, ppos);
 	dfu_leave(dfu);
 	return ret;
 }
@@ -180,7 +193,7 @@ static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
 	ret = dfu_enter(dfu, file);
 	if (ret)
 		return ret;
-	ret = dfu_stream_read(s, ubuf, count);
+	ret = dfu_stream_read(s, ubuf, count, ppos);
 	dfu_leave(dfu);
 	return ret;
 }
@@ -351,6 +364,8 @@ static int dfu_ioctl_set(struct dfu_stream *s, unsigned int cmd, u32 val)
 		if (s->busy || s->xfer == DFU_XFER_ACTIVE)
 			return -EBUSY;
 		WRITE_ONCE(s->alt, val);
+		if (s->dfu->dfuse)
+			WRITE_ONCE(s->base, dfu_dfuse_base(s->dfu, val));
 		return 0;
 	}
 	if (val > USB_DFU_COMMIT_EXPLICIT)
@@ -370,6 +385,7 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		struct usb_dfu_status status;
 		struct usb_dfu_info info;
 		struct usb_dfu_result result;
+		struct usb_dfu_dfuse_erase erase;
 		u8 state;
 	} u;
 	bool io = true;
@@ -419,6 +435,19 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		if (!s->writable)
 			return -EBADF;
 		break;
+	case USB_DFU_IOCTL_DFUSE_ERASE:
+	case USB_DFU_IOCTL_DFUSE_MASS_ERASE:
+	case USB_DFU_IOCTL_DFUSE_UNPROTECT:
+		if (!dfu_may_change(file))
+			return -EPERM;
+		fallthrough;
+	case USB_DFU_IOCTL_DFUSE_SET_BASE:
+		if (!dfu->dfuse)
+			return -EOPNOTSUPP;
+		if (copy_from_user(&u, uarg, _IOC_SIZE(cmd)))
+			return -EFAULT;
+		io = cmd != USB_DFU_IOCTL_DFUSE_SET_BASE;
+		break;
 	default:
 		return -ENOTTY;
 	}
@@ -437,6 +466,13 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case USB_DFU_IOCTL_COMMIT:
 		ret = dfu_stream_commit(s);
 		break;
+	case USB_DFU_IOCTL_DFUSE_SET_BASE:
+	case USB_DFU_IOCTL_DFUSE_ERASE:
+	case USB_DFU_IOCTL_DFUSE_MASS_ERASE:
+	case USB_DFU_IOCTL_DFUSE_UNPROTECT:
+		ret = dfu_dfuse_ioctl(s, cmd, &u);
+		len = 0;
+		break;
 	default:
 		ret = dfu_ioctl_request(dfu, cmd, &u.status, &u.state);
 		break;
@@ -453,6 +489,7 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 static const struct file_operations dfu_fops = {
 	.owner = THIS_MODULE,
 	.open = dfu_open,
+	.llseek = dfu_llseek,
 	.read = dfu_read,
 	.write = dfu_write,
 	.poll = dfu_poll,

@@ -55,6 +55,17 @@
 #define DFU_QUIRK_FORCE_DFU	BIT(2)	/* DFU mode whatever bInterfaceProtocol says */
 #define DFU_QUIRK_VERSION_1_1	BIT(3)	/* bcdDFUVersion is wrong: DFU 1.1 */
 #define DFU_QUIRK_NO_UPLOAD	BIT(4)	/* DFU_UPLOAD is broken */
+#define DFU_QUIRK_DFUSE		BIT(5)	/* ST DfuSe, whatever bcdDFUVersion says */
+
+/* DfuSe memory-layout permissions: the type letter & 7 (UM0424 4.3.2) */
+#define DFUSE_READ		BIT(0)
+#define DFUSE_ERASE		BIT(1)
+#define DFUSE_WRITE		BIT(2)
+#define DFUSE_ANY		(DFUSE_READ | DFUSE_ERASE | DFUSE_WRITE)
+/* Runs of equal sectors kept per device, all alt settings together */
+#define DFUSE_MAX_SEGS		64
+/* Sectors whose erasure is tracked per device (a 8 KiB bitmap) */
+#define DFUSE_MAX_SECTORS	65536
 
 /* bits of dfu_dev.flags */
 #define DFU_FLAG_GONE		0	/* disconnect() has started */
@@ -63,6 +74,67 @@
 
 /* dfu_dev.seen_state and seen_status before the device said anything */
 #define DFU_UNKNOWN		(-1)
+
+/**
+ * struct dfuse_seg - a run of equal sectors in a DfuSe memory map
+ * @start: address of the first sector
+ * @size: bytes per sector, not 0
+ * @count: sectors, not 0
+ * @first: bit of the first sector in dfuse.erased
+ * @perm: DFUSE_* bits
+ */
+struct dfuse_seg {
+	u32 start;
+	u32 size;
+	u32 count;
+	u32 first;
+	u8 perm;
+};
+
+/**
+ * enum dfuse_run - what the device's address pointer is set up for
+ * @DFUSE_RUN_NONE: nothing: the next block needs a Set Address
+ * @DFUSE_RUN_DOWN: download blocks from dfuse.next_block at next_addr
+ * @DFUSE_RUN_UP: upload blocks likewise; the device is in dfuUPLOAD-IDLE
+ */
+enum dfuse_run {
+	DFUSE_RUN_NONE,
+	DFUSE_RUN_DOWN,
+	DFUSE_RUN_UP,
+};
+
+/**
+ * struct dfuse - the DfuSe side of a device (dfuse.c)
+ * @segs: the memory maps of all alt settings, each sorted by address
+ * @n_segs: entries in @segs
+ * @n_sectors: sectors in @segs, bits in @erased
+ * @erased: sectors the running download has erased
+ * @run: what the address pointer is set up for; with @next_addr and
+ *	@next_block guarded by io_mutex
+ * @next_addr: the address the next block of the run is at
+ * @next_block: its wBlockNum
+ * @commands: the DfuSe command list (UPLOAD block 0), once read
+ * @n_commands: bytes in @commands
+ * @have_commands: @commands has been read
+ * @leave: leave DFU mode after a download (sysfs dfuse_leave), read and
+ *	written with READ_ONCE() and WRITE_ONCE()
+ * @alt_seg: per alt setting (in alt_names order), its first entry in
+ *	@segs; one more entry holds @n_segs
+ */
+struct dfuse {
+	struct dfuse_seg segs[DFUSE_MAX_SEGS];
+	unsigned int n_segs;
+	unsigned int n_sectors;
+	unsigned long *erased;
+	enum dfuse_run run;
+	u32 next_addr;
+	u32 next_block;
+	u8 commands[16];
+	u8 n_commands;
+	bool have_commands;
+	bool leave;
+	u16 alt_seg[];
+};
 
 /**
  * struct dfu_dev - one DFU interface, published as /dev/dfuN
@@ -80,6 +152,7 @@
  * @alt_nums: bAlternateSetting of each, in the same order (numbers may
  *	have gaps)
  * @quirks: DFU_QUIRK_* flags of the device
+ * @dfuse: the memory maps and state of a DfuSe device, else NULL
  * @runtime_vid: idVendor of the run-time device the driver detached on
  *	this USB port (a DFU suffix may carry it), valid if @has_runtime_id
  * @runtime_pid: its idProduct
@@ -118,6 +191,7 @@ struct dfu_dev {
 	char **alt_names;
 	u8 *alt_nums;
 	u32 quirks;
+	struct dfuse *dfuse;
 	u16 runtime_vid;
 	u16 runtime_pid;
 	bool has_runtime_id;
@@ -175,6 +249,8 @@ enum dfu_xfer {
  * @pm: the stream holds an autosuspend reference on the interface
  * @flags: USB_DFU_RESULT_* bits for the result
  * @block: index of the next block, not wrapped
+ * @base: DfuSe: the address file position 0 is
+ * @pos: DfuSe: file position of the first byte in dfu_dev.buf
  * @fill: download: bytes waiting in dfu_dev.buf; upload: bytes in it
  * @head: upload: bytes of dfu_dev.buf already returned
  * @crc: download: CRC-32 of the bytes sent so far, as a suffix's dwCRC
@@ -197,6 +273,8 @@ struct dfu_stream {
 	bool pm;
 	u32 flags;
 	u32 block;
+	u32 base;
+	u64 pos;
 	u32 fill;
 	u32 head;
 	u32 crc;
@@ -238,7 +316,7 @@ int dfu_get_status(struct dfu_dev *dfu, struct usb_dfu_status *st);
 int dfu_get_state(struct dfu_dev *dfu, u8 *state);
 int dfu_clear_status(struct dfu_dev *dfu);
 int dfu_abort(struct dfu_dev *dfu);
-int dfu_upload_block(struct dfu_dev *dfu, u32 block);
+int dfu_upload(struct dfu_dev *dfu, u32 block, u16 len);
 int dfu_detach(struct dfu_dev *dfu, u32 timeout_ms);
 int dfu_errno(struct dfu_dev *dfu, int err);
 const char *dfu_state_name(int state);
@@ -248,9 +326,28 @@ const char *dfu_status_name(int status);
 int dfu_stop(struct dfu_dev *dfu);
 int dfu_wait_poll_timeout(struct dfu_dev *dfu);
 int dfu_prepare(struct dfu_dev *dfu, u8 alt);
-int dfu_download_block(struct dfu_dev *dfu, u32 block, u16 len);
+int dfu_download_block(struct dfu_dev *dfu, u32 block, void *data, u16 len);
+bool dfu_left_bus(int err);
 int dfu_manifest(struct dfu_dev *dfu, u32 block, bool *unverified);
 int dfu_end_upload(struct dfu_dev *dfu);
+
+/* dfuse.c */
+int dfu_dfuse_init(struct dfu_dev *dfu);
+void dfu_dfuse_free(struct dfu_dev *dfu);
+u32 dfu_dfuse_base(struct dfu_dev *dfu, u8 alt);
+u64 dfu_dfuse_size(struct dfu_dev *dfu, u8 alt, u32 base);
+int dfu_dfuse_check(struct dfu_dev *dfu, u8 alt, u64 addr, u64 len, u8 perm);
+u64 dfu_dfuse_readable(struct dfu_dev *dfu, u8 alt, u64 addr);
+void dfu_dfuse_begin(struct dfu_dev *dfu);
+int dfu_dfuse_erase(struct dfu_dev *dfu, u8 alt, u64 addr, u64 len, bool again);
+int dfu_dfuse_download(struct dfu_dev *dfu, u8 alt, u32 addr, u16 len);
+int dfu_dfuse_upload(struct dfu_dev *dfu, u32 addr, u16 len);
+int dfu_dfuse_end_upload(struct dfu_dev *dfu);
+int dfu_dfuse_leave(struct dfu_dev *dfu, u32 addr);
+int dfu_dfuse_special(struct dfu_dev *dfu, bool unprotect);
+int dfu_dfuse_ioctl(struct dfu_stream *s, unsigned int cmd, const void *arg);
+int dfu_dfuse_commands(struct dfu_dev *dfu);
+ssize_t dfu_dfuse_show_map(struct dfu_dev *dfu, char *buf);
 
 /* suffix.c */
 int dfu_suffix_check(struct dfu_dev *dfu, const u8 *buf, u32 fill, u32 crc);
@@ -258,14 +355,23 @@ int dfu_suffix_check(struct dfu_dev *dfu, const u8 *buf, u32 fill, u32 crc);
 /* stream.c */
 void dfu_stream_init(struct dfu_stream *s, struct dfu_dev *dfu, bool writable);
 ssize_t dfu_stream_write(struct dfu_stream *s, const char __user *ubuf,
-			 size_t count);
-ssize_t dfu_stream_read(struct dfu_stream *s, char __user *ubuf, size_t count);
+			 size_t count, loff_t *ppos);
 int dfu_stream_commit(struct dfu_stream *s);
 int dfu_stream_close(struct dfu_stream *s);
 void dfu_stream_release(struct dfu_stream *s);
 int dfu_stream_abort(struct dfu_dev *dfu);
 void dfu_abandon(struct dfu_dev *dfu);
 const char *dfu_errname(int err);
+/* stream.c, for upload.c */
+int dfu_stream_begin(struct dfu_stream *s, bool upload, u64 pos);
+int dfu_stream_yield(struct dfu_stream *s);
+int dfu_stream_finish(struct dfu_stream *s, int err);
+int dfu_stream_fail(struct dfu_stream *s, int err);
+int dfu_stream_told(struct dfu_stream *s, int ret);
+
+/* upload.c */
+ssize_t dfu_stream_read(struct dfu_stream *s, char __user *ubuf, size_t count,
+			loff_t *ppos);
 
 /* chardev.c */
 int dfu_chardev_init(void);

@@ -45,6 +45,9 @@ int dfu_errno(struct dfu_dev *dfu, int err)
 	case -EMEDIUMTYPE:
 	case -ENODATA:
 	case -EBADMSG:
+	case -EACCES:
+	case -ENOSPC:
+	case -ENXIO:
 		return err;
 	default:
 		return usb_translate_errors(err);
@@ -294,20 +297,19 @@ int dfu_clear_status(struct dfu_dev *dfu)
 }
 
 /**
- * dfu_upload_block() - read one block with DFU_UPLOAD (DFU 1.1, 6.2)
+ * dfu_upload() - read one block with DFU_UPLOAD (DFU 1.1, 6.2)
  * @dfu: the device
  * @block: block index; the wValue sent is its low 16 bits
+ * @len: wLength, at most wTransferSize
  *
- * Asks for wTransferSize bytes into @dfu->buf; a shorter answer ends the
- * upload.
+ * The bytes go to @dfu->buf; a shorter answer ends the upload.
  *
  * Context: process; io_mutex held.
  * Return: the number of bytes received, or a transfer error.
  */
-int dfu_upload_block(struct dfu_dev *dfu, u32 block)
+int dfu_upload(struct dfu_dev *dfu, u32 block, u16 len)
 {
-	return dfu_request(dfu, DFU_UPLOAD, block & 0xffff, dfu->buf,
-			   dfu->info.wTransferSize);
+	return dfu_request(dfu, DFU_UPLOAD, block & 0xffff, dfu->buf, len);
 }
 
 /**

@@ -23,7 +23,7 @@
 
 static char dfu_quirks_param[256];
 module_param_string(quirks, dfu_quirks_param, sizeof(dfu_quirks_param), 0444);
-MODULE_PARM_DESC(quirks, "Extra quirks: VID:PID:FLAGS[,...]; FLAGS from p (5 ms poll), i (ignore), d (DFU mode), v (DFU 1.1), u (no upload)");
+MODULE_PARM_DESC(quirks, "Extra quirks: VID:PID:FLAGS[,...]; FLAGS from p (5 ms poll), i (ignore), d (DFU mode), v (DFU 1.1), u (no upload), s (ST DfuSe)");
 
 struct dfu_quirk_entry {
 	u16 vid;
@@ -58,6 +58,8 @@ static const struct dfu_quirk_entry dfu_quirk_table[] = {
 	{ 0x10a5, 0x9800, 0x9800, DFU_QUIRK_IGNORE },
 	{ 0x10a5, 0xd805, 0xd805, DFU_QUIRK_IGNORE },
 	{ 0x10a5, 0xffe0, 0xffe1, DFU_QUIRK_IGNORE },
+	/* GigaDevice GD32VF103 ROM: DfuSe */
+	{ 0x28e9, 0x0189, 0x0189, DFU_QUIRK_DFUSE },
 };
 
 static u32 dfu_quirk_letters(const char *s, size_t len)
@@ -80,6 +82,9 @@ static u32 dfu_quirk_letters(const char *s, size_t len)
 			break;
 		case 'u':
 			flags |= DFU_QUIRK_NO_UPLOAD;
+			break;
+		case 's':
+			flags |= DFU_QUIRK_DFUSE;
 			break;
 		}
 	}

@@ -299,8 +299,9 @@ int dfu_prepare(struct dfu_dev *dfu, u8 alt)
  *	to take it (DFU 1.1, 6.1.1 and A.2.5 to A.2.7)
  * @dfu: the device
  * @block: block index; the wBlockNum sent is its low 16 bits
- * @len: bytes at the start of @dfu->buf to send, at most wTransferSize,
- *	not 0
+ * @data: the bytes, in DMA-safe memory (@dfu->buf, or @dfu->sbuf for a
+ *	DfuSe command)
+ * @len: bytes of @data to send, at most wTransferSize, not 0
  *
  * Context: process; io_mutex held.
  * Return: 0 once the device reports dfuDNLOAD-IDLE; -EIO if it reports an
@@ -308,12 +309,12 @@ int dfu_prepare(struct dfu_dev *dfu, u8 alt)
  * are then in @dfu->status); -ETIMEDOUT; -EINTR for a fatal signal;
  * -ENODEV; or another transfer error.
  */
-int dfu_download_block(struct dfu_dev *dfu, u32 block, u16 len)
+int dfu_download_block(struct dfu_dev *dfu, u32 block, void *data, u16 len)
 {
 	struct usb_dfu_status st;
 	int ret;
 
-	ret = dfu_request(dfu, DFU_DNLOAD, block & 0xffff, dfu->buf, len);
+	ret = dfu_request(dfu, DFU_DNLOAD, block & 0xffff, data, len);
 	if (ret < 0)
 		return ret;
 	if (ret != len)
@@ -329,8 +330,15 @@ int dfu_download_block(struct dfu_dev *dfu, u32 block, u16 len)
 	return 0;
 }
 
-/* Errors of a status request to a device that reboots into its new firmware. */
-static bool dfu_left_bus(int err)
+/**
+ * dfu_left_bus() - is @err what a request to a device that just left the
+ *	bus to run its firmware fails with?
+ * @err: a transfer error
+ *
+ * Context: any.
+ * Return: true for the errors of a device that is gone or resetting.
+ */
+bool dfu_left_bus(int err)
 {
 	return err == -ENODEV || err == -ESHUTDOWN || err == -EPROTO ||
 	       err == -EILSEQ || err == -ETIME || err == -EPIPE;

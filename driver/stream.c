@@ -40,12 +40,13 @@ void dfu_stream_init(struct dfu_stream *s, struct dfu_dev *dfu, bool writable)
 	s->dfu = dfu;
 	s->alt = READ_ONCE(dfu->def_alt);
 	s->commit = READ_ONCE(dfu->def_commit);
+	s->base = dfu->dfuse ? dfu_dfuse_base(dfu, s->alt) : 0;
 	s->writable = writable;
 	s->xfer = DFU_XFER_NONE;
 }
 
 /* A failed transfer's error is being returned: a later close need not repeat it. */
-static int dfu_stream_told(struct dfu_stream *s, int ret)
+int dfu_stream_told(struct dfu_stream *s, int ret)
 {
 	if (ret && s->xfer == DFU_XFER_FAILED)
 		s->told = true;
@@ -96,7 +97,7 @@ static void dfu_stream_log(struct dfu_stream *s, const struct usb_dfu_result *r,
  * one it sent, asked again only after a stall, which says nothing about the
  * cause.
  */
-static int dfu_stream_finish(struct dfu_stream *s, int err)
+int dfu_stream_finish(struct dfu_stream *s, int err)
 {
 	struct dfu_dev *dfu = s->dfu;
 	struct usb_dfu_result r = {};
@@ -150,7 +151,7 @@ static int dfu_stream_cancel(struct dfu_stream *s, int err)
  * in dfuERROR with its bStatus for the user to read; when the host gave up
  * (signal, refused image, bad buffer) the device is told with DFU_ABORT.
  */
-static int dfu_stream_fail(struct dfu_stream *s, int err)
+int dfu_stream_fail(struct dfu_stream *s, int err)
 {
 	switch (err) {
 	case -EINTR:
@@ -158,14 +159,17 @@ static int dfu_stream_fail(struct dfu_stream *s, int err)
 	case -EMEDIUMTYPE:
 	case -EBADMSG:
 	case -ENODATA:
+	case -ENOSPC:
+	case -ENXIO:
+	case -EROFS:
 		return dfu_stream_cancel(s, err);
 	default:
 		return dfu_stream_finish(s, err);
 	}
 }
 
-/* Start a download or upload with the device in dfuIDLE. */
-static int dfu_stream_begin(struct dfu_stream *s, bool upload)
+/* Start a download or upload at file position @pos, the device in dfuIDLE. */
+int dfu_stream_begin(struct dfu_stream *s, bool upload, u64 pos)
 {
 	struct dfu_dev *dfu = s->dfu;
 	u8 attrs = dfu->info.bmAttributes;
@@ -194,8 +198,11 @@ static int dfu_stream_begin(struct dfu_stream *s, bool upload)
 	s->head = 0;
 	s->crc = ~0U;
 	s->bytes = 0;
+	s->pos = pos;
 	s->start = ktime_get();
 	WRITE_ONCE(dfu->owner, s);
+	if (dfu->dfuse)
+		dfu_dfuse_begin(dfu);
 	ret = dfu_prepare(dfu, s->alt);
 	return ret ? dfu_stream_finish(s, ret) : 0;
 }
@@ -205,7 +212,7 @@ static int dfu_stream_begin(struct dfu_stream *s, bool upload)
  * files): a large write() or read() must not hold the device for minutes.
  * Returns 0 if the transfer goes on, else the error it ended with.
  */
-static int dfu_stream_yield(struct dfu_stream *s)
+int dfu_stream_yield(struct dfu_stream *s)
 {
 	struct dfu_dev *dfu = s->dfu;
 
@@ -223,16 +230,22 @@ static int dfu_stream_send(struct dfu_stream *s, u32 len)
 	struct dfu_dev *dfu = s->dfu;
 	int ret;
 
-	if (!s->block && s->fill >= sizeof(dfu_dfuse_prefix) &&
+	if (!s->block && !s->pos && s->fill >= sizeof(dfu_dfuse_prefix) &&
 	    !memcmp(dfu->buf, dfu_dfuse_prefix, sizeof(dfu_dfuse_prefix))) {
-		dev_err(&dfu->dev, "the image is a DfuSe file, not an image for this plain DFU device: nothing sent\n");
+		dev_err(&dfu->dev, "the image is a DfuSe file, %s: nothing sent\n",
+			dfu->dfuse ? "whose elements dfuctl flash writes to their addresses" :
+			"not an image for this plain DFU device");
 		return -EMEDIUMTYPE;
 	}
 	if (s->guard)
 		s->crc = crc32_le(s->crc, dfu->buf, len);
-	ret = dfu_download_block(dfu, s->block, len);
+	if (dfu->dfuse)
+		ret = dfu_dfuse_download(dfu, s->alt, s->base + s->pos, len);
+	else
+		ret = dfu_download_block(dfu, s->block, dfu->buf, len);
 	if (ret)
 		return ret;
+	s->pos += len;
 	s->bytes += len;
 	s->block++;
 	s->fill -= len;
@@ -241,13 +254,57 @@ static int dfu_stream_send(struct dfu_stream *s, u32 len)
 	return 0;
 }
 
+/* Send all that waits in the buffer: the end of an image or of a DfuSe run. */
+static int dfu_stream_drain(struct dfu_stream *s)
+{
+	int ret;
+
+	while (s->fill) {
+		ret = dfu_stream_send(s, min_t(u32, s->fill, s->dfu->info.wTransferSize));
+		if (ret)
+			return dfu_stream_fail(s, ret);
+		if (s->fill) {
+			ret = dfu_stream_yield(s);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * DfuSe: @count bytes go to file position @pos. A jump ends the run: what
+ * waits in the buffer goes first. Then every sector the bytes touch is
+ * erased, all before the first block, so that the address pointer is set
+ * once. Bytes held back as a possible suffix are erased when they are sent.
+ */
+static int dfu_stream_place(struct dfu_stream *s, u64 pos, size_t count)
+{
+	struct dfu_dev *dfu = s->dfu;
+	int ret;
+
+	if (s->pos + s->fill != pos) {
+		ret = dfu_stream_drain(s);
+		if (ret)
+			return ret;
+		s->pos = pos;
+	}
+	if (s->guard)
+		count -= min_t(size_t, count, DFU_SUFFIX_MAX);
+	ret = dfu_dfuse_erase(dfu, s->alt, s->base + pos, count, false);
+	return ret ? dfu_stream_fail(s, ret) : 0;
+}
+
 /**
  * dfu_stream_write() - take bytes of the image being written
  * @s: the file's stream
  * @ubuf: the bytes, in user memory
  * @count: their number, not 0
+ * @ppos: the file position, for a DfuSe device (NULL for the others)
  *
- * The first write after open() or a commit starts a new image. Full blocks
+ * The first write after open() or a commit starts a new image. A DfuSe
+ * device's bytes go to base + *@ppos, after a check that the memory map
+ * has writable memory there (nothing is sent otherwise). Full blocks
  * go to the device as they come; the rest waits for more bytes or for the
  * commit. A fatal signal aborts the image. Any other signal makes the call
  * return early with what it took, and the image goes on with the next call.
@@ -255,14 +312,16 @@ static int dfu_stream_send(struct dfu_stream *s, u32 len)
  * Context: process; io_mutex held, dropped and retaken between blocks.
  * Return: bytes taken (fewer than @count after a signal), -ERESTARTSYS for
  * a signal before any byte was taken, -EBUSY while another call of the
- * file is writing or the device is busy with another file, or the error
- * that ended the image.
+ * file is writing or the device is busy with another file, for DfuSe
+ * -ENOSPC, -ENXIO or -EROFS (see USB_DFU_DIALECT_DFUSE), or the error that
+ * ended the image.
  */
 ssize_t dfu_stream_write(struct dfu_stream *s, const char __user *ubuf,
-			 size_t count)
+			 size_t count, loff_t *ppos)
 {
 	struct dfu_dev *dfu = s->dfu;
 	u32 size = dfu->info.wTransferSize;
+	u64 pos = dfu->dfuse ? *ppos : 0;
 	size_t done = 0;
 	u32 cap;
 	int ret = 0;
@@ -271,15 +330,24 @@ ssize_t dfu_stream_write(struct dfu_stream *s, const char __user *ubuf,
 		return -EBUSY;
 	if (s->xfer == DFU_XFER_FAILED)
 		return dfu_stream_told(s, s->error);
+	if (dfu->dfuse) {
+		ret = dfu_dfuse_check(dfu, s->alt, s->base + pos, count, DFUSE_WRITE);
+		if (ret && s->xfer == DFU_XFER_ACTIVE)
+			ret = dfu_stream_fail(s, ret);
+		if (ret)
+			return dfu_stream_told(s, ret);
+	}
 	if (s->xfer != DFU_XFER_ACTIVE) {
-		ret = dfu_stream_begin(s, false);
+		ret = dfu_stream_begin(s, false, pos);
 		if (ret)
 			return dfu_stream_told(s, ret);
 	}
 	WRITE_ONCE(s->writer_tgid, task_tgid_nr(current));
 	s->busy = true;
+	if (dfu->dfuse)
+		ret = dfu_stream_place(s, pos, count);
 	cap = size + (s->guard ? DFU_SUFFIX_MAX : 0);
-	while (done < count) {
+	while (!ret && done < count) {
 		size_t n;
 
 		if (s->fill == cap) {
@@ -309,6 +377,8 @@ ssize_t dfu_stream_write(struct dfu_stream *s, const char __user *ubuf,
 	s->busy = false;
 	if (ret)
 		return dfu_stream_told(s, ret);
+	if (dfu->dfuse)
+		*ppos += done;
 	return done ? done : -ERESTARTSYS;
 }
 
@@ -335,6 +405,23 @@ static int dfu_stream_check_suffix(struct dfu_stream *s)
 	return -EBADMSG;
 }
 
+/*
+ * A DfuSe device leaves DFU mode to run the firmware at the base, unless
+ * the user chose (sysfs dfuse_leave) that it stays, in dfuIDLE.
+ */
+static int dfu_stream_leave(struct dfu_stream *s)
+{
+	struct dfu_dev *dfu = s->dfu;
+	int ret;
+
+	if (!READ_ONCE(dfu->dfuse->leave))
+		return dfu_stop(dfu);
+	ret = dfu_dfuse_leave(dfu, s->base);
+	if (!ret)
+		s->flags |= USB_DFU_RESULT_LEFT;
+	return ret;
+}
+
 /* Check the suffix, send the rest and the zero-length DFU_DNLOAD, manifest. */
 static int dfu_stream_end(struct dfu_stream *s)
 {
@@ -350,16 +437,11 @@ static int dfu_stream_end(struct dfu_stream *s)
 		if (ret)
 			return dfu_stream_fail(s, ret);
 	}
-	while (s->fill) {
-		ret = dfu_stream_send(s, min_t(u32, s->fill, dfu->info.wTransferSize));
-		if (ret)
-			return dfu_stream_fail(s, ret);
-		if (s->fill) {
-			ret = dfu_stream_yield(s);
-			if (ret)
-				return ret;
-		}
-	}
+	ret = dfu_stream_drain(s);
+	if (ret)
+		return ret;
+	if (dfu->dfuse)
+		return dfu_stream_finish(s, dfu_stream_leave(s));
 	ret = dfu_manifest(dfu, s->block, &unverified);
 	if (!ret && unverified)
 		s->flags |= USB_DFU_RESULT_UNVERIFIED;
@@ -501,100 +583,4 @@ void dfu_abandon(struct dfu_dev *dfu)
 {
 	if (dfu->owner)
 		dfu_stream_finish(dfu->owner, -EIO);
-}
-
-/**
- * dfu_stream_read() - return the next bytes of the device's image
- * @s: the file's stream
- * @ubuf: where they go, in user memory
- * @count: how many are wanted, not 0
- *
- * The first read() after open() starts the upload; after the device's
- * short block has been read, read() returns 0. A signal makes the call
- * return early with what it has.
- *
- * Context: process; io_mutex held, dropped and retaken between blocks.
- * Return: bytes read, 0 at the end of the image, -ERESTARTSYS for a signal
- * before any byte, -EBUSY while the file or the device is busy with
- * another transfer, or the error that ended the upload.
- */
-ssize_t dfu_stream_read(struct dfu_stream *s, char __user *ubuf, size_t count)
-{
-	struct dfu_dev *dfu = s->dfu;
-	bool fetched = false, interrupted = false;
-	size_t done = 0;
-	int ret = 0;
-
-	if (s->busy || (s->xfer == DFU_XFER_ACTIVE && !s->upload))
-		return -EBUSY;
-	if (s->xfer == DFU_XFER_NONE ||
-	    (s->xfer == DFU_XFER_DONE && !s->upload)) {
-		ret = dfu_stream_begin(s, true);
-		if (ret)
-			return dfu_stream_told(s, ret);
-	}
-	if (s->xfer == DFU_XFER_FAILED)
-		return dfu_stream_told(s, s->error);
-	if (s->xfer == DFU_XFER_DONE)
-		return 0;
-
-	s->busy = true;
-	while (done < count) {
-		size_t n;
-
-		if (s->head == s->fill) {
-			if (s->eof) {
-				/* all of the image has been read */
-				ret = dfu_stream_finish(s, 0);
-				break;
-			}
-			if (signal_pending(current)) {
-				interrupted = true;
-				break;
-			}
-			if (fetched) {
-				ret = dfu_stream_yield(s);
-				if (ret)
-					break;
-			}
-			ret = dfu_upload_block(dfu, s->block);
-			if (ret < 0) {
-				ret = dfu_stream_fail(s, ret);
-				break;
-			}
-			fetched = true;
-			s->block++;
-			s->bytes += ret;
-			s->head = 0;
-			s->fill = ret;
-			ret = 0;
-			if (s->fill < dfu->info.wTransferSize) {
-				/*
-				 * The short block ends the image. The transfer
-				 * stays this file's until its bytes are read:
-				 * they are in the device's buffer.
-				 */
-				s->eof = true;
-				ret = dfu_end_upload(dfu);
-				if (ret) {
-					ret = dfu_stream_fail(s, ret);
-					break;
-				}
-			}
-			continue;
-		}
-		n = min_t(size_t, count - done, s->fill - s->head);
-		if (copy_to_user(ubuf + done, dfu->buf + s->head, n)) {
-			ret = -EFAULT;
-			break;
-		}
-		s->head += n;
-		done += n;
-	}
-	s->busy = false;
-	if (done)
-		return done;
-	if (interrupted)
-		return -ERESTARTSYS;
-	return dfu_stream_told(s, ret);
 }

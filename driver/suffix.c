@@ -50,7 +50,7 @@ int dfu_suffix_check(struct dfu_dev *dfu, const u8 *buf, u32 fill, u32 crc)
 	pid = get_unaligned_le16(end - 14);
 	vid = get_unaligned_le16(end - 12);
 	bcd = get_unaligned_le16(end - 10);
-	if (bcd == DFU_VERSION_DFUSE) {
+	if (bcd == DFU_VERSION_DFUSE && !dfu->dfuse) {
 		dev_err(&dfu->dev, "the image is a DfuSe file (suffix bcdDFU 0x011a), not an image for this plain DFU device: not manifested\n");
 		return -EMEDIUMTYPE;
 	}

@@ -183,7 +183,82 @@ static const struct attribute_group dfu_group = {
 	.attrs = dfu_attrs,
 };
 
+/* DfuSe: the memory map of every alt setting; nothing is sent. */
+static ssize_t dfuse_map_show(struct device *dev, struct device_attribute *attr,
+			      char *buf)
+{
+	return dfu_dfuse_show_map(dev_get_drvdata(dev), buf);
+}
+static DEVICE_ATTR_RO(dfuse_map);
+
+/*
+ * DfuSe: the command list the device announces (UPLOAD block 0), read
+ * from the device the first time, and kept.
+ */
+static ssize_t dfuse_commands_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	struct dfu_dev *dfu = dev_get_drvdata(dev);
+	struct dfuse *d = dfu->dfuse;
+	int ret = dfu_dfuse_commands(dfu);
+	unsigned int i;
+	int len = 0;
+
+	if (ret)
+		return ret;
+	for (i = 0; i < d->n_commands; i++)
+		len += sysfs_emit_at(buf, len, "%s%02x", i ? " " : "",
+				     d->commands[i]);
+	return len + sysfs_emit_at(buf, len, "\n");
+}
+static DEVICE_ATTR_RO(dfuse_commands);
+
+/* DfuSe: 1 to leave DFU mode after a download, 0 to stay in the bootloader. */
+static ssize_t dfuse_leave_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	struct dfu_dev *dfu = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%d\n", READ_ONCE(dfu->dfuse->leave));
+}
+
+static ssize_t dfuse_leave_store(struct device *dev,
+				 struct device_attribute *attr,
+				 const char *buf, size_t count)
+{
+	struct dfu_dev *dfu = dev_get_drvdata(dev);
+	bool leave;
+	int ret = kstrtobool(buf, &leave);
+
+	if (ret)
+		return ret;
+	WRITE_ONCE(dfu->dfuse->leave, leave);
+	return count;
+}
+static DEVICE_ATTR_RW(dfuse_leave);
+
+static struct attribute *dfu_dfuse_attrs[] = {
+	&dev_attr_dfuse_map.attr,
+	&dev_attr_dfuse_commands.attr,
+	&dev_attr_dfuse_leave.attr,
+	NULL,
+};
+
+static umode_t dfu_dfuse_visible(struct kobject *kobj, struct attribute *attr,
+				 int n)
+{
+	struct dfu_dev *dfu = dev_get_drvdata(kobj_to_dev(kobj));
+
+	return dfu->dfuse ? attr->mode : 0;
+}
+
+static const struct attribute_group dfu_dfuse_group = {
+	.attrs = dfu_dfuse_attrs,
+	.is_visible = dfu_dfuse_visible,
+};
+
 const struct attribute_group *dfu_groups[] = {
 	&dfu_group,
+	&dfu_dfuse_group,
 	NULL,
 };

@@ -190,6 +190,7 @@ void dfu_release_dev(struct device *dev)
 {
 	struct dfu_dev *dfu = container_of(dev, struct dfu_dev, dev);
 
+	dfu_dfuse_free(dfu);
 	dfu_free_alt_names(dfu);
 	usb_free_urb(dfu->urb);
 	kfree(dfu->setup);
@@ -227,15 +228,19 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	if (ret)
 		goto err_put;
 	ret = -ENODEV;
-	if (dfu->info.bcdDFUVersion == DFU_VERSION_DFUSE) {
-		dev_info(&intf->dev, "ST DfuSe interface (bcdDFUVersion 0x011a): not bound, dfu-util serves it\n");
-		goto err_put;
-	}
 	if (dfu->info.mode == USB_DFU_MODE_RUNTIME && !READ_ONCE(dfu_bind_runtime))
 		goto err_put;
 	ret = dfu_read_alt_names(dfu, intf);
 	if (ret)
 		goto err_put;
+	if (dfu->info.mode == USB_DFU_MODE_DFU &&
+	    (dfu->info.bcdDFUVersion == DFU_VERSION_DFUSE ||
+	     (dfu->quirks & DFU_QUIRK_DFUSE))) {
+		dfu->info.dialect = USB_DFU_DIALECT_DFUSE;
+		ret = dfu_dfuse_init(dfu);
+		if (ret)
+			goto err_put;
+	}
 	dfu->def_commit = READ_ONCE(dfu_default_commit);
 	if (dfu->info.mode == USB_DFU_MODE_DFU)
 		dfu_take_runtime_id(dfu);

@@ -4,7 +4,8 @@
 # Host tests of the image library in userspace/ (suffix.c, dfuse.c,
 # image.c) and of "dfuctl suffix"; installs the Debian packages they need.
 #   unit   cmocka unit tests, with ASan and UBSan (tests/unit)
-#   cli    dfuctl suffix: exit codes, and bytes against dfu-util's dfu-suffix
+#   cli    dfuctl suffix and dfuse pack: exit codes, and bytes against
+#          dfu-util's dfu-suffix and dfuse-pack
 #   fuzz   libFuzzer on each parser for DFU_FUZZ_SECONDS (20) seconds, seeded
 #          from tests/vectors; only the fuzzers named after it, if any
 # With no argument: all three. Exit status 0 when everything passed.
@@ -16,7 +17,8 @@ say() { echo "unit.sh: $*"; }
 
 # --- Debian packages ---------------------------------------------------------------
 # libclang-rt-dev holds libFuzzer for Debian's default clang (clang-14 on
-# Debian 12); dfu-util brings dfu-suffix, the reference for "dfuctl suffix add".
+# Debian 12); dfu-util brings dfu-suffix and dfuse-pack, the references for
+# "dfuctl suffix add" and "dfuctl dfuse pack".
 pkgs="build-essential pkg-config zlib1g-dev libcmocka-dev clang libclang-rt-dev dfu-util"
 # shellcheck disable=SC2086
 "$top/tests/debian-packages.sh" unit.sh $pkgs
@@ -37,7 +39,11 @@ run_unit() {
 run_cli() {
 	make -s -C userspace dfuctl || return 1
 	make -s -C tests/unit mkdfuse || return 1
-	tests/unit/cli.sh userspace/dfuctl
+	local st=0
+	tests/unit/cli.sh userspace/dfuctl || st=1
+	# dfuctl dfuse pack against dfu-util's dfuse-pack and dfu-suffix -c
+	tests/unit/cli_dfuse.sh userspace/dfuctl || st=1
+	return $st
 }
 
 run_fuzz() {

@@ -15,6 +15,7 @@
 
 #include "commands.h"
 #include "detach.h"
+#include "dfuse.h"
 #include "names.h"
 
 static int failed(const char *node, const char *what)
@@ -39,9 +40,12 @@ static const char *commit_str(unsigned int policy)
 	}
 }
 
-static int do_info(int fd, const char *node)
+static int do_info(int fd, const struct dfu_dev_desc *d)
 {
+	static struct dfuse_zone z[DFUSE_MAX_ZONES];
+	const char *node = d->node;
 	struct usb_dfu_info i;
+	int nz;
 
 	if (ioctl(fd, USB_DFU_IOCTL_GET_INFO, &i))
 		return failed(node, "USB_DFU_IOCTL_GET_INFO");
@@ -59,6 +63,17 @@ static int do_info(int fd, const char *node)
 	       i.bmAttributes & USB_DFU_ATTR_CAN_UPLOAD ? " upload" : "",
 	       i.bmAttributes & USB_DFU_ATTR_MANIFESTATION_TOLERANT ? " manifestation-tolerant" : "",
 	       i.bmAttributes & USB_DFU_ATTR_WILL_DETACH ? " will-detach" : "");
+	printf("dialect:       %s\n", i.dialect == USB_DFU_DIALECT_DFUSE ? "ST DfuSe" : "DFU");
+	if (i.dialect != USB_DFU_DIALECT_DFUSE && !d->dfuse)
+		return EX_OK;
+	printf("leave:         %s (sysfs dfuse_leave)\n", d->dfuse_leave == 0 ?
+	       "no: the device stays in DFU mode after a flash" :
+	       "yes: the device runs its firmware after a flash");
+	printf("memory map:\n");
+	nz = dfuse_dev_map(d, z, DFUSE_MAX_ZONES);
+	if (nz < 0)
+		return EX_UNAVAILABLE;
+	dfuse_print_zones(stdout, "  ", z, (size_t)nz, -1);
 	return EX_OK;
 }
 
@@ -158,7 +173,7 @@ int cmd_ctl(int argc, char **argv)
 	if (cmds[i].req)
 		ret = ioctl(fd, cmds[i].req) ? ctl_failed(&d, name, errno, ro_why) : EX_OK;
 	else if (!strcmp(name, "info"))
-		ret = do_info(fd, d.node);
+		ret = do_info(fd, &d);
 	else if (!strcmp(name, "status"))
 		ret = do_status(fd, d.node);
 	else if (!strcmp(name, "result"))

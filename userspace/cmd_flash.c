@@ -41,6 +41,8 @@ int cmd_flash(int argc, char **argv)
 		{ "verify", no_argument, 0, 'v' },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "require-suffix", no_argument, 0, 'r' },
+		{ "address", required_argument, 0, 'A' },
+		{ "stay", no_argument, 0, 's' },
 		SELECT_OPTIONS, { 0 }
 	};
 	struct flash_opts o = { 0 };
@@ -55,6 +57,19 @@ int cmd_flash(int argc, char **argv)
 		case 'v': o.verify = 1; break;
 		case 'q': o.quiet = 1; break;
 		case 'r': o.require_suffix = 1; break;
+		case 's': o.stay = 1; break;
+		case 'A': {
+			unsigned long long a;
+			char *end;
+
+			errno = 0;
+			a = strtoull(optarg, &end, 0);
+			if (!*optarg || *optarg == '-' || *end || errno || a > UINT32_MAX)
+				return usage_error("--address wants an address such as 0x08004000");
+			o.address = (uint32_t)a;
+			o.has_address = 1;
+			break;
+		}
 		default:
 			ret = select_option(c, optarg, &o.filter);
 			if (ret)
@@ -62,7 +77,7 @@ int cmd_flash(int argc, char **argv)
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)
-		return usage_error("usage: dfuctl flash IMAGE [NODE] [--serial S] [--path P] [--device VID:PID[,VID:PID]] [--alt N|NAME] [--detach] [--verify] [--require-suffix] [--quiet]");
+		return usage_error("usage: dfuctl flash IMAGE [NODE] [--serial S] [--path P] [--device VID:PID[,VID:PID]] [--alt N|NAME] [--address ADDR] [--stay] [--detach] [--verify] [--require-suffix] [--quiet]");
 	o.filter.node = argv[optind + 1];
 	ret = load_image(argv[optind], &img, &len);
 	if (ret)

@@ -9,6 +9,17 @@
 
 #include "commands.h"
 #include "device.h"
+#include "dfuse.h"
+
+static struct dfuse_zone zones[DFUSE_MAX_ZONES];
+
+/* The DfuSe memory map of d (sysfs dfuse_map): its zones, or -1 if none. */
+static int map_of(const struct dfu_dev_desc *d)
+{
+	if (!d->dfuse)
+		return -1;
+	return dfuse_map_parse(d->dfuse_map, zones, DFUSE_MAX_ZONES, NULL);
+}
 
 /* A JSON string: quotes, backslashes and control characters escaped. */
 static void json_str(const char *s)
@@ -32,7 +43,7 @@ static void print_json(const struct dfu_dev_desc *v, int n)
 	const char *names, *sep;
 	struct dev_alt a;
 	unsigned int l;
-	int i;
+	int i, z, nz;
 
 	putchar('[');
 	for (i = 0; i < n; i++) {
@@ -63,7 +74,23 @@ static void print_json(const struct dfu_dev_desc *v, int n)
 			printf("%s", l ? ", " : "");
 			json_str(d->links[l]);
 		}
-		printf("]}");
+		printf("], \"dialect\": \"%s\"", d->dfuse ? "dfuse" : "dfu");
+		nz = map_of(d);
+		if (d->dfuse) {
+			printf(", \"dfuse_leave\": %d, \"dfuse_map\": [", d->dfuse_leave);
+			for (z = 0; z < nz; z++) {
+				char perms[4];
+
+				dfuse_perms_str(zones[z].perms, perms);
+				printf("%s{\"alt\": %u, \"start\": \"0x%08x\", \"count\": %u, \"size\": %u, \"perms\": \"%s\", \"name\": ",
+				       z ? ", " : "", zones[z].alt, zones[z].start, zones[z].count,
+				       zones[z].size, perms);
+				json_str(zones[z].name);
+				putchar('}');
+			}
+			putchar(']');
+		}
+		putchar('}');
 	}
 	printf("%s]\n", n ? "\n" : "");
 }
@@ -87,6 +114,16 @@ static void print_text(const struct dfu_dev_desc *v, int n)
 		       d->version, d->transfer_size);
 		for (names = d->alt_names; dev_next_alt(&names, &a);)
 			printf("    alt %u: %s\n", a.num, *a.name ? a.name : "(unnamed)");
+		if (d->dfuse) {
+			int nz = map_of(d);
+
+			printf("    ST DfuSe memory map%s:\n",
+			       d->dfuse_leave == 0 ? " (dfuse_leave 0: stays in DFU mode after a flash)" : "");
+			if (nz < 0)
+				printf("      (unreadable: %s)\n", d->dfuse_map);
+			else
+				dfuse_print_zones(stdout, "      ", zones, (size_t)nz, -1);
+		}
 		for (l = 0; l < d->n_links; l++)
 			printf("    link %s\n", d->links[l]);
 	}

@@ -18,6 +18,11 @@ int cmd_list(int argc, char **argv);
 int cmd_flash(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
+/* erase and unprotect: DfuSe devices */
+int cmd_erase(int argc, char **argv);
+int cmd_unprotect(int argc, char **argv);
+/* dfuse pack */
+int cmd_dfuse(int argc, char **argv);
 /* info, status, result, clear, abort, detach, reset */
 int cmd_ctl(int argc, char **argv);
 
@@ -73,5 +78,18 @@ int errno_exit(int err);
  * Returns EX_OK, or a sysexits code after a message.
  */
 int set_alt(int fd, const struct dfu_dev_desc *d, const char *alt);
+
+/* ST DfuSe devices (flash_dfuse.c) */
+#include <stdio.h>
+struct dfuse_zone;
+#define DFUSE_MAX_ZONES	128
+/*
+ * Parse d's memory map (sysfs dfuse_map, read by dev_select()) into z.
+ * Returns the number of zones, or -1 after a message.
+ */
+int dfuse_dev_map(const struct dfu_dev_desc *d, struct dfuse_zone *z, size_t cap);
+/* Print the zones of alt (all with -1), one a line after indent. */
+void dfuse_print_zones(FILE *out, const char *indent, const struct dfuse_zone *z, size_t n,
+		       int alt);
 
 #endif

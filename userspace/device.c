@@ -71,6 +71,16 @@ static int describe(struct udev_device *dev, struct dfu_dev_desc *d, int with_st
 		d->runtime_vid = (uint16_t)rt_vid;
 		d->runtime_pid = (uint16_t)rt_pid;
 	}
+	/* DfuSe interfaces only; reading the map sends nothing to the device */
+	rt = udev_device_get_sysattr_value(dev, "dfuse_map");
+	d->dfuse_leave = -1;
+	if (rt) {
+		d->dfuse = 1;
+		copy(d->dfuse_map, sizeof(d->dfuse_map), rt);
+		rt = udev_device_get_sysattr_value(dev, "dfuse_leave");
+		if (rt)
+			d->dfuse_leave = (int)number(rt, 10);
+	}
 	udev_list_entry_foreach(e, udev_device_get_devlinks_list_entry(dev)) {
 		if (d->n_links == DEV_MAX_LINKS)
 			break;

@@ -29,6 +29,10 @@ struct dfu_dev_desc {
 	unsigned int interface, transfer_size, alt, num_alts, attributes;
 	char links[DEV_MAX_LINKS][128];	/* /dev/dfu/by-... */
 	unsigned int n_links;
+	/* ST DfuSe: the driver shows the attribute dfuse_map */
+	int dfuse;
+	char dfuse_map[8192];	/* its lines: "ALT 0xSTART COUNT*SIZE PERMS NAME" */
+	int dfuse_leave;	/* sysfs dfuse_leave: 1, 0, or -1 when unknown */
 };
 
 /* One line of the alt_names attribute: "N name". */

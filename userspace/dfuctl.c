@@ -16,23 +16,37 @@
 
 static const char usage_text[] =
 "usage: dfuctl COMMAND [ARGS]\n"
-"  list [--json]                 every DFU device: IDs, serial, mode, state, alt settings\n"
+"  list [--json]                 every DFU device: IDs, serial, mode, state, alt settings,\n"
+"                                and the memory map of ST DfuSe devices\n"
 "  flash IMAGE [NODE]            check IMAGE, then download it; options:\n"
 "      --detach                  switch a run-time device to DFU mode first\n"
-"      --verify                  upload afterwards and compare\n"
-"      --alt N|NAME              the DFU target (alt setting), default the current one\n"
+"      --verify                  upload afterwards and compare (DfuSe: with --stay)\n"
+"      --alt N|NAME              the DFU target (alt setting), default the current one;\n"
+"                                with a DfuSe file, only its targets for that alt\n"
+"      --address ADDR            DfuSe devices: where a raw image goes (default: the\n"
+"                                start of the alt's memory)\n"
+"      --stay                    DfuSe devices: stay in DFU mode at the end (root)\n"
 "      --require-suffix          refuse files without a DFU suffix\n"
 "      --quiet                   no progress\n"
 "  upload FILE [NODE] [--size BYTES] [--alt N|NAME] [--quiet]\n"
 "                                back up the device's image into a new FILE\n"
-"  info|status|result [NODE]     descriptor fields, DFU_GETSTATUS, last transfer\n"
+"  info|status|result [NODE]     descriptor fields (and DfuSe memory map), DFU_GETSTATUS,\n"
+"                                last transfer\n"
 "  clear|abort|reset [NODE]      DFU_CLRSTATUS, DFU_ABORT, USB reset\n"
 "  detach [NODE]                 switch a run-time device to DFU mode\n"
+"  erase [NODE] [--alt N|NAME] [--address ADDR --length BYTES | --mass]\n"
+"                                DfuSe: erase every erasable sector of the alt, those\n"
+"                                of a range, or (--mass) all of the flash\n"
+"  unprotect [NODE] --yes        DfuSe: remove read protection; WIPES ALL OF THE FLASH\n"
+"  dfuse pack OUT IMAGE@ADDR... --device VID:PID [--alt N] [--name NAME]\n"
+"            [--bcd-device BCD] [--image-size-with-suffix]\n"
+"                                write a DfuSe file, one element per IMAGE\n"
 "  recover NODE [--config FILE]  flash a listed device (/etc/dfu/recovery.conf)\n"
 "  suffix add|remove|check FILE  the DFU suffix, as dfu-suffix writes it\n"
 "Devices: a NODE (/dev/dfu0, /dev/dfu/by-serial/...) or --serial S, --path P\n"
 "(USB port such as 1-1.2, or udev ID_PATH), --device VID:PID[,VID:PID]\n"
 "(run-time and DFU-mode IDs); with none, the only DFU device.\n"
+"Exit codes: sysexits.h (64 usage, 65 bad image, 69 no device, 77 permission...).\n"
 "To flash without checks: cat firmware.bin > /dev/dfu0\n";
 
 static const struct {
@@ -43,7 +57,8 @@ static const struct {
 	{ "recover", cmd_recover }, { "suffix", cmd_suffix },
 	{ "info", cmd_ctl }, { "status", cmd_ctl }, { "result", cmd_ctl },
 	{ "clear", cmd_ctl }, { "abort", cmd_ctl }, { "reset", cmd_ctl },
-	{ "detach", cmd_ctl },
+	{ "detach", cmd_ctl }, { "erase", cmd_erase }, { "unprotect", cmd_unprotect },
+	{ "dfuse", cmd_dfuse },
 };
 
 int main(int argc, char **argv)

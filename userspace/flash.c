@@ -37,11 +37,16 @@
  */
 static int judge(const char *path, const uint8_t *file, size_t len,
 		 const struct image_ids *ids, const struct flash_opts *o, int later,
-		 struct image_info *info)
+		 int dfuse_ok, struct image_info *info)
 {
 	switch (image_check(file, len, ids, info)) {
 	case IMAGE_ACCEPT:
 		return EX_OK;
+	case IMAGE_DFUSE:
+		/* a valid DfuSe file for a DfuSe device (or maybe one, after a detach) */
+		if (info->dfuse_err == DFUSE_OK && dfuse_ok)
+			return EX_OK;
+		break;
 	case IMAGE_NO_SUFFIX:
 		if (o->commit_suffix) {
 			fprintf(stderr, "dfuctl: %s: commit = suffix wants a DFU suffix that names the device, and the file has none, so the driver would never manifest it; nothing was sent: add one with 'dfuctl suffix add %s --vid %04x --pid %04x'\n",
@@ -64,7 +69,7 @@ static int judge(const char *path, const uint8_t *file, size_t len,
 }
 
 /* What to do after a write() or USB_DFU_IOCTL_COMMIT failed with err. */
-static const char *write_hint(int err)
+const char *flash_write_hint(int err)
 {
 	switch (err) {
 	case EIO:
@@ -98,7 +103,7 @@ static const char *write_hint(int err)
  * Choose how the image is committed: never by close(), so that a dfuctl
  * that fails or is killed half-way leaves nothing manifested.
  */
-static int set_commit(int fd, const struct dfu_dev_desc *d, const struct flash_opts *o)
+int flash_set_commit(int fd, const struct dfu_dev_desc *d, const struct flash_opts *o)
 {
 	__u32 policy = o->commit_suffix ? USB_DFU_COMMIT_SUFFIX : USB_DFU_COMMIT_EXPLICIT;
 	int err;
@@ -112,7 +117,7 @@ static int set_commit(int fd, const struct dfu_dev_desc *d, const struct flash_o
 		return EX_UNAVAILABLE;
 	}
 	fprintf(stderr, "dfuctl: %s: choosing the commit policy: %s; nothing was sent: %s\n",
-		d->node, strerror(err), write_hint(err));
+		d->node, strerror(err), flash_write_hint(err));
 	return errno_exit(err);
 }
 
@@ -128,7 +133,7 @@ static int download(const struct dfu_dev_desc *d, const uint8_t *img, size_t len
 	fd = open_dev(d, O_WRONLY, &ret);
 	if (fd < 0)
 		return ret;
-	ret = set_commit(fd, d, o);
+	ret = flash_set_commit(fd, d, o);
 	if (!ret && o->alt)
 		ret = set_alt(fd, d, o->alt);
 	if (ret) {
@@ -144,7 +149,7 @@ static int download(const struct dfu_dev_desc *d, const uint8_t *img, size_t len
 		if (n < 0) {
 			err = errno;
 			fprintf(stderr, "\ndfuctl: %s: download failed after %zu bytes: %s: %s\n",
-				d->node, done, strerror(err), write_hint(err));
+				d->node, done, strerror(err), flash_write_hint(err));
 			/* not committed: the driver aborts the image */
 			close(fd);
 			return errno_exit(err);
@@ -156,7 +161,7 @@ static int download(const struct dfu_dev_desc *d, const uint8_t *img, size_t len
 	if (ioctl(fd, USB_DFU_IOCTL_COMMIT)) {
 		err = errno;
 		fprintf(stderr, "\ndfuctl: %s: the device did not take the image: %s: %s\n",
-			d->node, strerror(err), write_hint(err));
+			d->node, strerror(err), flash_write_hint(err));
 		close(fd);
 		return errno_exit(err);
 	}
@@ -165,7 +170,7 @@ static int download(const struct dfu_dev_desc *d, const uint8_t *img, size_t len
 	if (close(fd)) {
 		err = errno;
 		fprintf(stderr, "\ndfuctl: %s: after the image was committed, close() failed: %s: %s\n",
-			d->node, strerror(err), write_hint(err));
+			d->node, strerror(err), flash_write_hint(err));
 		return errno_exit(err);
 	}
 	progress_end(&p, done);
@@ -275,7 +280,7 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 	}
 	/* a file for another device, or a broken one, never reaches it */
 	later = o->detach && !strcmp(d.mode, "runtime");
-	ret = judge(path, file, len, &ids, o, later, &info);
+	ret = judge(path, file, len, &ids, o, later, d.dfuse || later, &info);
 	if (ret && !(later && info.verdict == IMAGE_REJECT))
 		return ret;
 
@@ -292,13 +297,21 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 		/* a suffix for other IDs may name the DFU-mode ones: judge again */
 		ids.dfu_vid = d.vid;
 		ids.dfu_pid = d.pid;
-		if (info.verdict == IMAGE_REJECT)
-			ret = judge(path, file, len, &ids, o, 0, &info);
+		if (info.verdict == IMAGE_REJECT || info.verdict == IMAGE_DFUSE)
+			ret = judge(path, file, len, &ids, o, 0, d.dfuse, &info);
 		if (ret) {
 			fprintf(stderr, "dfuctl: nothing was written; %s stays in DFU mode (dfuctl reset %s restarts it)\n",
 				d.node, d.node);
 			return ret;
 		}
+	}
+	if (d.dfuse)
+		return flash_dfuse(path, file, &info, &d, o);
+	if (o->has_address || o->stay) {
+		fprintf(stderr, "dfuctl: %s: %s is only for ST DfuSe devices (they show a memory map in sysfs dfuse_map), and %04x:%04x is a plain DFU device, whose image has no address: flash it without %s\n",
+			d.node, o->has_address ? "--address" : "--stay", d.vid, d.pid,
+			o->has_address ? "--address" : "--stay");
+		return EX_USAGE;
 	}
 	/*
 	 * Under the suffix policy the driver checks the suffix again and does

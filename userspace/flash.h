@@ -24,6 +24,10 @@ struct flash_opts {
 	 * the device is opened.
 	 */
 	int commit_suffix;
+	/* DfuSe devices only */
+	int has_address;		/* --address given: where a raw image goes */
+	uint32_t address;
+	int stay;			/* --stay: do not leave DFU mode at the end */
 };
 
 /*
@@ -35,5 +39,25 @@ struct flash_opts {
  * sysexits code; every failure has printed what to do.
  */
 int flash_image(const char *path, const uint8_t *file, size_t len, const struct flash_opts *o);
+
+/* What to do after a write() or USB_DFU_IOCTL_COMMIT failed with err. */
+const char *flash_write_hint(int err);
+
+/*
+ * Set the commit policy of the file fd on d: explicit, or suffix with
+ * o->commit_suffix. Returns EX_OK, or a sysexits code after a message.
+ */
+int flash_set_commit(int fd, const struct dfu_dev_desc *d, const struct flash_opts *o);
+
+struct image_info;
+/*
+ * Flash to the DfuSe device d (d->dfuse) the file (its name is path) that
+ * image_check() judged in *info: a DfuSe file (info->dfuse), element by
+ * element at their addresses, or a raw image at o->address or the start of
+ * the alt's memory. Every element is checked against the device's memory
+ * map before anything is sent. See flash_dfuse.c. Returns a sysexits code.
+ */
+int flash_dfuse(const char *path, const uint8_t *file, const struct image_info *info,
+		const struct dfu_dev_desc *d, const struct flash_opts *o);
 
 #endif

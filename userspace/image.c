@@ -43,8 +43,10 @@ static enum image_verdict check_dfuse(const uint8_t *buf, size_t len, struct ima
 			 dfuse_strerror(out->dfuse_err));
 	else
 		snprintf(out->message, sizeof(out->message),
-			 "ST DfuSe file (%u target%s): flashing DfuSe files through /dev/dfuN "
-			 "is not supported yet; use dfu-util -D for now",
+			 "ST DfuSe file (%u target%s): it is only for an ST DfuSe device "
+			 "(bcdDFUVersion 0x011a; dfuctl list shows its memory map), where "
+			 "dfuctl flash writes each element to its address; this device is not one: "
+			 "use the image built for it",
 			 f.n_targets, f.n_targets == 1 ? "" : "s");
 	return verdict(out, IMAGE_DFUSE);
 }

@@ -30,7 +30,7 @@ enum image_verdict {
 	IMAGE_NO_SUFFIX,	/* no suffix, nothing to check: the whole file is the image */
 	IMAGE_REJECT,		/* the suffix names another device: do not flash */
 	IMAGE_CORRUPT,		/* a damaged suffix: do not flash */
-	IMAGE_DFUSE,		/* an ST DfuSe file: not flashable until DfuSe download exists */
+	IMAGE_DFUSE,		/* an ST DfuSe file: only for a DfuSe device (dfuse_err says if valid) */
 	IMAGE_EMPTY,		/* no bytes to flash */
 };
 
