@@ -89,6 +89,9 @@ static const struct {
 	{ -EBUSY, "-EBUSY" },
 	{ -EOPNOTSUPP, "-EOPNOTSUPP" },
 	{ -EROFS, "-EROFS" },
+	{ -ENOSPC, "-ENOSPC" },
+	{ -ENXIO, "-ENXIO" },
+	{ -EACCES, "-EACCES" },
 };
 
 /**
