@@ -301,7 +301,7 @@ static const struct dfuse_seg *dfuse_find(struct dfu_dev *dfu, u8 alt, u64 addr)
  *
  * Context: any.
  * Return: 0; -ENOSPC past the end of the map, -ENXIO in a gap between
- * zones, -EROFS in a sector that is not writable (-ENXIO when @perm is
+ * zones or for an alt without a map, -EROFS in a sector that is not writable (-ENXIO when @perm is
  * DFUSE_READ and it is not readable).
  */
 int dfu_dfuse_check(struct dfu_dev *dfu, u8 alt, u64 addr, u64 len, u8 perm)
@@ -314,7 +314,7 @@ int dfu_dfuse_check(struct dfu_dev *dfu, u8 alt, u64 addr, u64 len, u8 perm)
 		g = dfuse_find(dfu, alt, addr);
 		if (!g) {
 			dfuse_alt_segs(dfu, alt, &g, &n);
-			return !n || addr >= dfuse_seg_end(&g[n - 1]) ?
+			return n && addr >= dfuse_seg_end(&g[n - 1]) ?
 			       -ENOSPC : -ENXIO;
 		}
 		if (!(g->perm & perm))

@@ -367,10 +367,17 @@ TEST(capabilities)
 	emu_stop(&e);
 
 	/*
-	 * DfuSe reads DFU_DNLOAD block 0 as a command: such a device is not
-	 * bound until the driver supports it, so it gets no node at all
+	 * DfuSe reads DFU_DNLOAD block 0 as a command, and its file is the
+	 * memory map its alt names announce: with no map there, there is no
+	 * memory to write (ENXIO) or read (EOF), and nothing is sent.
 	 */
-	ASSERT_EQ(0, emu_start_unbound(&e, "--dfu-version", "0x011a", NULL));
+	ASSERT_EQ(0, emu_start(&e, "--dfu-version", "0x011a", NULL));
+	fd = open(e.node, O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, write(fd, "x", 1));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(0, read(fd, &c, 1));
+	close(fd);
 	emu_stop(&e);
 	EXPECT_EQ(0, emu_stat(&e, "dnload_requests"));
 	EXPECT_EQ(0, emu_stat(&e, "upload_requests"));

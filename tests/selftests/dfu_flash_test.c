@@ -93,9 +93,9 @@ FIXTURE_VARIANT_ADD(dfu, zephyr) {
 };
 
 /*
- * The next three are DfuSe devices (bcdDFUVersion 0x011a), which the driver
- * does not bind yet; they run here with DFU 1.1 and keep the rest
- * of their behaviour.
+ * The next three stacks speak DfuSe (bcdDFUVersion 0x011a), which
+ * dfu_dfuse_test covers; here they run with DFU 1.1 and keep the rest of
+ * their state machine, which plain DFU firmware built on them has too.
  *
  * STM32 system-memory ROM: protocol 0, blank application (dfuERROR,
  * errFIRMWARE), CLRSTATUS only in dfuERROR, full-length uploads, resets
