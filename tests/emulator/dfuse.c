@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dfu-emu: ST DfuSe (the protocol reference, sections 11-13).
+ * dfu-emu: ST DfuSe (the protocol reference, sections 11-13): the memory
+ * map, and the STM32 system-memory ROM's commands (AN3156), which the
+ * GD32 ROM copies.  ST's USB device library and Black Magic Probe's
+ * bootloader are in dfuse-stacks.c.
  *
  * The memory map is built from the layout strings the alt settings
- * announce, so what the host reads in iInterface is exactly what the
- * device enforces.  The address pointer is one for the device, as on the
- * ROM; an address must lie in the map of the selected alt setting.
+ * announce (or, where the device lies about it, from the profile's
+ * real_layouts), so what the host reads in iInterface is what the device
+ * enforces.  The address pointer is one for the device, as on the ROM; an
+ * address must lie in the map of the selected alt setting.
  *
- * Errors, where the reference leaves a choice:
+ * Errors of the ROM, where the reference leaves a choice:
  * - Set Address or Erase outside the alt's map, Erase of a sector that is
  *   not erasable: errTARGET (AN3156's "address is wrong").
  * - A data block (DNLOAD wBlockNum >= 2) that does not lie in the map:
@@ -23,90 +27,16 @@
  *   the upload (the ROM reads on into whatever the bus has there).
  * - A command byte or length the ROM does not know: the GETSTATUS that
  *   would run it stalls and the device enters dfuERROR/errSTALLEDPKT.
+ * - Read protection (--dfuse-protected, RDP level 1): Set Address and Get
+ *   Commands work; Erase, mass erase and data blocks fail with errVENDOR;
+ *   UPLOAD of blocks >= 2 stalls with dfuERROR/errVENDOR.  Read Unprotect
+ *   wipes the flash, lifts the protection and resets the chip.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "dfuse.h"
+#include "dfuse-int.h"
 #include "log.h"
-
-#define CMD_GET_COMMANDS	0x00
-#define CMD_SET_ADDRESS		0x21
-#define CMD_ERASE		0x41
-#define CMD_READ_UNPROTECT	0x92
-
-#define ST_OK			0x00
-#define ST_ERR_TARGET		0x01
-#define ST_ERR_VERIFY		0x07
-#define ST_ERR_ADDRESS		0x08
-#define ST_ERR_STALLEDPKT	0x0f
-
-#define ERASED			0xff
-
-/* --- profiles ---------------------------------------------------------- */
-
-/* UPLOAD block 0 of the STM32 system-memory ROMs (F105/F107 and F4). */
-static const uint8_t stm32_rom_commands[] = {
-	CMD_GET_COMMANDS, CMD_SET_ADDRESS, CMD_ERASE, CMD_READ_UNPROTECT,
-};
-
-/* Option bytes of an unprotected F4 (RM0090 3.7.1): RDP 0xAA (level 0,
- * readable), nWRP 0x0FFF (no sector write-protected), USER 0xEC; the F4
- * ROM shows them at 0x1FFFC000 as 16 bytes.  The device-feature alt reads
- * as zeros: what the real one holds is not in the reference. */
-static void stm32f4_init_memory(struct dfuse *d)
-{
-	static const uint8_t optb[16] = {
-		0xec, 0xaa, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-		0xff, 0x0f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	};
-	struct dfuse_map *m = &d->alt[1];
-
-	if (m->len >= sizeof(optb))
-		memcpy(m->mem, optb, sizeof(optb));
-	memset(d->alt[3].mem, 0, d->alt[3].len);	/* device feature */
-}
-
-/* The STM32F4 (F405/F407/F415/F417) system-memory bootloader, as lsusb
- * shows it: the layout strings are the ROM's, two spaces and all. */
-static const struct dfuse_profile profiles[] = {
-	{
-		.name = "stm32f4",
-		.vid = 0x0483, .pid = 0xdf11, .bcd_device = 0x2200,
-		.bcd_usb = 0x0100,
-		.manufacturer = "STMicroelectronics",
-		.product = "STM32  BOOTLOADER",
-		.serial = "356A36743233",
-		/* download, upload, WillDetach; not manifestation tolerant */
-		.attrs = 0x0b, .protocol = 2,
-		.detach_timeout = 255, .transfer_size = 2048,
-		.n_alts = 4,
-		.layouts = {
-			"@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg",
-			"@Option Bytes  /0x1FFFC000/01*016 e",
-			"@OTP Memory /0x1FFF7800/01*512 e,01*016 e",
-			"@Device Feature/0xFFFF0000/01*004 e",
-		},
-		.commands = stm32_rom_commands,
-		.n_commands = sizeof(stm32_rom_commands),
-		.init_memory = stm32f4_init_memory,
-	},
-};
-
-const struct dfuse_profile *dfuse_find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
-		if (!strcmp(profiles[i].name, name))
-			return &profiles[i];
-	return NULL;
-}
-
-const char *dfuse_names(void)
-{
-	return "stm32f4";
-}
 
 /* --- the memory map ----------------------------------------------------- */
 
@@ -196,7 +126,7 @@ static int alloc_map(struct dfuse_map *map)
 	return 0;
 }
 
-static struct dfuse_seg *find_seg(struct dfuse_map *map, uint64_t addr)
+struct dfuse_seg *dfuse_find_seg(struct dfuse_map *map, uint64_t addr)
 {
 	unsigned i;
 
@@ -215,13 +145,11 @@ static uint64_t seg_end(const struct dfuse_seg *g)
 	return g->start + (uint64_t)g->sector * g->count;
 }
 
-/* [addr, addr + len) lies in the map and has permission perm: ST_OK,
- * ST_ERR_ADDRESS (not all in the map) or ST_ERR_TARGET (permission). */
-static uint8_t check_range(struct dfuse_map *map, uint64_t addr, size_t len,
-			   uint8_t perm)
+uint8_t dfuse_check_range(struct dfuse_map *map, uint64_t addr, size_t len,
+			  uint8_t perm)
 {
 	while (len) {
-		struct dfuse_seg *g = find_seg(map, addr);
+		struct dfuse_seg *g = dfuse_find_seg(map, addr);
 		uint64_t n;
 
 		if (!g)
@@ -237,6 +165,7 @@ static uint8_t check_range(struct dfuse_map *map, uint64_t addr, size_t len,
 	return ST_OK;
 }
 
+
 int dfuse_init(struct dfuse *d, const struct dfuse_profile *p,
 	       const struct dfuse_options *o)
 {
@@ -245,16 +174,19 @@ int dfuse_init(struct dfuse *d, const struct dfuse_profile *p,
 	memset(d, 0, sizeof(*d));
 	d->p = p;
 	d->t = *o;
+	d->protect = o->protect;
 	d->pointer = 0x08000000;	/* the ROM's pointer before Set Address */
 	for (i = 0; i < p->n_alts; i++) {
-		if (parse_layout(p->layouts[i], &d->alt[i]) ||
-		    alloc_map(&d->alt[i])) {
-			fprintf(stderr, "dfu-emu: bad layout '%s'\n",
-				p->layouts[i]);
+		const char *s = p->real_layouts[i] ? p->real_layouts[i] :
+				p->layouts[i];
+
+		if (parse_layout(s, &d->alt[i]) || alloc_map(&d->alt[i])) {
+			fprintf(stderr, "dfu-emu: bad layout '%s'\n", s);
 			return -1;
 		}
 	}
-	d->buf = malloc(o->transfer_size);
+	/* zeroed: BMP answers UPLOAD block 0 with what it holds */
+	d->buf = calloc(1, o->transfer_size);
 	d->up = malloc(o->transfer_size);
 	if (!d->buf || !d->up)
 		return -1;
@@ -284,6 +216,14 @@ int dfuse_load(struct dfuse *d, const uint8_t *data, size_t len)
 
 /* --- DNLOAD: commands and data blocks ---------------------------------- */
 
+/* The ROM stalls block 1 (reserved); the ST library ignores it, BMP
+ * writes it below the pointer (its formula, (1 - 2) * 1024). */
+int dfuse_dnload_ok(const struct dfuse *d, uint16_t block, uint16_t len)
+{
+	return !(d->p->stack == DFUSE_STACK_ROM && block == 1 && len);
+}
+
+/* Bytes past len keep the last DNLOAD's: BMP reads them. */
 void dfuse_stage(struct dfuse *d, unsigned alt, uint16_t block,
 		 const uint8_t *data, size_t len)
 {
@@ -301,7 +241,7 @@ void dfuse_cancel(struct dfuse *d)
 	d->pending = 0;
 }
 
-static uint32_t le32(const uint8_t *p)
+uint32_t dfuse_le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 	       (uint32_t)p[3] << 24;
@@ -314,27 +254,24 @@ static void note_erase(struct dfuse *d, uint32_t addr)
 		d->st.erased[d->st.n_erased++] = addr;
 }
 
-/* Erase the sector that holds addr. */
-static void erase_sector(struct dfuse *d, struct dfuse_map *map,
-			 uint32_t addr, struct dfuse_verdict *v)
+uint8_t dfuse_erase_sector(struct dfuse *d, struct dfuse_map *map,
+			   uint32_t addr)
 {
-	struct dfuse_seg *g = find_seg(map, addr);
+	struct dfuse_seg *g = dfuse_find_seg(map, addr);
 	uint64_t first;
 
-	if (!g || !(g->perm & DFUSE_ERASE)) {
-		v->status = ST_ERR_TARGET;
-		return;
-	}
+	if (!g || !(g->perm & DFUSE_ERASE))
+		return ST_ERR_TARGET;
 	first = g->start + (addr - g->start) / g->sector * g->sector;
 	memset(g->mem + (first - g->start), ERASED, g->sector);
 	note_erase(d, (uint32_t)first);
-	v->poll_ms = d->t.erase_ms;
 	emu_log("dfuse: erase sector 0x%08x", (uint32_t)first);
+	return ST_OK;
 }
 
 /* Mass erase: every erasable sector of the internal flash (alt 0),
  * whichever alt is selected, as the chip's MER bit does. */
-static void mass_erase(struct dfuse *d, struct dfuse_verdict *v)
+static void mass_erase(struct dfuse *d)
 {
 	struct dfuse_map *map = &d->alt[0];
 	unsigned i;
@@ -343,9 +280,18 @@ static void mass_erase(struct dfuse *d, struct dfuse_verdict *v)
 		if (map->seg[i].perm & DFUSE_ERASE)
 			memset(map->seg[i].mem, ERASED,
 			       (size_t)map->seg[i].sector * map->seg[i].count);
-	d->st.mass_erases++;
-	v->poll_ms = d->t.mass_erase_ms;
 	emu_log("dfuse: mass erase");
+}
+
+/* Read protection refuses what would touch the flash: errVENDOR. */
+static int denied(struct dfuse *d, struct dfuse_verdict *v)
+{
+	if (!d->protect)
+		return 0;
+	v->status = ST_ERR_VENDOR;
+	d->st.denied++;
+	emu_log("dfuse: read protected: errVENDOR");
+	return 1;
 }
 
 static void run_command(struct dfuse *d, struct dfuse_map *map,
@@ -356,24 +302,36 @@ static void run_command(struct dfuse *d, struct dfuse_map *map,
 	if (d->len == 1 && b[0] == CMD_GET_COMMANDS) {
 		d->st.get_commands++;
 	} else if (d->len == 5 && b[0] == CMD_SET_ADDRESS) {
-		if (!find_seg(map, le32(b + 1))) {
+		if (!dfuse_find_seg(map, dfuse_le32(b + 1))) {
 			v->status = ST_ERR_TARGET;
 			return;
 		}
-		d->pointer = le32(b + 1);
+		d->pointer = dfuse_le32(b + 1);
 		d->st.set_address++;
 		emu_log("dfuse: address 0x%08x", d->pointer);
 	} else if (d->len == 5 && b[0] == CMD_ERASE) {
-		erase_sector(d, map, le32(b + 1), v);
+		if (denied(d, v))
+			return;
+		v->status = dfuse_erase_sector(d, map, dfuse_le32(b + 1));
+		if (v->status == ST_OK)
+			v->poll_ms = d->t.erase_ms;
 	} else if (d->len == 1 && b[0] == CMD_ERASE) {
-		mass_erase(d, v);
-	} else if (d->len == 1 && b[0] == CMD_READ_UNPROTECT) {
+		if (denied(d, v))
+			return;
+		mass_erase(d);
+		d->st.mass_erases++;
+		v->poll_ms = d->t.mass_erase_ms;
+	} else if (d->len == 1 && b[0] == CMD_READ_UNPROTECT &&
+		   dfuse_has_command(d->p, CMD_READ_UNPROTECT)) {
 		/* The option bytes go back to level 0, which wipes the
 		 * flash, and the chip resets: it answers this one
 		 * GETSTATUS and drops off the bus. */
-		mass_erase(d, v);
-		d->st.mass_erases--;	/* counted as what it is */
+		mass_erase(d);
+		d->protect = 0;
+		if (d->p->init_memory)
+			d->p->init_memory(d);	/* option bytes: RDP 0xAA */
 		d->st.unprotects++;
+		v->poll_ms = d->t.mass_erase_ms;
 		v->disconnect = 1;
 	} else {
 		v->stall = 1;
@@ -383,14 +341,13 @@ static void run_command(struct dfuse *d, struct dfuse_map *map,
 	}
 }
 
-/* Program len bytes at addr as flash does: AND, then verify. */
-static uint8_t program(struct dfuse_map *map, uint64_t addr,
-		       const uint8_t *data, size_t len)
+uint8_t dfuse_program(struct dfuse_map *map, uint64_t addr,
+		      const uint8_t *data, size_t len)
 {
 	uint8_t status = ST_OK;
 
 	while (len) {
-		struct dfuse_seg *g = find_seg(map, addr);
+		struct dfuse_seg *g = dfuse_find_seg(map, addr);
 		uint8_t *p = g->mem + (addr - g->start);
 		size_t n = seg_end(g) - addr < len ?
 			   (size_t)(seg_end(g) - addr) : len;
@@ -414,9 +371,11 @@ static void write_block(struct dfuse *d, struct dfuse_map *map,
 	uint64_t addr = d->pointer +
 		(uint64_t)(d->pending_block - 2) * d->t.transfer_size;
 
-	v->status = check_range(map, addr, d->len, DFUSE_WRITE);
+	if (denied(d, v))
+		return;
+	v->status = dfuse_check_range(map, addr, d->len, DFUSE_WRITE);
 	if (v->status == ST_OK)
-		v->status = program(map, addr, d->buf, d->len);
+		v->status = dfuse_program(map, addr, d->buf, d->len);
 	v->poll_ms = d->t.write_ms;
 	if (v->status == ST_OK) {
 		d->st.writes++;
@@ -434,35 +393,73 @@ void dfuse_run(struct dfuse *d, struct dfuse_verdict *v)
 	if (!d->pending)
 		return;
 	d->pending = 0;
-	if (d->pending_block == 0)
+	if (d->p->stack == DFUSE_STACK_STUSBD)
+		dfuse_run_stusbd(d, map, v);
+	else if (d->p->stack == DFUSE_STACK_BMP)
+		dfuse_run_bmp(d, map, v);
+	else if (d->pending_block == 0)
 		run_command(d, map, v);
 	else
 		write_block(d, map, v);	/* block 1 never gets here */
 	if (v->status != ST_OK)
 		d->st.errors++;
+	if (v->stuck)
+		d->st.stuck++;
 }
 
 /* --- UPLOAD and leave -------------------------------------------------- */
 
-long dfuse_upload(struct dfuse *d, unsigned alt, uint16_t block,
-		  uint16_t wLength, const uint8_t **data, uint8_t *status)
+size_t dfuse_read_padded(struct dfuse *d, struct dfuse_map *map,
+			 uint64_t addr, size_t len)
 {
-	struct dfuse_map *map = &d->alt[alt];
+	size_t n = 0;
+
+	while (n < len) {
+		struct dfuse_seg *g = dfuse_find_seg(map, addr + n);
+		uint64_t k;
+
+		if (!g || !(g->perm & DFUSE_READ)) {
+			d->up[n++] = ERASED;
+			d->st.pad_bytes++;
+			continue;
+		}
+		k = seg_end(g) - (addr + n);
+		if (k > len - n)
+			k = len - n;
+		memcpy(d->up + n, g->mem + (addr + n - g->start), (size_t)k);
+		n += (size_t)k;
+	}
+	return len;
+}
+
+/* The ROM: block 0 the command list, 1 reserved, >= 2 memory, short at
+ * the end of the readable map. */
+static void upload_rom(struct dfuse *d, struct dfuse_map *map,
+		       uint16_t block, uint16_t wLength,
+		       struct dfuse_reply *r)
+{
 	struct dfuse_seg *g;
 	uint64_t addr, n = 0;
 
 	if (block == 0) {
-		*data = d->p->commands;
-		return (long)(d->p->n_commands < wLength ?
-			      d->p->n_commands : wLength);
+		r->data = d->p->commands;
+		r->len = d->p->n_commands < wLength ? d->p->n_commands :
+			 wLength;
+		return;
 	}
+	r->stall = r->error = 1;
 	if (block == 1) {		/* reserved */
-		*status = ST_ERR_STALLEDPKT;
-		return -1;
+		r->status = ST_ERR_STALLEDPKT;
+		return;
+	}
+	if (d->protect) {
+		r->status = ST_ERR_VENDOR;
+		d->st.denied++;
+		return;
 	}
 	addr = d->pointer + (uint64_t)(block - 2) * d->t.transfer_size;
 	/* As much as the readable map holds from addr, up to wLength. */
-	while (n < wLength && (g = find_seg(map, addr + n)) &&
+	while (n < wLength && (g = dfuse_find_seg(map, addr + n)) &&
 	       (g->perm & DFUSE_READ)) {
 		uint64_t k = seg_end(g) - (addr + n);
 
@@ -472,12 +469,31 @@ long dfuse_upload(struct dfuse *d, unsigned alt, uint16_t block,
 		n += k;
 	}
 	if (!n && wLength) {
-		*status = ST_ERR_ADDRESS;
-		return -1;
+		r->status = ST_ERR_ADDRESS;
+		return;
 	}
-	d->st.reads++;
-	*data = d->up;
-	return (long)n;
+	r->stall = r->error = 0;
+	r->data = d->up;
+	r->len = (size_t)n;
+}
+
+void dfuse_upload(struct dfuse *d, unsigned alt, uint16_t block,
+		  uint16_t wLength, struct dfuse_reply *r)
+{
+	struct dfuse_map *map = &d->alt[alt];
+
+	memset(r, 0, sizeof(*r));
+	r->state = -1;
+	if (d->p->stack == DFUSE_STACK_STUSBD)
+		dfuse_upload_stusbd(d, map, block, wLength, r);
+	else if (d->p->stack == DFUSE_STACK_BMP)
+		dfuse_upload_bmp(d, map, block, wLength, r);
+	else
+		upload_rom(d, map, block, wLength, r);
+	if (!r->stall && block >= 2) {
+		d->st.reads++;
+		d->st.read_bytes += r->len;
+	}
 }
 
 void dfuse_leave(struct dfuse *d)
@@ -500,10 +516,16 @@ void dfuse_write_stats(const struct dfuse *d, FILE *f)
 	fprintf(f, "dfuse=%s\naddress=0x%08x\nget_commands=%lu\n"
 		"set_address=%lu\nerases=%lu\nmass_erases=%lu\n"
 		"unprotects=%lu\nleaves=%lu\ndfuse_writes=%lu\n"
-		"dfuse_write_bytes=%lu\ndfuse_reads=%lu\ndfuse_errors=%lu\n"
-		"erased=", d->p->name, d->pointer, s->get_commands,
+		"dfuse_write_bytes=%lu\ndfuse_reads=%lu\ndfuse_errors=%lu\n",
+		d->p->name, d->pointer, s->get_commands,
 		s->set_address, s->erases, s->mass_erases, s->unprotects,
 		s->leaves, s->writes, s->write_bytes, s->reads, s->errors);
+	fprintf(f, "dfuse_read_bytes=%lu\ndfuse_pad_bytes=%lu\n"
+		"dfuse_protected=%d\ndfuse_denied=%lu\ndfuse_stuck=%lu\n"
+		"dfuse_ignored=%lu\ndfuse_lost_bytes=%lu\n"
+		"dfuse_bogus_state=%lu\nerased=",
+		s->read_bytes, s->pad_bytes, d->protect, s->denied, s->stuck,
+		s->ignored, s->lost_bytes, s->bogus_state);
 	for (i = 0; i < s->n_erased; i++)
 		fprintf(f, "%s0x%08x", i ? "," : "", s->erased[i]);
 	fputc('\n', f);

@@ -2,7 +2,8 @@
 /*
  * dfu-emu --dfuse NAME: the ST DfuSe dialect (bcdDFUVersion 0x011A, the
  * protocol reference's sections 11-13) of a device whose memory is the map
- * its alt settings' layout strings describe.
+ * its alt settings' layout strings describe, as one of the stacks that
+ * speak it (the profiles, dfuse-profiles.c).
  *
  * The model (model.c) keeps the DFU state machine; it hands this file the
  * data of each DNLOAD (a command in block 0, memory in blocks >= 2), asks
@@ -27,27 +28,68 @@
 
 struct dfuse;
 
+/* Whose code answers the DfuSe requests (the reference's section 12). */
+enum dfuse_stack {
+	/* STM32 system-memory ROM (AN3156), and the GD32 ROM that copies it:
+	 * commands checked, errors reported as bStatus, dfuERROR. */
+	DFUSE_STACK_ROM,
+	/* ST's USB device library (usbd_dfu.c): no address checks, Erase
+	 * moves the pointer, a failed erase or write never reports: the
+	 * device stays in dfuDNBUSY; mass erase and 0x92 do nothing. */
+	DFUSE_STACK_STUSBD,
+	/* Black Magic Probe's bootloader (libopencm3 usbdfu): commands
+	 * outside the application area hang it in dfuDNBUSY (poll 0), flash
+	 * programming failures are silent, uploads never end short. */
+	DFUSE_STACK_BMP,
+};
+
+/* The state-machine personality the model gets from a profile. */
+enum dfuse_abort {
+	DFUSE_ABORT_TABLE,	/* dfuIDLE from 2,3,5,6,9; else stall (E) */
+	DFUSE_ABORT_IGNORE,	/* dfuIDLE from 2,3,5,6,9; else ignored */
+	DFUSE_ABORT_ANYWHERE,	/* dfuIDLE from any state */
+};
+
 /* A device as the emulator presents it (the --dfuse NAME table). */
 struct dfuse_profile {
 	const char *name;
+	enum dfuse_stack stack;
 	uint16_t vid, pid, bcd_device, bcd_usb;
 	const char *manufacturer, *product, *serial;
+	int serial_raw;		/* serial string as 8-bit bytes (GD32) */
 	uint8_t attrs, protocol;
 	uint16_t detach_timeout, transfer_size;
 	unsigned n_alts;
 	const char *layouts[DFUSE_MAX_ALTS];	/* iInterface of each alt */
+	/* The memory really there, when the layout string lies (GD32);
+	 * NULL: as announced. */
+	const char *real_layouts[DFUSE_MAX_ALTS];
 	const uint8_t *commands;		/* UPLOAD block 0 */
 	size_t n_commands;
 	void (*init_memory)(struct dfuse *d);	/* beyond erased (0xff) */
+	/* Busy times (ms), overridden by --dfuse-*-ms. */
+	uint32_t erase_ms, mass_erase_ms, write_ms;
+	uint32_t manifest_poll_ms;	/* bwPollTimeout of dfuMANIFEST */
+	/* Model personality. */
+	enum dfuse_abort abort;
+	int stall_keeps_state;	/* a refused request never enters dfuERROR */
+	int strict_clrstatus;	/* CLRSTATUS outside dfuERROR: errUNKNOWN */
+	int clrstatus_ignored;	/* CLRSTATUS outside dfuERROR: ignored */
+	int dnload_any_state;	/* DNLOAD accepted in any state */
+	int upload_after_dnload; /* UPLOAD accepted in dfuDNLOAD-IDLE too */
+	int busy_to_idle;	/* dfuDNBUSY ends in dfuDNLOAD-IDLE, no SYNC */
+	int leave_without_status; /* leave at the zero-length DNLOAD itself */
+	int has_boot_error;	/* --dfuse-blank makes sense (a ROM) */
 };
 
-/* Busy times in ms (reported as bwPollTimeout and really waited) and the
- * wTransferSize the address arithmetic uses. */
+/* Busy times in ms (reported as bwPollTimeout and really waited), the
+ * wTransferSize the address arithmetic uses, and the chip's condition. */
 struct dfuse_options {
 	uint32_t erase_ms;	/* per sector (--dfuse-erase-ms) */
 	uint32_t mass_erase_ms;	/* --dfuse-mass-erase-ms */
 	uint32_t write_ms;	/* per data block (--dfuse-write-ms) */
 	uint16_t transfer_size;
+	int protect;		/* --dfuse-protected: read protection on */
 };
 
 /* A run of equal sectors at start (one "NN*SSSKg" of a layout string). */
@@ -69,6 +111,8 @@ struct dfuse_stats {
 	unsigned long get_commands, set_address, erases, mass_erases;
 	unsigned long unprotects, leaves, writes, write_bytes, reads;
 	unsigned long errors;
+	unsigned long read_bytes, pad_bytes, stuck, ignored, lost_bytes;
+	unsigned long denied, bogus_state;
 	uint32_t erased[DFUSE_MAX_ERASED];
 	unsigned n_erased;		/* erases beyond DFUSE_MAX_ERASED dropped */
 };
@@ -79,6 +123,18 @@ struct dfuse_verdict {
 	uint32_t poll_ms;	/* bwPollTimeout of the dfuDNBUSY answer */
 	int stall;		/* a malformed command: stall, errSTALLEDPKT */
 	int disconnect;		/* read unprotect: the chip resets */
+	int stuck;		/* it never leaves dfuDNBUSY (ST lib, BMP) */
+	uint32_t stuck_poll_ms;	/* bwPollTimeout of the answers after */
+};
+
+/* What an UPLOAD gets. */
+struct dfuse_reply {
+	const uint8_t *data;
+	size_t len;
+	int stall;		/* stall it ... */
+	int error;		/* ... and enter dfuERROR with bStatus status */
+	uint8_t status;
+	int state;		/* state after it; -1: the model's rule */
 };
 
 struct dfuse {
@@ -86,12 +142,13 @@ struct dfuse {
 	struct dfuse_options t;
 	struct dfuse_map alt[DFUSE_MAX_ALTS];
 	uint32_t pointer;	/* the address pointer (Set Address) */
+	int protect;		/* read protection active */
 
 	/* The DNLOAD waiting for its GETSTATUS. */
 	int pending;
 	unsigned pending_alt;
 	uint16_t pending_block;
-	uint8_t *buf;		/* transfer_size bytes */
+	uint8_t *buf;		/* transfer_size bytes, kept between DNLOADs */
 	size_t len;
 
 	uint8_t *up;		/* an UPLOAD answer, transfer_size bytes */
@@ -101,6 +158,8 @@ struct dfuse {
 const struct dfuse_profile *dfuse_find(const char *name);
 /* Names of the --dfuse profiles, for the usage text. */
 const char *dfuse_names(void);
+/* The profile's command list has cmd (0x92: --dfuse-protected works). */
+int dfuse_has_command(const struct dfuse_profile *p, uint8_t cmd);
 
 int dfuse_init(struct dfuse *d, const struct dfuse_profile *p,
 	       const struct dfuse_options *o);
@@ -108,6 +167,8 @@ void dfuse_free(struct dfuse *d);
 /* --image: the first len bytes of alt 0's memory (internal flash). */
 int dfuse_load(struct dfuse *d, const uint8_t *data, size_t len);
 
+/* A DNLOAD with this wBlockNum and wLength is taken (0: stall it). */
+int dfuse_dnload_ok(const struct dfuse *d, uint16_t block, uint16_t len);
 /* A DNLOAD's data arrived; it runs at dfuse_run(). */
 void dfuse_stage(struct dfuse *d, unsigned alt, uint16_t block,
 		 const uint8_t *data, size_t len);
@@ -116,12 +177,11 @@ void dfuse_cancel(struct dfuse *d);
 /* The first GETSTATUS after the DNLOAD: run it. */
 void dfuse_run(struct dfuse *d, struct dfuse_verdict *v);
 
-/* UPLOAD wValue block of at most wLength bytes: returns the length and
- * sets *data, or returns -1 with the bStatus of the error in *status. */
-long dfuse_upload(struct dfuse *d, unsigned alt, uint16_t block,
-		  uint16_t wLength, const uint8_t **data, uint8_t *status);
+/* UPLOAD wValue block of at most wLength bytes. */
+void dfuse_upload(struct dfuse *d, unsigned alt, uint16_t block,
+		  uint16_t wLength, struct dfuse_reply *r);
 
-/* The zero-length DNLOAD was answered with dfuMANIFEST: the device leaves. */
+/* The device leaves DFU mode (jumps to the application). */
 void dfuse_leave(struct dfuse *d);
 
 /* Alt 0's memory (internal flash) as one block, for --out. */

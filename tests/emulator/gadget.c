@@ -249,6 +249,17 @@ static const uint8_t *string_desc_text(struct gadget *g, unsigned idx,
 	else
 		return NULL;
 	n = strlen(s);
+	if (idx == 3 && g->cfg->serial_raw) {
+		/* --dfuse gd32vf103: the ROM sends its serial's bytes as
+		 * they are, which a host reads as UTF-16 */
+		if (n > sizeof(g->str_desc) - 2)
+			n = sizeof(g->str_desc) - 2;
+		g->str_desc[0] = (uint8_t)(2 + n);
+		g->str_desc[1] = USB_DT_STRING;
+		memcpy(g->str_desc + 2, s, n);
+		*len = 2 + n;
+		return g->str_desc;
+	}
 	if (n > 126)
 		n = 126;
 	g->str_desc[0] = (uint8_t)(2 + 2 * n);

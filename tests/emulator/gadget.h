@@ -32,6 +32,7 @@ struct gadget_config {
 	int high_speed;
 	uint16_t vid, pid, bcd_device;
 	const char *serial;
+	int serial_raw;		/* serial in 8-bit bytes, not UTF-16 (GD32) */
 	const char *manufacturer, *product;	/* strings 1 and 2 */
 	uint16_t bcd_usb;
 	const char *alt_names[GADGET_MAX_ALTS];	/* model's cfg.n_alts used */

@@ -85,19 +85,49 @@ static const char usage_text[] =
 "                           enter dfuMANIFEST, but stall it and every\n"
 "                           request after it until SET_INTERFACE or reset\n"
 "ST DfuSe (the protocol reference, sections 11-13):\n"
-"  --dfuse NAME             be that DfuSe device (stm32f4: the STM32F4\n"
-"                           system-memory ROM, 0483:df11, 2048-byte blocks,\n"
-"                           1 MiB flash, option bytes, OTP, device feature);\n"
-"                           other options given with it override its values\n"
+"  --dfuse NAME             be that DfuSe device (dfuse-profiles.c):\n"
+"                 stm32f4   STM32F4 system-memory ROM, 0483:df11, 2048-byte\n"
+"                           blocks, 1 MiB flash, option bytes, OTP, device\n"
+"                           feature; errors as bStatus, dfuERROR\n"
+"                 stusbd    ST's USB device library (usbd_dfu.c) app\n"
+"                           bootloader, 0483:df11, 1024-byte blocks, 48 KiB\n"
+"                           read-only bootloader, commands 00 21 41; Erase\n"
+"                           moves the pointer, a failed erase/write stays\n"
+"                           in dfuDNBUSY, strict CLRSTATUS, UPLOAD block 1\n"
+"                           gives bState 0x0f, uploads never short\n"
+"                 bmp       Black Magic Probe bootloader, 1d50:6017, 1024-\n"
+"                           byte blocks, 8 KiB read-only + 56 KiB, 100 ms\n"
+"                           per DNLOAD, no state checks, never dfuERROR,\n"
+"                           uploads never short\n"
+"                 gd32vf103 GigaDevice GD32VF103 ROM, 28e9:0189, 2048-byte\n"
+"                           blocks, says 512*2 KiB, has 128*1 KiB, serial\n"
+"                           \"3CBJ\" in 8-bit bytes; leaves at the zero-\n"
+"                           length DNLOAD without a GETSTATUS\n"
+"                           Other options given with it override its values\n"
 "                           (not --alt, --alts, --fuzz). --image fills the\n"
 "                           flash from 0x08000000, --out gets the flash at\n"
-"                           each leave and at exit. A leave (zero-length\n"
-"                           DNLOAD) answers dfuMANIFEST, drops off the bus\n"
-"                           and comes back 200 ms later in DFU mode\n"
+"                           each leave and at exit. A leave drops off the\n"
+"                           bus and comes back 200 ms later in DFU mode\n"
 "                           (run-time mode with --runtime)\n"
-"  --dfuse-erase-ms N       busy time of a sector erase, default 40\n"
-"  --dfuse-mass-erase-ms N  busy time of a mass erase, default 100\n"
-"  --dfuse-write-ms N       busy time of a data block, default 4\n"
+"  --dfuse-erase-ms N       busy time of a sector erase (stm32f4: 40)\n"
+"  --dfuse-mass-erase-ms N  busy time of a mass erase (stm32f4: 100)\n"
+"  --dfuse-write-ms N       busy time of a data block (stm32f4: 4)\n"
+"  --dfuse-blank            the application is blank: start in dfuERROR/\n"
+"                           errFIRMWARE until CLRSTATUS (stm32f4, gd32vf103)\n"
+"  --dfuse-protected        read protection on: Erase, mass erase and data\n"
+"                           blocks fail with errVENDOR, UPLOAD blocks >= 2\n"
+"                           stall with dfuERROR/errVENDOR; Read Unprotect\n"
+"                           (0x92) wipes the flash, drops off the bus and\n"
+"                           comes back unprotected (stm32f4)\n"
+"  --stats with --dfuse adds: dfuse (profile), address (pointer), get_commands,\n"
+"    set_address, erases, mass_erases, unprotects, leaves, dfuse_writes,\n"
+"    dfuse_write_bytes (programmed), dfuse_reads, dfuse_read_bytes,\n"
+"    dfuse_pad_bytes (0xff sent for no memory), dfuse_errors (bStatus\n"
+"    errors), dfuse_protected (0/1), dfuse_denied (errVENDOR), dfuse_stuck\n"
+"    (hung in dfuDNBUSY), dfuse_ignored (commands that did nothing),\n"
+"    dfuse_lost_bytes (silently not programmed), dfuse_bogus_state (bState\n"
+"    0x0f), erased=0x...,... (sectors in order); clrstatus, stray_clrstatus\n"
+"    and aborts are the model's\n"
 "Fuzzing the host driver:\n"
 "  --fuzz SEED              random descriptors, answers, stalls, delays and\n"
 "                           disconnects, drawn from SEED; the device comes\n"
@@ -120,9 +150,8 @@ static const char *opt_image, *opt_out, *opt_stats, *opt_ready;
 /* --dfuse: the profile, its memory and busy times */
 static const struct dfuse_profile *dfuse_profile;
 static struct dfuse dfuse_dev;
-static struct dfuse_options dfuse_opts = {
-	.erase_ms = 40, .mass_erase_ms = 100, .write_ms = 4,
-};
+static struct dfuse_options dfuse_opts;
+static int dfuse_blank;
 
 static sigjmp_buf stop_env;
 static volatile sig_atomic_t stop_flag, fetch_waiting;
@@ -227,6 +256,19 @@ static void dfuse_preset(int argc, char **argv)
 	for (i = 0; i < p->n_alts; i++)
 		gcfg.alt_names[i] = p->layouts[i];
 	mcfg.n_alts = p->n_alts;
+	mcfg.manifest_poll_ms = p->manifest_poll_ms;
+	mcfg.abort_policy = p->abort;
+	mcfg.stall_keeps_state = p->stall_keeps_state;
+	mcfg.strict_clrstatus = p->strict_clrstatus;
+	mcfg.clrstatus_ignored = p->clrstatus_ignored;
+	mcfg.dnload_any_state = p->dnload_any_state;
+	mcfg.upload_after_dnload = p->upload_after_dnload;
+	mcfg.busy_to_idle = p->busy_to_idle;
+	mcfg.leave_without_status = p->leave_without_status;
+	gcfg.serial_raw = p->serial_raw;
+	dfuse_opts.erase_ms = p->erase_ms;
+	dfuse_opts.mass_erase_ms = p->mass_erase_ms;
+	dfuse_opts.write_ms = p->write_ms;
 }
 
 static void parse_args(int argc, char **argv)
@@ -264,6 +306,7 @@ static void parse_args(int argc, char **argv)
 		{ "dfuse", 1, 0, 256 }, { "dfuse-erase-ms", 1, 0, 257 },
 		{ "dfuse-mass-erase-ms", 1, 0, 258 },
 		{ "dfuse-write-ms", 1, 0, 259 },
+		{ "dfuse-blank", 0, 0, 260 }, { "dfuse-protected", 0, 0, 261 },
 		{ "fuzz", 1, 0, 'Z' }, { "fuzz-ms", 1, 0, 'R' },
 		{ "verbose", 0, 0, 'w' }, { "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 }
@@ -427,6 +470,8 @@ static void parse_args(int argc, char **argv)
 		case 259:
 			dfuse_opts.write_ms = number(o, optarg, 0, 0, 0xffffff);
 			break;
+		case 260: dfuse_blank = 1; break;
+		case 261: dfuse_opts.protect = 1; break;
 		case 'w': emu_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -441,6 +486,17 @@ static void parse_args(int argc, char **argv)
 			      gcfg.num_alts || opt_fuzz))
 		usage("--dfuse %s takes its alt settings from its profile "
 		      "and does not fuzz", dfuse_profile->name);
+	if ((dfuse_blank || dfuse_opts.protect) && !dfuse_profile)
+		usage("--dfuse-blank and --dfuse-protected need --%s", "dfuse");
+	if (dfuse_blank && !dfuse_profile->has_boot_error)
+		usage("--dfuse %s has no blank-application state",
+		      dfuse_profile->name);
+	if (dfuse_opts.protect &&
+	    !dfuse_has_command(dfuse_profile, 0x92))
+		usage("--dfuse %s has no Read Unprotect (0x92)",
+		      dfuse_profile->name);
+	if (dfuse_blank)	/* errFIRMWARE, as the ROM with no application */
+		mcfg.start_error = 0x0a;
 	if (gcfg.num_alts) {
 		if (mcfg.n_alts)
 			usage("--alts and --alt %s do not combine",

@@ -65,6 +65,7 @@ static void abandon_transfer(struct dfu_model *m)
 	m->up_blocks = 0;
 	m->busy_stall_left = 0;
 	m->manifest_stalling = 0;
+	m->stuck = 0;
 	if (m->dfuse)
 		dfuse_cancel(m->dfuse);
 }
@@ -157,10 +158,13 @@ static uint32_t remaining_ms(const struct dfu_model *m, uint64_t now_us)
 static void run_timers(struct dfu_model *m, uint64_t now_us,
 		       struct model_result *r)
 {
-	if (now_us < m->deadline_us)
+	if (now_us < m->deadline_us || m->stuck)
 		return;
 	if (m->state == DFU_DNBUSY) {
-		m->state = DFU_DNLOAD_SYNC;
+		/* BMP does the work in the GETSTATUS completion and goes
+		 * straight to dfuDNLOAD-IDLE */
+		m->state = m->cfg.busy_to_idle && m->pending_status < 0 ?
+			   DFU_DNLOAD_IDLE : DFU_DNLOAD_SYNC;
 	} else if (m->state == DFU_MANIFEST) {
 		/* The image was committed when dfuMANIFEST was entered. */
 		if (m->cfg.attrs & DFU_ATTR_MANIFEST_TOL) {
@@ -208,6 +212,9 @@ static int dfuse_sync(struct dfu_model *m, uint64_t now_us,
 		m->pending_status = v.status;
 	m->state = DFU_DNBUSY;
 	m->deadline_us = now_us + (uint64_t)v.poll_ms * 1000;
+	/* ST library, BMP: a failure that never leaves dfuDNBUSY */
+	m->stuck = v.stuck;
+	m->stuck_poll_ms = v.stuck_poll_ms;
 	status_reply(m, r, v.poll_ms);
 	r->events |= MODEL_EV_STATS;
 	/* Read unprotect: the chip resets once this answer is out. */
@@ -224,7 +231,7 @@ static void dfuse_manifest(struct dfu_model *m, struct model_result *r)
 	m->st.manifests++;
 	m->manifest_alt = m->alt;
 	m->state = DFU_MANIFEST;
-	status_reply(m, r, 0);
+	status_reply(m, r, m->cfg.manifest_poll_ms);	/* ST library: 1 */
 	r->events |= MODEL_EV_MANIFEST | MODEL_EV_STATS | MODEL_EV_REATTACH;
 }
 
@@ -256,6 +263,10 @@ static void do_getstatus(struct dfu_model *m, uint64_t now_us,
 		}
 		break;
 	case DFU_DNBUSY:
+		if (m->stuck) {
+			status_reply(m, r, m->stuck_poll_ms);
+			break;
+		}
 		/* Still busy (run_timers() did not fire): the host did not
 		 * wait the bwPollTimeout it was given. */
 		m->st.early_polls++;
@@ -307,7 +318,7 @@ static void do_dnload(struct dfu_model *m, uint16_t wValue, uint16_t wLength,
 {
 	uint16_t expect = m->next_block;
 
-	if (m->state == DFU_IDLE) {
+	if (m->state == DFU_IDLE || m->cfg.dnload_any_state) {
 		if (!(m->cfg.attrs & DFU_ATTR_CAN_DNLOAD))
 			goto bad;
 		if (wLength == 0 && !m->dfuse) {
@@ -322,9 +333,9 @@ static void do_dnload(struct dfu_model *m, uint16_t wValue, uint16_t wLength,
 	}
 	if (wLength > m->cfg.transfer_size)
 		goto bad;
-	/* DfuSe: block 1 is reserved; a zero-length DNLOAD is the leave,
-	 * from dfuIDLE too. */
-	if (m->dfuse && wValue == 1 && wLength)
+	/* DfuSe: block 1 is reserved (on the ROM); a zero-length DNLOAD is
+	 * the leave, from dfuIDLE too. */
+	if (m->dfuse && !dfuse_dnload_ok(m->dfuse, wValue, wLength))
 		goto bad;
 	/* U-Boot's rule: 0 first, then +1 modulo 65536, the final
 	 * zero-length DNLOAD included. */
@@ -332,6 +343,18 @@ static void do_dnload(struct dfu_model *m, uint16_t wValue, uint16_t wLength,
 		m->st.block_errors++;
 		emu_log("DNLOAD wBlockNum %u, expected %u", wValue, expect);
 		goto bad;
+	}
+	if (wLength == 0 && m->dfuse && m->cfg.leave_without_status) {
+		/* GD32VF103: gone once the request is acknowledged */
+		abandon_transfer(m);
+		dfuse_leave(m->dfuse);
+		m->st.manifests++;
+		m->manifest_alt = m->alt;
+		m->state = DFU_MANIFEST;
+		r->action = MODEL_ACK;
+		r->events |= MODEL_EV_MANIFEST | MODEL_EV_STATS |
+			     MODEL_EV_REATTACH;
+		return;
 	}
 	if (wLength == 0) {
 		/* End of image; manifestation starts at the next GETSTATUS. */
@@ -378,6 +401,7 @@ void model_data(struct dfu_model *m, const uint8_t *data, size_t len,
 		m->st.blocks = 0;
 	}
 	index = m->st.blocks++;
+	m->stuck = 0;		/* BMP: a DNLOAD in dfuDNBUSY starts afresh */
 	if (m->dfuse) {
 		/* it runs at the next GETSTATUS */
 		dfuse_stage(m->dfuse, m->alt, m->dn_block, data, len);
@@ -440,31 +464,35 @@ static void upload_full_frame(struct dfu_model *m, uint16_t wLength,
 }
 
 /* DfuSe UPLOAD: block 0 the command list, blocks >= 2 memory at the
- * address pointer.  Frames are full while there is memory; a short one
- * ends the upload. */
+ * address pointer.  On the ROM frames are full while there is memory and
+ * a short one ends the upload; the other stacks say which state follows
+ * (dfuse-stacks.c). */
 static void dfuse_upload_frame(struct dfu_model *m, uint16_t wValue,
 			       uint16_t wLength, struct model_result *r)
 {
-	const uint8_t *data;
-	uint8_t status;
-	long n = dfuse_upload(m->dfuse, m->alt, wValue, wLength, &data,
-			      &status);
+	struct dfuse_reply u;
 
-	if (n < 0) {
+	dfuse_upload(m->dfuse, m->alt, wValue, wLength, &u);
+	if (u.stall) {
 		stall(m, r);
-		enter_error(m, r, status);
+		if (u.error)
+			enter_error(m, r, u.status);
+		else if (u.state >= 0)	/* ST library: bState 0x0f */
+			m->state = (enum dfu_state)u.state;
+		r->events |= MODEL_EV_STATS;
 		return;
 	}
 	r->action = MODEL_REPLY;
-	r->data = data;
-	r->len = (size_t)n;
+	r->data = u.data;
+	r->len = u.len;
 	m->up_blocks++;
-	if ((size_t)n < wLength) {
-		m->state = DFU_IDLE;
+	if (u.state >= 0)
+		m->state = (enum dfu_state)u.state;
+	else
+		m->state = u.len < wLength ? DFU_IDLE : DFU_UPLOAD_IDLE;
+	if (m->state == DFU_IDLE) {
 		m->st.uploads++;
 		r->events |= MODEL_EV_STATS;
-	} else {
-		m->state = DFU_UPLOAD_IDLE;
 	}
 }
 
@@ -473,9 +501,11 @@ static void do_upload(struct dfu_model *m, uint16_t wValue, uint16_t wLength,
 {
 	size_t n;
 
-	if (m->state == DFU_IDLE) {
+	if (m->state == DFU_IDLE ||
+	    (m->state == DFU_DNLOAD_IDLE && m->cfg.upload_after_dnload)) {
 		if (!(m->cfg.attrs & DFU_ATTR_CAN_UPLOAD))
 			goto bad;
+		m->state = DFU_IDLE;	/* BMP: the download is over */
 	} else if (m->state != DFU_UPLOAD_IDLE) {
 		goto bad;
 	}
@@ -601,16 +631,20 @@ static void dispatch(struct dfu_model *m, uint8_t bRequest, uint16_t wValue,
 		do_upload(m, wValue, wLength, r);
 		break;
 	case DFU_ABORT:
-		/* The table allows 2, 5, 9; 3 and 6 too, leniently (ST lib). */
+		/* The table allows 2, 5, 9; 3 and 6 too, leniently (ST lib).
+		 * --dfuse: the ST library ignores it elsewhere, libopencm3
+		 * takes it anywhere. */
 		if (m->state == DFU_IDLE || m->state == DFU_DNLOAD_IDLE ||
 		    m->state == DFU_UPLOAD_IDLE ||
 		    m->state == DFU_DNLOAD_SYNC ||
-		    m->state == DFU_MANIFEST_SYNC) {
+		    m->state == DFU_MANIFEST_SYNC ||
+		    m->cfg.abort_policy == DFUSE_ABORT_ANYWHERE) {
 			abandon_transfer(m);
 			m->state = DFU_IDLE;
+			m->status = DFU_STATUS_OK;
 			m->st.aborts++;
 			r->events |= MODEL_EV_STATS;
-		} else {
+		} else if (m->cfg.abort_policy != DFUSE_ABORT_IGNORE) {
 			stall_e(m, r);
 		}
 		break;
@@ -626,6 +660,8 @@ static void dispatch(struct dfu_model *m, uint8_t bRequest, uint16_t wValue,
 			/* --strict-clrstatus, the ST USBD library: a stray
 			 * CLRSTATUS succeeds but enters dfuERROR/errUNKNOWN. */
 			enter_error(m, r, DFU_STATUS_ERR_UNKNOWN);
+		} else if (m->cfg.clrstatus_ignored) {
+			/* libopencm3: acknowledged, nothing happens */
 		} else {
 			stall_e(m, r);
 		}

@@ -105,6 +105,13 @@ struct model_config {
 	int upload_full;		/* never a short UPLOAD frame */
 	int stall_keeps_state;		/* stalls never enter dfuERROR */
 	int stall_manifest;		/* stall all after entering dfuMANIFEST */
+	/* --dfuse profiles (dfuse.h): the stacks' state machines */
+	int abort_policy;		/* enum dfuse_abort */
+	int clrstatus_ignored;		/* outside dfuERROR: no-op (libopencm3) */
+	int dnload_any_state;		/* libopencm3 */
+	int upload_after_dnload;	/* UPLOAD in dfuDNLOAD-IDLE (BMP) */
+	int busy_to_idle;		/* dfuDNBUSY -> dfuDNLOAD-IDLE (BMP) */
+	int leave_without_status;	/* leave at the zero-length DNLOAD */
 };
 
 struct model_stats {
@@ -152,6 +159,8 @@ struct dfu_model {
 	uint8_t reply[6];
 	uint8_t *pad;		/* --upload-full frames, transfer_size bytes */
 	int bad_state_fired;
+	int stuck;		/* DfuSe: dfuDNBUSY for good (ST lib, BMP) */
+	uint32_t stuck_poll_ms;	/* its bwPollTimeout */
 	struct model_stats st;
 };
 
