@@ -1,16 +1,18 @@
 #!/bin/bash
-# The emulated STM32F4 DfuSe ROM (dfu-emu --dfuse stm32f4) against Debian's
-# dfu-util in the test VM, without dfu.ko: flash, leave, read back, a DfuSe
-# file made by dfuse-pack, mass erase (tests/guest/dfuse-dfu-util.sh).
+# The emulated DfuSe devices (dfu-emu --dfuse stm32f4, stusbd, bmp,
+# gd32vf103) against Debian's dfu-util in the test VM, without dfu.ko:
+# flash, leave, read back, a DfuSe file made by dfuse-pack, mass erase,
+# a blank and a read-protected STM32F4 (tests/guest/dfuse-dfu-util.sh).
 # Prints the guest's TAP lines; exit status 0 when all pass.
 # Usage: tests/dfuse-dfu-util.sh   (make check runs it)
 # DFU_DFUSE_LOG: the VM's console log (default build/dfuse/vm.log).
+# DFU_DFUSE_PAYLOAD: the payload directory (default build/payload-dfuse).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 tests/vm/setup.sh
 tests/debian-packages.sh dfuse dfu-util
-p=build/payload-dfuse
+p=${DFU_DFUSE_PAYLOAD:-build/payload-dfuse}
 log=${DFU_DFUSE_LOG:-build/dfuse/vm.log}
 mkdir -p "$(dirname "$log")"
 tests/payload.sh --out "$p" >/dev/null
