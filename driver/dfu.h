@@ -104,7 +104,7 @@ enum dfuse_run {
 };
 
 /**
- * struct dfuse - the DfuSe side of a device (dfuse.c)
+ * struct dfuse - the DfuSe side of a device (dfuse_map.c, dfuse.c)
  * @segs: the memory maps of all alt settings, each sorted by address
  * @n_segs: entries in @segs
  * @n_sectors: sectors in @segs, bits in @erased
@@ -116,6 +116,7 @@ enum dfuse_run {
  * @commands: the DfuSe command list (UPLOAD block 0), once read
  * @n_commands: bytes in @commands
  * @have_commands: @commands has been read
+ * @tried_commands: dfu_dfuse_learn() has tried to read them
  * @leave: leave DFU mode after a download (sysfs dfuse_leave), read and
  *	written with READ_ONCE() and WRITE_ONCE()
  * @alt_seg: per alt setting (in alt_names order), its first entry in
@@ -132,6 +133,7 @@ struct dfuse {
 	u8 commands[16];
 	u8 n_commands;
 	bool have_commands;
+	bool tried_commands;
 	bool leave;
 	u16 alt_seg[];
 };
@@ -331,13 +333,22 @@ bool dfu_left_bus(int err);
 int dfu_manifest(struct dfu_dev *dfu, u32 block, bool *unverified);
 int dfu_end_upload(struct dfu_dev *dfu);
 
-/* dfuse.c */
+static inline u64 dfuse_seg_end(const struct dfuse_seg *g)
+{
+	return (u64)g->start + (u64)g->size * g->count;
+}
+
+/* dfuse_map.c */
 int dfu_dfuse_init(struct dfu_dev *dfu);
 void dfu_dfuse_free(struct dfu_dev *dfu);
 u32 dfu_dfuse_base(struct dfu_dev *dfu, u8 alt);
 u64 dfu_dfuse_size(struct dfu_dev *dfu, u8 alt, u32 base);
 int dfu_dfuse_check(struct dfu_dev *dfu, u8 alt, u64 addr, u64 len, u8 perm);
 u64 dfu_dfuse_readable(struct dfu_dev *dfu, u8 alt, u64 addr);
+const struct dfuse_seg *dfu_dfuse_find(struct dfu_dev *dfu, u8 alt, u64 addr);
+ssize_t dfu_dfuse_show_map(struct dfu_dev *dfu, char *buf);
+
+/* dfuse.c */
 void dfu_dfuse_begin(struct dfu_dev *dfu);
 int dfu_dfuse_erase(struct dfu_dev *dfu, u8 alt, u64 addr, u64 len, bool again);
 int dfu_dfuse_download(struct dfu_dev *dfu, u8 alt, u32 addr, u16 len);
@@ -346,8 +357,7 @@ int dfu_dfuse_end_upload(struct dfu_dev *dfu);
 int dfu_dfuse_leave(struct dfu_dev *dfu, u32 addr);
 int dfu_dfuse_special(struct dfu_dev *dfu, bool unprotect);
 int dfu_dfuse_ioctl(struct dfu_stream *s, unsigned int cmd, const void *arg);
-int dfu_dfuse_commands(struct dfu_dev *dfu);
-ssize_t dfu_dfuse_show_map(struct dfu_dev *dfu, char *buf);
+int dfu_dfuse_learn(struct dfu_dev *dfu);
 
 /* suffix.c */
 int dfu_suffix_check(struct dfu_dev *dfu, const u8 *buf, u32 fill, u32 crc);

@@ -68,6 +68,9 @@ static void dfu_stream_log(struct dfu_stream *s, const struct usb_dfu_result *r,
 	else if (!r->error && (r->flags & USB_DFU_RESULT_UNVERIFIED))
 		dev_info(dev, "download of %llu bytes sent in %llu ms, unverified: the device is not manifestation tolerant and did not report its manifestation\n",
 			 r->bytes, ms);
+	else if (!r->error && (r->flags & USB_DFU_RESULT_LEFT))
+		dev_info(dev, "download of %llu bytes done in %llu ms; the device left DFU mode to run it\n",
+			 r->bytes, ms);
 	else if (!r->error)
 		dev_info(dev, "%s of %llu bytes done in %llu ms\n", what, r->bytes, ms);
 	else if (r->error == -ENODEV)
@@ -201,9 +204,12 @@ int dfu_stream_begin(struct dfu_stream *s, bool upload, u64 pos)
 	s->pos = pos;
 	s->start = ktime_get();
 	WRITE_ONCE(dfu->owner, s);
-	if (dfu->dfuse)
-		dfu_dfuse_begin(dfu);
 	ret = dfu_prepare(dfu, s->alt);
+	if (!ret && dfu->dfuse) {
+		dfu_dfuse_begin(dfu);
+		if (dfu_dfuse_learn(dfu))
+			ret = dfu_prepare(dfu, s->alt);
+	}
 	return ret ? dfu_stream_finish(s, ret) : 0;
 }
 

@@ -192,20 +192,20 @@ static ssize_t dfuse_map_show(struct device *dev, struct device_attribute *attr,
 static DEVICE_ATTR_RO(dfuse_map);
 
 /*
- * DfuSe: the command list the device announces (UPLOAD block 0), read
- * from the device the first time, and kept.
+ * DfuSe: the command list the device announces (UPLOAD block 0), read at
+ * probe or at the first transfer; "unknown" before. Nothing is sent.
  */
 static ssize_t dfuse_commands_show(struct device *dev,
 				   struct device_attribute *attr, char *buf)
 {
 	struct dfu_dev *dfu = dev_get_drvdata(dev);
 	struct dfuse *d = dfu->dfuse;
-	int ret = dfu_dfuse_commands(dfu);
 	unsigned int i;
 	int len = 0;
 
-	if (ret)
-		return ret;
+	/* pairs with the release in dfu_dfuse_get_commands() */
+	if (!smp_load_acquire(&d->have_commands))
+		return sysfs_emit(buf, "unknown\n");
 	for (i = 0; i < d->n_commands; i++)
 		len += sysfs_emit_at(buf, len, "%s%02x", i ? " " : "",
 				     d->commands[i]);
