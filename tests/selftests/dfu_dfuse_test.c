@@ -319,7 +319,21 @@ TEST_F_TIMEOUT(dfuse, two_elements_one_open, 60)
  * the internal flash (ENOSPC), a raw DfuSe .dfu file (EMEDIUMTYPE), also
  * with cat. No download happened, so nothing leaves.
  */
-TEST_F_TIMEOUT(dfuse, refused_writes_send_nothing, 60)
+/* Stop the device and check that it got no DFU_DNLOAD at all. */
+static void expect_nothing_sent(struct __test_metadata *_metadata, struct emu *e,
+				const char *what)
+{
+	emu_stop(e);
+	EXPECT_EQ(0, emu_stat(e, "dnload_requests")) {
+		TH_LOG("%s", what);
+	}
+	EXPECT_EQ(0, emu_stat(e, "erases"));
+	EXPECT_EQ(0, emu_stat(e, "dfuse_writes"));
+	EXPECT_EQ(0, emu_stat(e, "leaves"));
+	EXPECT_TRUE(emu_erased_is(e, ""));
+}
+
+TEST_F_TIMEOUT(dfuse, refused_writes_send_nothing, 90)
 {
 	unsigned char buf[4096];
 	int fd;
@@ -336,6 +350,9 @@ TEST_F_TIMEOUT(dfuse, refused_writes_send_nothing, 60)
 	EXPECT_EQ(-1, write(fd, buf, sizeof(buf)));
 	EXPECT_EQ(ENOSPC, errno);
 	close(fd);	/* nothing was sent: whatever close() says, nothing leaves */
+	/* still the same device, in DFU mode, idle */
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&self->e));
+	expect_nothing_sent(_metadata, &self->e, "past the end");
 
 	/* "DfuSe", bVersion 1, DFUImageSize, bTargets 1: dfuctl's job */
 	memcpy(buf, "DfuSe\x01", 6);
@@ -344,18 +361,17 @@ TEST_F_TIMEOUT(dfuse, refused_writes_send_nothing, 60)
 	buf[8] = 0;
 	buf[9] = 0;
 	buf[10] = 1;
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
 	EXPECT_EQ(-EMEDIUMTYPE, flash_buf(self->e.node, buf, sizeof(buf), sizeof(buf)));
+	expect_nothing_sent(_metadata, &self->e, "DfuSe file in one write()");
+	/* the prefix in writes of 3 bytes: still nothing may be sent */
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
 	EXPECT_EQ(-EMEDIUMTYPE, flash_buf(self->e.node, buf, sizeof(buf), 3));
+	expect_nothing_sent(_metadata, &self->e, "DfuSe file in 3-byte writes");
 	ASSERT_EQ(0, write_file(IMG_PATH, buf, sizeof(buf)));
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
 	EXPECT_NE(0, run_sh("cat %s > %s 2>/dev/null", IMG_PATH, self->e.node));
-	/* still the same device, in DFU mode, idle */
-	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&self->e));
-	emu_stop(&self->e);
-	EXPECT_EQ(0, emu_stat(&self->e, "dnload_requests"));
-	EXPECT_EQ(0, emu_stat(&self->e, "erases"));
-	EXPECT_EQ(0, emu_stat(&self->e, "dfuse_writes"));
-	EXPECT_EQ(0, emu_stat(&self->e, "leaves"));
-	EXPECT_TRUE(emu_erased_is(&self->e, ""));
+	expect_nothing_sent(_metadata, &self->e, "DfuSe file with cat");
 }
 
 /*
@@ -594,6 +610,8 @@ TEST_F_TIMEOUT(dfuse, upload_whole_flash, 240)
 	EXPECT_EQ(0, r.error);
 	EXPECT_EQ((__u32)USB_DFU_RESULT_UPLOAD, r.flags);
 	EXPECT_EQ((__u64)FLASH_SIZE, r.bytes);
+	/* the upload ended at the end of the map: DFU_ABORT, dfuIDLE */
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&self->e));
 
 	fd = open(self->e.node, O_RDONLY);
 	ASSERT_LE(0, fd);
@@ -605,6 +623,14 @@ TEST_F_TIMEOUT(dfuse, upload_whole_flash, 240)
 	EXPECT_EQ(0, pread(fd, part, sizeof(part), FLASH_SIZE));
 	EXPECT_EQ(FLASH_SIZE, lseek(fd, 0, SEEK_END));
 	EXPECT_EQ(0, read(fd, part, 1));
+	EXPECT_EQ(0, close(fd));
+	/* closed: no upload left open in the device (DFU_ABORT) */
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&self->e));
+	/* a pread that stops short of the end, then close */
+	fd = open(self->e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ((ssize_t)sizeof(part), pread(fd, part, sizeof(part), 0x20000));
+	EXPECT_EQ(0, memcmp(part, img + 0x20000, sizeof(part)));
 	EXPECT_EQ(0, close(fd));
 	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&self->e));
 	emu_stop(&self->e);
@@ -727,10 +753,15 @@ TEST_F_TIMEOUT(dfuse, set_base, 60)
 	EXPECT_EQ((ssize_t)sizeof(back), pread(rfd, back, sizeof(back), 0));
 	EXPECT_EQ(0, memcmp(back, img, sizeof(img)));
 	EXPECT_EQ(FLASH_SIZE - 0x20000, lseek(rfd, 0, SEEK_END));
+	close(rfd);
 	/* SET_ALT: back to 0x08000000, erased */
+	rfd = open(self->e.node, O_RDONLY);
+	ASSERT_LE(0, rfd);
+	ASSERT_EQ(0, ioctl(rfd, USB_DFU_IOCTL_DFUSE_SET_BASE, &base));
 	ASSERT_EQ(0, ioctl(rfd, USB_DFU_IOCTL_SET_ALT, &alt));
 	EXPECT_EQ((ssize_t)sizeof(back), pread(rfd, back, sizeof(back), 0));
 	EXPECT_TRUE(all_erased(back, 0, sizeof(back)));
+	EXPECT_EQ(FLASH_SIZE, lseek(rfd, 0, SEEK_END));
 	close(rfd);
 
 	/* one byte at the base, with the leave: it jumps to 0x08040000 */
@@ -1031,7 +1062,7 @@ TEST_F_TIMEOUT(dfuse, signal_during_mass_erase, 90)
 
 	fill_pattern(img, sizeof(img), 14);
 	for (i = 0; i < 2; i++) {
-		long long t_sig;
+		long long t_sig, dt;
 		int status;
 		pid_t pid;
 
@@ -1048,7 +1079,7 @@ TEST_F_TIMEOUT(dfuse, signal_during_mass_erase, 90)
 			if (fd < 0)
 				_exit(100);
 			if (!ioctl(fd, USB_DFU_IOCTL_DFUSE_MASS_ERASE, &confirm))
-				_exit(101);
+				_exit(1);	/* waited the erase out */
 			_exit(errno == EINTR ? 0 : 102);
 		}
 		ASSERT_EQ(1, emu_wait_stat(&self->e, "mass_erases", 1, 10000));
@@ -1056,13 +1087,25 @@ TEST_F_TIMEOUT(dfuse, signal_during_mass_erase, 90)
 		t_sig = now_us();
 		kill(pid, sigs[i]);
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
-		TH_LOG("signal %d: the ioctl ended in %lld ms", sigs[i], ms_since(t_sig));
-		EXPECT_GT(1500, ms_since(t_sig));
+		dt = ms_since(t_sig);
+		TH_LOG("signal %d: the ioctl ended in %lld ms", sigs[i], dt);
 		if (sigs[i] == SIGINT) {
-			EXPECT_TRUE(WIFEXITED(status));
-			EXPECT_EQ(0, WEXITSTATUS(status));
+			/*
+			 * handled: EINTR at once, or (the driver finishes
+			 * what the device does) success when the erase ends,
+			 * 2.7 s after the signal, not later
+			 */
+			ASSERT_TRUE(WIFEXITED(status));
+			if (WEXITSTATUS(status) == 1) {
+				TH_LOG("handled signal: the ioctl waited the erase out");
+				EXPECT_GT(4000, dt);
+			} else {
+				EXPECT_EQ(0, WEXITSTATUS(status));
+				EXPECT_GT(1500, dt);
+			}
 		} else {
 			EXPECT_TRUE(WIFSIGNALED(status));
+			EXPECT_GT(1500, dt);
 		}
 		/* the erase is over: the device answers and is not in error */
 		sleep_ms(3000);
