@@ -162,9 +162,11 @@ check "flash after element 2 is erased" erased_after $((131072 + 6144)) /tmp/fla
 e=$(stat_of erased)
 check "erase list is the two sectors touched ($e)" [ "$e" = 0x08000000,0x08020000 ]
 
-# 4. mass erase, then the image, onto a full flash (--image)
+# 4. mass erase, then the image, onto a full flash (--image). Not the
+# F405's 100 ms, the default: dfu-util takes that for the F405's lie and
+# waits 35 s.
 head -c 1048576 /dev/zero >/tmp/zero.bin
-start_emu stm32f4 --image /tmp/zero.bin || exit 1
+start_emu stm32f4 --image /tmp/zero.bin --dfuse-mass-erase-ms 300 || exit 1
 check "dfu-util -s 0x08000000:mass-erase:force:leave -D" \
 	run_du me -a 0 -s 0x08000000:mass-erase:force:leave -D "$img"
 check "the device left and came back" wait_leave
@@ -239,6 +241,19 @@ check "stusbd: flash at 0x0800C000 holds the image" same_at 49152 "$img" /tmp/fl
 check "stusbd: the bootloader sectors are untouched" ff_at 0 49152 /tmp/flash.bin
 check "stusbd: flash after the image is erased" erased_after $((49152 + size)) /tmp/flash.bin
 
+# The library's mass erase does nothing, so dfu-util, which then erases no
+# page, writes over the old flash: the write fails its verify and the
+# device stays in dfuDNBUSY for good, which dfu-util polls forever.
+start_emu stusbd --image "$img" || exit 1
+timeout 4 ./dfu-util -a 0 -s 0x0800C000:mass-erase:force -D "$small" >/tmp/sme.out 2>&1
+r=$?
+echo "# dfu-util -a 0 -s 0x0800C000:mass-erase:force -D: exit $r"
+last_words sme 2
+stuck_ok() { stat_is dfuse_ignored 1 && stat_is dfuse_stuck 1 && stat_is state 4 && [ -z "$(stat_of erased)" ]; }
+check "stusbd: mass erase ignored, the write stuck in dfuDNBUSY (ignored=$(stat_of dfuse_ignored) stuck=$(stat_of dfuse_stuck) state=$(stat_of state))" stuck_ok
+check "stusbd: dfu-util polls it until killed (exit $r)" [ $r = 124 ]
+stop_emu
+
 # --- bmp: Black Magic Probe's bootloader, application at 0x08002000 ------------
 
 head -c 5632 "$img" >/tmp/bmp.bin	# 5.5 pages of 1 KiB
@@ -265,6 +280,17 @@ check "bmp: dfu-util -s 0x0800F800:4096 -U past the end of flash" \
 	run_du bend -a 0 -s 0x0800F800:4096 -U /tmp/end.bin
 check "bmp: 4096 bytes, never short: 2 KiB of flash, 2 KiB of 0xff" \
 	sh -c "[ \$(stat -c %s /tmp/end.bin) = 4096 ] && [ $(stat_of dfuse_pad_bytes) = 2048 ]"
+# Set Address into the bootloader: BMP hangs in dfuDNBUSY with poll 0,
+# which dfu-util gives up on after 100 polls; its next run recovers
+# (BMP takes a DNLOAD in any state).
+check "bmp: dfu-util -s 0x08000000:1024 -U (the bootloader) fails" \
+	fails_du bst -a 0 -s 0x08000000:1024 -U /tmp/bst.bin
+check "bmp: dfu-util says the device is stuck (dfuse_stuck=$(stat_of dfuse_stuck))" \
+	sh -c "grep -q 'Device stuck after special command request' /tmp/bst.out && [ $(stat_of dfuse_stuck) = 1 ]"
+rm -f /tmp/back.bin
+check "bmp: the next dfu-util -s 0x08002000:1024 -U works" \
+	run_du brc -a 0 -s 0x08002000:1024 -U /tmp/back.bin
+check "bmp: and reads the image" cmp -n 1024 /tmp/bmp.bin /tmp/back.bin
 stop_emu
 check "bmp: flash at 0x08002000 holds the image" same_at 8192 /tmp/bmp.bin /tmp/flash.bin
 check "bmp: flash after it is erased" erased_after $((8192 + 5632)) /tmp/flash.bin
