@@ -220,7 +220,9 @@ static void ioctl_ops(struct rng *r, int fd)
 		USB_DFU_IOCTL_GET_INFO, USB_DFU_IOCTL_GET_RESULT,
 		USB_DFU_IOCTL_SET_ALT, USB_DFU_IOCTL_DETACH,
 		USB_DFU_IOCTL_RESET, USB_DFU_IOCTL_SET_COMMIT,
-		USB_DFU_IOCTL_COMMIT,
+		USB_DFU_IOCTL_COMMIT, USB_DFU_IOCTL_DFUSE_SET_BASE,
+		USB_DFU_IOCTL_DFUSE_ERASE, USB_DFU_IOCTL_DFUSE_MASS_ERASE,
+		USB_DFU_IOCTL_DFUSE_UNPROTECT,
 	};
 	/* numbers the driver does not know: another nr, size or type */
 	static const unsigned long unknown[] = {
@@ -265,6 +267,16 @@ static void ioctl_ops(struct rng *r, int fd)
 	}
 	if (req == USB_DFU_IOCTL_DETACH && p == &arg)
 		arg.u32 = below(r, 3) ? below(r, 50) : (__u32)rnd(r);
+	/* DfuSe: the confirmations sometimes, addresses near the STM32's */
+	if (req == USB_DFU_IOCTL_DFUSE_MASS_ERASE && p == &arg && below(r, 2))
+		arg.u32 = USB_DFU_DFUSE_MASS_ERASE_CONFIRM;
+	if (req == USB_DFU_IOCTL_DFUSE_UNPROTECT && p == &arg && below(r, 2))
+		arg.u32 = USB_DFU_DFUSE_UNPROTECT_CONFIRM;
+	if ((req == USB_DFU_IOCTL_DFUSE_SET_BASE ||
+	     req == USB_DFU_IOCTL_DFUSE_ERASE) && p == &arg && below(r, 2)) {
+		arg.u32 = 0x08000000 + below(r, 0x20000);
+		arg.pad[4] = below(r, 256);	/* an erase's length */
+	}
 	ioctl(fd, req, p);
 }
 
