@@ -438,7 +438,11 @@ TEST_F_TIMEOUT(dfuse, readonly_and_gaps_refused, 120)
 
 		if (!emu_knows(profiles[p]))
 			continue;
-		ASSERT_EQ(0, emu_start_dfuse(&self->e, profiles[p], NULL));
+		/* a device that does not come up fails, the others still run */
+		EXPECT_EQ(0, emu_start_dfuse(&self->e, profiles[p], NULL)) {
+			TH_LOG("no node for --dfuse %s", profiles[p]);
+			continue;
+		}
 		n = read_dfuse_map(&self->e, z, 64);
 		ASSERT_LT(0, n);
 		for (alt = 0; alt < 8; alt++) {
