@@ -256,6 +256,17 @@ out:
 	return ret;
 }
 
+/* --address and --stay on a device that is not DfuSe: EX_USAGE. */
+static int dfuse_options(const struct dfu_dev_desc *d, const struct flash_opts *o)
+{
+	if (d->dfuse || (!o->has_address && !o->stay))
+		return EX_OK;
+	fprintf(stderr, "dfuctl: %s: %s is only for ST DfuSe devices (they show a memory map in sysfs dfuse_map), and %04x:%04x is a plain DFU device, whose image has no address: flash it without %s\n",
+		d->node, o->has_address ? "--address" : "--stay", d->vid, d->pid,
+		o->has_address ? "--address" : "--stay");
+	return EX_USAGE;
+}
+
 int flash_image(const char *path, const uint8_t *file, size_t len, const struct flash_opts *o)
 {
 	struct dfu_dev_desc d, rt;
@@ -271,6 +282,9 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 			d.node);
 		return EX_USAGE;
 	}
+	/* (a run-time device shows what it is after the detach) */
+	if (strcmp(d.mode, "runtime") && (ret = dfuse_options(&d, o)))
+		return ret;
 	ids.runtime_vid = ids.dfu_vid = d.vid;
 	ids.runtime_pid = ids.dfu_pid = d.pid;
 	/* the driver's suffix check takes the run-time IDs it saw too */
@@ -306,13 +320,10 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 		}
 	}
 	if (d.dfuse)
-		return flash_dfuse(path, file, &info, &d, o);
-	if (o->has_address || o->stay) {
-		fprintf(stderr, "dfuctl: %s: %s is only for ST DfuSe devices (they show a memory map in sysfs dfuse_map), and %04x:%04x is a plain DFU device, whose image has no address: flash it without %s\n",
-			d.node, o->has_address ? "--address" : "--stay", d.vid, d.pid,
-			o->has_address ? "--address" : "--stay");
-		return EX_USAGE;
-	}
+		return flash_dfuse(path, file, len, &info, &d, o);
+	ret = dfuse_options(&d, o);
+	if (ret)
+		return ret;
 	/*
 	 * Under the suffix policy the driver checks the suffix again and does
 	 * not send it; otherwise it is stripped here.

@@ -51,13 +51,13 @@ int flash_set_commit(int fd, const struct dfu_dev_desc *d, const struct flash_op
 
 struct image_info;
 /*
- * Flash to the DfuSe device d (d->dfuse) the file (its name is path) that
+ * Flash to the DfuSe device d (d->dfuse) the len bytes of file (its name is path) that
  * image_check() judged in *info: a DfuSe file (info->dfuse), element by
  * element at their addresses, or a raw image at o->address or the start of
  * the alt's memory. Every element is checked against the device's memory
  * map before anything is sent. See flash_dfuse.c. Returns a sysexits code.
  */
-int flash_dfuse(const char *path, const uint8_t *file, const struct image_info *info,
+int flash_dfuse(const char *path, const uint8_t *file, size_t len, const struct image_info *info,
 		const struct dfu_dev_desc *d, const struct flash_opts *o);
 
 #endif

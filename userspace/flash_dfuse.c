@@ -185,8 +185,10 @@ static int plan_file(const char *path, const uint8_t *file, size_t len,
 	}
 	if (o->alt && (alt = want_alt(d, o)) < 0)
 		return EX_USAGE;
-	if (dfuse_parse(file, len, &f))
+	if (dfuse_parse(file, len, &f)) {
+		fprintf(stderr, "dfuctl: %s: internal error: the DfuSe file does not parse again\n", path);
 		return EX_SOFTWARE;	/* image_check() passed it */
+	}
 	for (off = dfuse_first_target(&f), i = 0; i < f.n_targets; i++, off = t.next) {
 		dfuse_target_at(&f, off, &t);
 		count += t.n_elements;
@@ -465,7 +467,7 @@ static int verify(const struct dfu_dev_desc *d, const struct job *j, const struc
 	return ret;
 }
 
-int flash_dfuse(const char *path, const uint8_t *file, const struct image_info *info,
+int flash_dfuse(const char *path, const uint8_t *file, size_t len, const struct image_info *info,
 		const struct dfu_dev_desc *d, const struct flash_opts *o)
 {
 	static struct dfuse_zone z[DFUSE_MAX_ZONES];
@@ -481,7 +483,7 @@ int flash_dfuse(const char *path, const uint8_t *file, const struct image_info *
 	if (nz < 0)
 		return EX_UNAVAILABLE;
 	if (info->dfuse)
-		ret = plan_file(path, file, info->payload_len, d, o, &j);
+		ret = plan_file(path, file, len, d, o, &j);
 	else
 		ret = plan_raw(file, info, d, o, z, (size_t)nz, &j);
 	if (!ret)

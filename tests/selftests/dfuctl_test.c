@@ -382,4 +382,409 @@ TEST(recover_gives_up)
 	free(img);
 }
 
+/*
+ * ST DfuSe devices (dfu-emu --dfuse stm32f4: 0x08000000, sectors 4*16K,
+ * 1*64K, 7*128K). The flash starts as zeros (--image), so the sectors the
+ * driver erased read 0xff and the others 0x00.
+ */
+#define DFUSE_ZERO	"/tmp/dfuctl-dfuse-zero.bin"
+#define F4		STM32F4_FLASH
+
+static int dfuse_zero_flash(void)
+{
+	unsigned char *z = calloc(1, STM32F4_FLASH_SIZE);
+	int ret;
+
+	if (!z)
+		return -1;
+	ret = write_file(DFUSE_ZERO, z, STM32F4_FLASH_SIZE);
+	free(z);
+	return ret;
+}
+
+/* Does the flash (after emu_stop()) hold len bytes of img at off? */
+static int flash_has(const unsigned char *f, const unsigned char *img, size_t off, size_t len)
+{
+	if (!memcmp(f + off, img, len))
+		return 1;
+	fprintf(stderr, "# flash at 0x%zx does not hold the element\n", F4 + off);
+	return 0;
+}
+
+/* Are the len bytes of the flash at off all equal to v? */
+static int flash_all(const unsigned char *f, size_t off, size_t len, unsigned char v)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (f[off + i] != v) {
+			fprintf(stderr, "# flash at 0x%zx: 0x%02x, expected 0x%02x\n", F4 + off + i,
+				f[off + i], v);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * A DfuSe file with two elements in different sectors (dfuctl dfuse pack):
+ * both land at their addresses, exactly their two sectors are erased, and
+ * the device leaves DFU mode once, at the end.
+ */
+TEST(dfuse_flash_two_elements)
+{
+	const char *a = "/tmp/dfuctl-el1.bin", *b = "/tmp/dfuctl-el2.bin";
+	const char *dfu = "/tmp/dfuctl-two.dfu";
+	unsigned char *ia = make_pattern_file(a, 3000, 21);
+	unsigned char *ib = make_pattern_file(b, 70000, 22);
+	unsigned char *f;
+	size_t flen;
+	struct emu e;
+
+	ASSERT_NE(NULL, ia);
+	ASSERT_NE(NULL, ib);
+	ASSERT_EQ(0, dfuse_zero_flash());
+	ASSERT_EQ(0, run_sh(DFUCTL " dfuse pack %s %s@0x08004100 %s@0x08020000 --device 0483:df11 >/dev/null",
+			    dfu, a, b));
+	ASSERT_EQ(0, emu_start_dfuse(&e, "stm32f4", "--image", DFUSE_ZERO, NULL));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash %s %s 2>/tmp/dfuctl.err", dfu, e.node)) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_EQ(0, run_sh("grep -q '^download: 100%%' /tmp/dfuctl.err"));
+	EXPECT_EQ(0, run_sh("grep -q 'left DFU mode to run its firmware' /tmp/dfuctl.err")) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_TRUE(emu_erased_is(&e, "0x08004000,0x08020000"));
+	EXPECT_EQ(1, emu_wait_stat(&e, "leaves", 1, 5000));
+	EXPECT_EQ(73000, emu_stat(&e, "dfuse_write_bytes"));
+	emu_stop(&e);
+	f = emu_flash(&e, &flen);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(STM32F4_FLASH_SIZE, flen);
+	EXPECT_TRUE(flash_all(f, 0, 0x4000, 0));
+	EXPECT_TRUE(flash_all(f, 0x4000, 0x100, 0xff));
+	EXPECT_TRUE(flash_has(f, ia, 0x4100, 3000));
+	EXPECT_TRUE(flash_all(f, 0x4100 + 3000, 0x8000 - 0x4100 - 3000, 0xff));
+	EXPECT_TRUE(flash_all(f, 0x8000, 0x20000 - 0x8000, 0));
+	EXPECT_TRUE(flash_has(f, ib, 0x20000, 70000));
+	EXPECT_TRUE(flash_all(f, 0x20000 + 70000, 0x20000 - 70000, 0xff));
+	EXPECT_TRUE(flash_all(f, 0x40000, STM32F4_FLASH_SIZE - 0x40000, 0));
+	free(f);
+	free(ia);
+	free(ib);
+}
+
+/*
+ * A raw image: at --address (its DFU suffix checked and stripped), or
+ * without it at the start of the alt's memory, which the output says.
+ * --address on a plain DFU device is refused.
+ */
+TEST(dfuse_flash_address)
+{
+	const char *raw = "/tmp/dfuctl-raw.bin";
+	unsigned char *img = make_pattern_file(raw, 5000, 23), *f;
+	size_t flen;
+	long devnum;
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, run_sh(DFUCTL " suffix add %s --vid 0483 --pid df11 >/dev/null", raw));
+	ASSERT_EQ(0, dfuse_zero_flash());
+	ASSERT_EQ(0, emu_start_dfuse(&e, "stm32f4", "--image", DFUSE_ZERO, NULL));
+	devnum = emu_devnum(&e);
+	EXPECT_EQ(0, run_sh(DFUCTL " flash %s %s --address 0x08010000 2>/tmp/dfuctl.err",
+			    raw, e.node)) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_TRUE(emu_erased_is(&e, "0x08010000"));
+	EXPECT_EQ(5000, emu_stat(&e, "dfuse_write_bytes"));
+	/* the device left and came back: flash again, without --address */
+	ASSERT_EQ(0, emu_wait_reenumerated(&e, devnum, 10000));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash %s --serial %s 2>/tmp/dfuctl.err", raw, e.serial));
+	EXPECT_EQ(0, run_sh("grep -q 'no --address: writing the image at 0x08000000, the start of alt 0' /tmp/dfuctl.err")) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_TRUE(emu_erased_is(&e, "0x08010000,0x08000000"));
+	emu_stop(&e);
+	f = emu_flash(&e, &flen);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(STM32F4_FLASH_SIZE, flen);
+	EXPECT_TRUE(flash_has(f, img, 0, 5000));
+	EXPECT_TRUE(flash_all(f, 5000, 0x4000 - 5000, 0xff));
+	EXPECT_TRUE(flash_has(f, img, 0x10000, 5000));
+	EXPECT_TRUE(flash_all(f, 0x10000 + 5000, 0x10000 - 5000, 0xff));
+	EXPECT_TRUE(flash_all(f, 0x20000, STM32F4_FLASH_SIZE - 0x20000, 0));
+	free(f);
+
+	/* a plain DFU device has no addresses */
+	ASSERT_EQ(0, emu_start(&e, NULL));
+	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " flash %s %s --address 0x08010000 2>/tmp/dfuctl.err",
+				   raw, e.node));
+	EXPECT_EQ(0, run_sh("grep -q -- '--address is only for ST DfuSe devices' /tmp/dfuctl.err"));
+	EXPECT_EQ(0, dnloads_after_stop(&e));
+	free(img);
+}
+
+/*
+ * Elements outside the writable memory are refused before anything is
+ * sent, and the message names the element, its range and the alt's map.
+ */
+TEST(dfuse_outside_map_refused)
+{
+	const char *a = "/tmp/dfuctl-in.bin", *b = "/tmp/dfuctl-out.bin";
+	const char *dfu = "/tmp/dfuctl-outside.dfu";
+	unsigned char *ia = make_pattern_file(a, 100, 24), *ib = make_pattern_file(b, 64, 25);
+	struct emu e;
+
+	ASSERT_NE(NULL, ia);
+	ASSERT_NE(NULL, ib);
+	/* element 1 runs 48 bytes past the end of the 1 MiB flash */
+	ASSERT_EQ(0, run_sh(DFUCTL " dfuse pack %s %s@0x08000000 %s@0x080ffff0 --device 0483:df11 >/dev/null",
+			    dfu, a, b));
+	ASSERT_EQ(0, emu_start_dfuse(&e, "stm32f4", NULL));
+	EXPECT_EQ(EX_DATAERR, run_sh(DFUCTL " flash %s %s 2>/tmp/dfuctl.err", dfu, e.node));
+	EXPECT_EQ(0, run_sh("grep -q 'target 0 element 1 (0x080ffff0-0x0810002f, 64 bytes, alt 0).*0x08100000 is outside.*nothing was sent' /tmp/dfuctl.err")) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_EQ(0, run_sh("grep -q '^  alt 0: 0x08020000-0x080fffff 7\\*131072 rew Internal Flash' /tmp/dfuctl.err"));
+	/* a raw image in read-only... the option bytes are another alt: outside alt 0 */
+	EXPECT_EQ(EX_DATAERR, run_sh(DFUCTL " flash %s %s --address 0x1fffc000 2>/tmp/dfuctl.err",
+				     a, e.node));
+	EXPECT_EQ(0, run_sh("grep -q 'the image (0x1fffc000-0x1fffc063, 100 bytes, alt 0)' /tmp/dfuctl.err"));
+	/* the right alt, but 100 bytes do not fit the 16 option bytes */
+	EXPECT_EQ(EX_DATAERR, run_sh(DFUCTL " flash %s %s --alt 1 --address 0x1fffc000 2>/tmp/dfuctl.err",
+				     a, e.node));
+	EXPECT_EQ(0, run_sh("grep -q '^  alt 1: 0x1fffc000-0x1fffc00f 1\\*16 r-w Option Bytes' /tmp/dfuctl.err"));
+	/* a DfuSe file takes no --address */
+	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " flash %s %s --address 0x08000000 2>/dev/null", dfu, e.node));
+	EXPECT_EQ(0, dnloads_after_stop(&e));
+	EXPECT_EQ(0, emu_stat(&e, "erases"));
+	free(ia);
+	free(ib);
+}
+
+/* list and info show the memory map; list sends nothing to the device. */
+TEST(dfuse_list_and_info)
+{
+	struct emu e;
+	long getstatus, dnloads;
+
+	ASSERT_EQ(0, emu_start_dfuse(&e, "stm32f4", NULL));
+	/* what the driver sent at probe */
+	getstatus = emu_stat(&e, "getstatus");
+	dnloads = emu_stat(&e, "dnload_requests");
+	EXPECT_EQ(0, run_sh(DFUCTL " list > /tmp/dfuctl.out"));
+	EXPECT_EQ(0, run_sh("grep -q 'ST DfuSe memory map' /tmp/dfuctl.out"));
+	EXPECT_EQ(0, run_sh("grep -q '^      alt 0: 0x08000000-0x0800ffff 4\\*16384 rew Internal Flash' /tmp/dfuctl.out")) {
+		run_sh("cat /tmp/dfuctl.out >&2");
+	}
+	EXPECT_EQ(0, run_sh("grep -q '^      alt 2: 0x1fff7a00-0x1fff7a0f 1\\*16 r-w OTP Memory' /tmp/dfuctl.out"));
+	EXPECT_EQ(0, run_sh(DFUCTL " list --json | grep -q '\"dialect\": \"dfuse\", \"dfuse_leave\": 1, \"dfuse_map\": \\[{\"alt\": 0, \"start\": \"0x08000000\", \"count\": 4, \"size\": 16384, \"perms\": \"rew\", \"name\": \"Internal Flash\"}'"));
+	EXPECT_EQ(getstatus, emu_stat(&e, "getstatus"));
+	EXPECT_EQ(dnloads, emu_stat(&e, "dnload_requests"));
+	EXPECT_EQ(0, run_sh(DFUCTL " info %s > /tmp/dfuctl.out", e.node));
+	EXPECT_EQ(0, run_sh("grep -q '^dialect: *ST DfuSe' /tmp/dfuctl.out")) {
+		run_sh("cat /tmp/dfuctl.out >&2");
+	}
+	EXPECT_EQ(0, run_sh("grep -q '^  alt 1: 0x1fffc000-0x1fffc00f 1\\*16 r-w Option Bytes' /tmp/dfuctl.out"));
+	emu_stop(&e);
+}
+
+/*
+ * erase: a range erases the sectors it touches; the default every
+ * erasable sector of the alt; a range outside the map and an alt with
+ * nothing erasable are refused before anything is sent.
+ */
+TEST(dfuse_erase)
+{
+	char all[256];
+	unsigned char *f;
+	size_t flen;
+	struct emu e;
+
+	ASSERT_EQ(0, dfuse_zero_flash());
+	ASSERT_EQ(12, stm32f4_sectors(0, STM32F4_FLASH_SIZE, all, sizeof(all)));
+	ASSERT_EQ(0, emu_start_dfuse(&e, "stm32f4", "--image", DFUSE_ZERO, NULL));
+	EXPECT_EQ(EX_DATAERR, run_sh(DFUCTL " erase %s --address 0x080ff000 --length 0x2000 2>/tmp/dfuctl.err",
+				     e.node));
+	EXPECT_EQ(0, run_sh("grep -q \"leaves alt 0's memory at 0x08100000\" /tmp/dfuctl.err"));
+	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " erase %s --alt 1 2>/tmp/dfuctl.err", e.node));
+	EXPECT_EQ(0, run_sh("grep -q 'alt 1 has no erasable memory' /tmp/dfuctl.err"));
+	EXPECT_EQ(0, emu_stat(&e, "dnload_requests"));
+	/* 0x08003fff-0x08004000: two sectors */
+	EXPECT_EQ(0, run_sh(DFUCTL " erase %s --address 0x08003fff --length 2 2>/dev/null", e.node));
+	EXPECT_TRUE(emu_erased_is(&e, "0x08000000,0x08004000"));
+	EXPECT_EQ(0, run_sh(DFUCTL " erase --serial %s 2>/tmp/dfuctl.err", e.serial));
+	EXPECT_EQ(0, run_sh("grep -q '^erase: 0x08020000-0x080fffff Internal Flash, 7 sectors of 131072 bytes' /tmp/dfuctl.err")) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_EQ(14, emu_stat(&e, "erases"));
+	EXPECT_EQ(0, emu_stat(&e, "leaves"));
+	emu_stop(&e);
+	f = emu_flash(&e, &flen);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(STM32F4_FLASH_SIZE, flen);
+	EXPECT_TRUE(flash_all(f, 0, STM32F4_FLASH_SIZE, 0xff));
+	free(f);
+
+	/* a plain DFU device has no erase */
+	ASSERT_EQ(0, emu_start(&e, NULL));
+	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " erase %s 2>/dev/null", e.node));
+	EXPECT_EQ(0, dnloads_after_stop(&e));
+}
+
+/* erase --mass: one mass erase, the whole flash. */
+TEST(dfuse_erase_mass)
+{
+	unsigned char *f;
+	size_t flen;
+	struct emu e;
+
+	ASSERT_EQ(0, dfuse_zero_flash());
+	ASSERT_EQ(0, emu_start_dfuse(&e, "stm32f4", "--image", DFUSE_ZERO, NULL));
+	EXPECT_EQ(0, run_sh(DFUCTL " erase --mass %s 2>/tmp/dfuctl.err", e.node)) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_EQ(1, emu_stat(&e, "mass_erases"));
+	EXPECT_EQ(0, emu_stat(&e, "erases"));
+	emu_stop(&e);
+	f = emu_flash(&e, &flen);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(STM32F4_FLASH_SIZE, flen);
+	EXPECT_TRUE(flash_all(f, 0, STM32F4_FLASH_SIZE, 0xff));
+	free(f);
+}
+
+/* unprotect wipes the chip: refused without --yes, sent with it. */
+TEST(dfuse_unprotect_needs_yes)
+{
+	struct emu e;
+
+	ASSERT_EQ(0, emu_start_dfuse(&e, "stm32f4", NULL));
+	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " unprotect %s 2>/tmp/dfuctl.err", e.node));
+	EXPECT_EQ(0, run_sh("grep -q 'ERASES ALL OF ITS FLASH.*Nothing was sent.*unprotect --yes %s' /tmp/dfuctl.err",
+			    e.node)) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_EQ(0, emu_stat(&e, "dnload_requests"));
+	EXPECT_EQ(0, run_sh(DFUCTL " unprotect --yes %s 2>/tmp/dfuctl.err", e.node)) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_EQ(1, emu_wait_stat(&e, "unprotects", 1, 5000));
+	emu_stop(&e);
+}
+
+/* The DFU CRC (reflected CRC-32, no final XOR) of len bytes. */
+static unsigned int dfu_crc(const unsigned char *p, size_t len)
+{
+	unsigned int c = 0xffffffffu;
+	int k;
+
+	while (len--) {
+		c ^= *p++;
+		for (k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0xedb88320u : c >> 1;
+	}
+	return c;
+}
+
+static void put32(unsigned char *p, unsigned int v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
+}
+
+/*
+ * A DfuSe file of two targets: alt 0 (internal flash, 3000 bytes at
+ * 0x08000000) and alt 2 (OTP, 32 bytes at 0x1fff7800). Written here from
+ * UM0391, not by dfuctl, whose pack makes one target. Returns its size.
+ */
+static size_t two_targets(unsigned char *out, const unsigned char *a, const unsigned char *b)
+{
+	size_t n = 11, t;
+	unsigned int crc;
+
+	memcpy(out, "DfuSe\x01", 6);
+	out[10] = 2;
+	t = n;
+	memset(out + t, 0, 274);
+	memcpy(out + t, "Target", 6);
+	out[t + 6] = 0;
+	put32(out + t + 266, 8 + 3000);
+	put32(out + t + 270, 1);
+	n += 274;
+	put32(out + n, 0x08000000);
+	put32(out + n + 4, 3000);
+	memcpy(out + n + 8, a, 3000);
+	n += 8 + 3000;
+	t = n;
+	memset(out + t, 0, 274);
+	memcpy(out + t, "Target", 6);
+	out[t + 6] = 2;
+	put32(out + t + 266, 8 + 32);
+	put32(out + t + 270, 1);
+	n += 274;
+	put32(out + n, 0x1fff7800);
+	put32(out + n + 4, 32);
+	memcpy(out + n + 8, b, 32);
+	n += 8 + 32;
+	put32(out + 6, n);	/* DFUImageSize without the suffix */
+	/* bcdDevice ffff, idProduct df11, idVendor 0483, bcdDFU 011a, "UFD", 16 */
+	memcpy(out + n, "\xff\xff\x11\xdf\x83\x04\x1a\x01UFD\x10", 12);
+	crc = dfu_crc(out, n + 12);
+	put32(out + n + 12, crc);
+	return n + 16;
+}
+
+/*
+ * Two targets: both written, the device stays in DFU mode between them
+ * (dfuse_leave 0 meanwhile, put back after) and leaves once, at the end.
+ * With --stay it does not leave, and --verify reads both back.
+ */
+TEST(dfuse_two_targets_leave_once)
+{
+	const char *dfu = "/tmp/dfuctl-targets.dfu";
+	unsigned char a[3000], b[32], file[4096], *f;
+	char leave[8];
+	size_t len, flen;
+	long devnum;
+	struct emu e;
+
+	fill_pattern(a, sizeof(a), 26);
+	fill_pattern(b, sizeof(b), 27);
+	len = two_targets(file, a, b);
+	ASSERT_EQ(0, write_file(dfu, file, len));
+	ASSERT_EQ(0, emu_start_dfuse(&e, "stm32f4", NULL));
+	devnum = emu_devnum(&e);
+	EXPECT_EQ(0, run_sh(DFUCTL " flash %s %s 2>/tmp/dfuctl.err", dfu, e.node)) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_EQ(0, run_sh("grep -q '2 targets; the device stays in DFU mode between them' /tmp/dfuctl.err"));
+	EXPECT_EQ(3032, emu_stat(&e, "dfuse_write_bytes"));
+	EXPECT_EQ(1, emu_wait_stat(&e, "leaves", 1, 5000));
+	ASSERT_EQ(0, emu_wait_reenumerated(&e, devnum, 10000));
+	EXPECT_EQ(0, read_attr(&e, "dfuse_leave", leave, sizeof(leave)));
+	EXPECT_STREQ("1", leave);
+	/* --stay --verify: no leave, both targets read back */
+	EXPECT_EQ(0, run_sh(DFUCTL " flash %s %s --stay --verify 2>/tmp/dfuctl.err", dfu, e.node)) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_EQ(0, run_sh("grep -q 'verify: 3032 bytes match' /tmp/dfuctl.err"));
+	EXPECT_EQ(0, run_sh("grep -q 'stays in DFU mode (--stay)' /tmp/dfuctl.err"));
+	EXPECT_EQ(6064, emu_stat(&e, "dfuse_write_bytes"));
+	EXPECT_EQ(1, emu_stat(&e, "leaves"));
+	EXPECT_EQ(0, read_attr(&e, "dfuse_leave", leave, sizeof(leave)));
+	EXPECT_STREQ("1", leave);
+	/* only alt 2's target */
+	EXPECT_EQ(0, run_sh(DFUCTL " flash %s %s --alt 2 --stay 2>/dev/null", dfu, e.node));
+	EXPECT_EQ(6096, emu_stat(&e, "dfuse_write_bytes"));
+	emu_stop(&e);
+	f = emu_flash(&e, &flen);
+	ASSERT_NE(NULL, f);
+	EXPECT_TRUE(flash_has(f, a, 0, sizeof(a)));
+	free(f);
+}
+
 TEST_HARNESS_MAIN
