@@ -119,6 +119,7 @@ static const struct dfuse_profile profiles[] = {
 		.manifest_poll_ms = 1,
 		.abort = DFUSE_ABORT_IGNORE,
 		.stall_keeps_state = 1, .strict_clrstatus = 1,
+		.set_interface_keeps_state = 1,
 	},
 	/* Black Magic Probe's DFU bootloader (STM32F103, 64 KiB, 1 KiB
 	 * pages, 8 KiB bootloader write-protected by its option bytes):
@@ -140,7 +141,7 @@ static const struct dfuse_profile profiles[] = {
 		.abort = DFUSE_ABORT_ANYWHERE,
 		.stall_keeps_state = 1, .clrstatus_ignored = 1,
 		.dnload_any_state = 1, .upload_after_dnload = 1,
-		.busy_to_idle = 1,
+		.busy_to_idle = 1, .set_interface_keeps_state = 1,
 	},
 	/* GigaDevice GD32VF103CBT6 ROM (Longan Nano): its alt 0 layout
 	 * claims 512 pages of 2 KiB; the flash is 128 pages of 1 KiB.  The

@@ -46,9 +46,12 @@
  *   write-protected bootloader pages and addresses without flash keep
  *   theirs; nothing is reported (counted as dfuse_lost_bytes).
  * - UPLOAD block 0 and 1 answer wLength bytes of the control buffer
- *   (zeros at power-up, later the last DNLOAD's data); blocks >= 2
- *   always wLength bytes of memory, 0xff where there is none.  It never
- *   answers short, whatever the host asked for.
+ *   (zeros at power-up, later what the last DNLOAD, GETSTATUS or UPLOAD
+ *   put there; the real one also builds descriptors in it, which is not
+ *   modelled); blocks >= 2 always wLength bytes of memory, 0xff where
+ *   there is none, copied through that buffer.  It never answers short,
+ *   whatever the host asked for.
+ * - SET_INTERFACE (the ST library too) changes no DFU state.
  */
 #include <string.h>
 
@@ -234,5 +237,6 @@ void dfuse_upload_bmp(struct dfuse *d, struct dfuse_map *map,
 	}
 	addr = d->pointer + (uint64_t)(block - 2) * d->t.transfer_size;
 	r->len = dfuse_read_padded(d, map, addr & 0xffffffffu, wLength);
-	r->data = d->up;
+	memcpy(d->buf, d->up, r->len);
+	r->data = d->buf;
 }

@@ -496,6 +496,12 @@ void dfuse_upload(struct dfuse *d, unsigned alt, uint16_t block,
 	}
 }
 
+void dfuse_control_in(struct dfuse *d, const uint8_t *data, size_t len)
+{
+	if (d->p->stack == DFUSE_STACK_BMP && len <= d->t.transfer_size)
+		memcpy(d->buf, data, len);
+}
+
 void dfuse_leave(struct dfuse *d)
 {
 	d->st.leaves++;

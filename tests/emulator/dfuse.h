@@ -79,6 +79,7 @@ struct dfuse_profile {
 	int upload_after_dnload; /* UPLOAD accepted in dfuDNLOAD-IDLE too */
 	int busy_to_idle;	/* dfuDNBUSY ends in dfuDNLOAD-IDLE, no SYNC */
 	int leave_without_status; /* leave at the zero-length DNLOAD itself */
+	int set_interface_keeps_state; /* SET_INTERFACE only picks the alt */
 	int has_boot_error;	/* --dfuse-blank makes sense (a ROM) */
 };
 
@@ -180,6 +181,10 @@ void dfuse_run(struct dfuse *d, struct dfuse_verdict *v);
 /* UPLOAD wValue block of at most wLength bytes. */
 void dfuse_upload(struct dfuse *d, unsigned alt, uint16_t block,
 		  uint16_t wLength, struct dfuse_reply *r);
+
+/* The model answered a GETSTATUS with these bytes (BMP keeps them in
+ * the control buffer that UPLOAD block 0 returns). */
+void dfuse_control_in(struct dfuse *d, const uint8_t *data, size_t len);
 
 /* The device leaves DFU mode (jumps to the application). */
 void dfuse_leave(struct dfuse *d);

@@ -265,6 +265,7 @@ static void dfuse_preset(int argc, char **argv)
 	mcfg.upload_after_dnload = p->upload_after_dnload;
 	mcfg.busy_to_idle = p->busy_to_idle;
 	mcfg.leave_without_status = p->leave_without_status;
+	mcfg.set_interface_keeps_state = p->set_interface_keeps_state;
 	gcfg.serial_raw = p->serial_raw;
 	dfuse_opts.erase_ms = p->erase_ms;
 	dfuse_opts.mass_erase_ms = p->mass_erase_ms;

@@ -617,6 +617,8 @@ static void dispatch(struct dfu_model *m, uint8_t bRequest, uint16_t wValue,
 			m->bad_state_fired = 1;
 			m->reply[4] = 0x0f;
 		}
+		if (m->dfuse && r->action == MODEL_REPLY)
+			dfuse_control_in(m->dfuse, r->data, r->len);
 		break;
 	case DFU_GETSTATE:	/* never changes state */
 		if (wLength != 1)
@@ -816,12 +818,13 @@ void model_request(struct dfu_model *m, uint8_t bmRequestType,
 }
 
 /* SET_INTERFACE: abandon everything and clear dfuERROR, as U-Boot does
- * (but not a --start-error, and in run-time mode nothing changes). */
+ * (but not a --start-error, and in run-time mode nothing changes; nor
+ * on the ST library and libopencm3, --dfuse stusbd and bmp). */
 unsigned model_set_interface(struct dfu_model *m, unsigned alt)
 {
 	m->alt = alt;
 	m->st.set_interface++;
-	if (m->runtime_mode)
+	if (m->runtime_mode || m->cfg.set_interface_keeps_state)
 		return MODEL_EV_STATS;
 	abandon_transfer(m);
 	if (m->boot_error) {

@@ -112,6 +112,7 @@ struct model_config {
 	int upload_after_dnload;	/* UPLOAD in dfuDNLOAD-IDLE (BMP) */
 	int busy_to_idle;		/* dfuDNBUSY -> dfuDNLOAD-IDLE (BMP) */
 	int leave_without_status;	/* leave at the zero-length DNLOAD */
+	int set_interface_keeps_state;	/* ST library, libopencm3 */
 };
 
 struct model_stats {

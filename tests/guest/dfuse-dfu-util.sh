@@ -90,11 +90,11 @@ fails_du() {
 	./dfu-util "$@" >/tmp/"$name".out 2>&1
 	r=$?
 	echo "# dfu-util $*: exit $r"
-	tr '\r' '\n' </tmp/"$name".out | grep -v '%' | tail -3 | sed 's/^/#   /'
+	last_words "$name" 3
 	[ $r -ne 0 ]
 }
 # last_words NAME: dfu-util's last lines, without the progress bars
-last_words() { tr '\r' '\n' </tmp/"$1".out | grep -v '%' | tail -"${2:-5}" | sed 's/^/#   /'; }
+last_words() { tr '\r' '\n' </tmp/"$1".out | grep -v '%' | grep -v '^ *$' | tail -"${2:-5}" | sed 's/^/#   /'; }
 # erased_after OFFSET FILE: nothing but 0xff from OFFSET on
 erased_after() {
 	[ "$(tail -c +$(($1 + 1)) "$2" | tr -d '\377' | wc -c)" -eq 0 ]
