@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -785,6 +786,37 @@ TEST(dfuse_two_targets_leave_once)
 	ASSERT_NE(NULL, f);
 	EXPECT_TRUE(flash_has(f, a, 0, sizeof(a)));
 	free(f);
+}
+
+/*
+ * Two targets need dfuse_leave, which a user cannot write: refused before
+ * anything is sent, with what to do. --verify without --stay is refused
+ * too (the device would leave before the read-back).
+ */
+TEST(dfuse_two_targets_need_root)
+{
+	const char *dfu = "/tmp/dfuctl-targets-user.dfu";
+	unsigned char a[3000], b[32], file[4096];
+	size_t len;
+	struct emu e;
+
+	fill_pattern(a, sizeof(a), 28);
+	fill_pattern(b, sizeof(b), 29);
+	len = two_targets(file, a, b);
+	ASSERT_EQ(0, write_file(dfu, file, len));
+	ASSERT_EQ(0, chmod(dfu, 0644));
+	ASSERT_EQ(0, emu_start_dfuse(&e, "stm32f4", NULL));
+	/* alice (uid 1000): sysfs dfuse_leave is root's */
+	EXPECT_EQ(EX_NOPERM, run_sh("setpriv --reuid 1000 --regid 1000 --clear-groups "
+				    DFUCTL " flash %s %s 2>/tmp/dfuctl.err", dfu, e.node)) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_EQ(0, run_sh("grep -q 'dfuse_leave.*nothing was sent. Run as root, or flash one target at a time with --alt N' /tmp/dfuctl.err")) {
+		run_sh("cat /tmp/dfuctl.err >&2");
+	}
+	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " flash %s %s --verify 2>/tmp/dfuctl.err", dfu, e.node));
+	EXPECT_EQ(0, run_sh("grep -q -- '--verify.*add --stay' /tmp/dfuctl.err"));
+	EXPECT_EQ(0, dnloads_after_stop(&e));
 }
 
 TEST_HARNESS_MAIN
