@@ -11,7 +11,8 @@
 # image touches (the same for both tools), and the upload equals the flash.
 # Prints, one per run:
 #   bench: dfuse TOOL OP SIZE MS
-#   bench: dfuse-stats TOOL OP SIZE set_address=N erases=N dfuse_writes=N ...
+#   bench: dfuse-stats TOOL OP SIZE set_address=N erases=N dfuse_writes=N
+#          busy_ms=N ... (busy_ms: the device's busy time, erases and writes)
 # and at the end "bench: dfuse image SIZE..., N runs each, erase E ms, write W ms".
 # Needs in /payload: dfu-emu, dfu-util, dfu.ko, images/dfuse-bench-SIZE.bin
 # for each SIZE in $DFU_BENCH_DFUSE_SIZES (tests/bench.sh makes them).
@@ -99,8 +100,9 @@ expected_erased() {
 	done
 	echo "$out"
 }
-# check_flash TOOL SIZE IMAGE: the flash holds IMAGE, 0xff after it, and
-# exactly the sectors IMAGE touches were erased, once each
+# check_flash TOOL SIZE IMAGE: the flash holds IMAGE, 0xff after it,
+# exactly the sectors IMAGE touches were erased, once each, and IMAGE went
+# in 2048-byte blocks, each once
 check_flash() {
 	cmp -s -n "$2" "$3" /tmp/bench-flash.bin ||
 		die "$1: the flash at 0x08000000 is not the $2-byte image"
@@ -112,11 +114,14 @@ check_flash() {
 	[ "$e" = "$(expected_erased "$2")" ] ||
 		die "$1: erased $e, want the sectors touched: $(expected_erased "$2")"
 	[ "$(stat_of mass_erases)" = 0 ] || die "$1: a mass erase"
+	[ "$(stat_of dfuse_writes)" = $((($2 + 2047) / 2048)) ] ||
+		die "$1: $(stat_of dfuse_writes) blocks written, want $((($2 + 2047) / 2048))"
 }
 # print_stats TOOL OP SIZE
 print_stats() {
 	echo "bench: dfuse-stats $1 $2 $3 set_address=$(stat_of set_address)" \
 		"erases=$(stat_of erases) dfuse_writes=$(stat_of dfuse_writes)" \
+		"busy_ms=$(($(stat_of erases) * erase_ms + $(stat_of dfuse_writes) * write_ms))" \
 		"dfuse_reads=$(stat_of dfuse_reads) getstatus=$(stat_of getstatus)" \
 		"early_polls=$(stat_of early_polls) erased=$(stat_of erased)"
 }
