@@ -91,6 +91,8 @@ fails_du() {
 	r=$?
 	echo "# dfu-util $*: exit $r"
 	last_words "$name" 3
+	# its error (stderr, unbuffered, comes before the buffered stdout)
+	grep 'dfu-util: ' /tmp/"$name".out | grep -v 'DFU suffix' | sed 's/^/#   /'
 	[ $r -ne 0 ]
 }
 # last_words NAME: dfu-util's last lines, without the progress bars
@@ -192,12 +194,14 @@ check "flash holds the 4 KiB" cmp -n 4096 "$small" /tmp/flash.bin
 start_emu stm32f4 --dfuse-protected --image "$img" || exit 1
 check "--dfuse-protected: dfu-util -U fails" \
 	fails_du pu -a 0 -s 0x08000000:4096 -U /tmp/pu.bin
-prot_err() { stat_is state 10 && stat_is status 11 && stat_is dfuse_denied 1; }
-check "the device is in dfuERROR/errVENDOR (denied=$(stat_of dfuse_denied))" prot_err
+prot_err() { stat_is state 10 && stat_is status 11 && stat_is dfuse_denied 1 &&
+	grep -q 'dfuse_upload: libusb_control_transfer returned -9' /tmp/pu.out; }
+check "the upload stalled, the device is in dfuERROR/errVENDOR (denied=$(stat_of dfuse_denied))" prot_err
 check "--dfuse-protected: dfu-util -D fails" \
 	fails_du pd -a 0 -s 0x08000000 -D "$small"
-prot_dn() { stat_is dfuse_denied 2 && stat_is status 11 && [ -z "$(stat_of erased)" ]; }
-check "the erase was refused with errVENDOR, nothing erased" prot_dn
+prot_dn() { stat_is dfuse_denied 2 && stat_is status 11 && [ -z "$(stat_of erased)" ] &&
+	grep -q 'ERASE_PAGE not correctly executed' /tmp/pd.out; }
+check "the erase was refused with errVENDOR (ERASE_PAGE not correctly executed), nothing erased" prot_dn
 check "dfu-util -s 0x08000000:unprotect:force -D" \
 	run_du un -a 0 -s 0x08000000:unprotect:force -D "$small"
 last_words un 2
