@@ -446,7 +446,6 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			return -EOPNOTSUPP;
 		if (copy_from_user(&u, uarg, _IOC_SIZE(cmd)))
 			return -EFAULT;
-		io = cmd != USB_DFU_IOCTL_DFUSE_SET_BASE;
 		break;
 	default:
 		return -ENOTTY;
@@ -470,6 +469,7 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case USB_DFU_IOCTL_DFUSE_ERASE:
 	case USB_DFU_IOCTL_DFUSE_MASS_ERASE:
 	case USB_DFU_IOCTL_DFUSE_UNPROTECT:
+		dfu_stream_end_upload(s);
 		ret = dfu_dfuse_ioctl(s, cmd, &u);
 		len = 0;
 		break;

@@ -62,6 +62,8 @@
 #define DFUSE_ERASE		BIT(1)
 #define DFUSE_WRITE		BIT(2)
 #define DFUSE_ANY		(DFUSE_READ | DFUSE_ERASE | DFUSE_WRITE)
+/* dfuse.next_block of a run that a short block ended: beyond wBlockNum */
+#define DFUSE_RUN_ENDED		0x10000
 /* Runs of equal sectors kept per device, all alt settings together */
 #define DFUSE_MAX_SEGS		64
 /* Sectors whose erasure is tracked per device (a 8 KiB bitmap) */
@@ -112,7 +114,9 @@ enum dfuse_run {
  * @run: what the address pointer is set up for; with @next_addr and
  *	@next_block guarded by io_mutex
  * @next_addr: the address the next block of the run is at
- * @next_block: its wBlockNum
+ * @next_block: its wBlockNum; DFUSE_RUN_ENDED after a short block
+ * @low: the lowest address the running download has written
+ * @wrote: the running download has written a block
  * @commands: the DfuSe command list (UPLOAD block 0), once read
  * @n_commands: bytes in @commands
  * @have_commands: @commands has been read
@@ -130,6 +134,8 @@ struct dfuse {
 	enum dfuse_run run;
 	u32 next_addr;
 	u32 next_block;
+	u32 low;
+	bool wrote;
 	u8 commands[16];
 	u8 n_commands;
 	bool have_commands;
@@ -253,6 +259,8 @@ enum dfu_xfer {
  * @block: index of the next block, not wrapped
  * @base: DfuSe: the address file position 0 is
  * @pos: DfuSe: file position of the first byte in dfu_dev.buf
+ * @dfuse_erased: DfuSe: the device's record of erased sectors is this
+ *	file's (it erases each sector once per open file)
  * @fill: download: bytes waiting in dfu_dev.buf; upload: bytes in it
  * @head: upload: bytes of dfu_dev.buf already returned
  * @crc: download: CRC-32 of the bytes sent so far, as a suffix's dwCRC
@@ -277,6 +285,7 @@ struct dfu_stream {
 	u32 block;
 	u32 base;
 	u64 pos;
+	bool dfuse_erased;
 	u32 fill;
 	u32 head;
 	u32 crc;
@@ -349,7 +358,7 @@ const struct dfuse_seg *dfu_dfuse_find(struct dfu_dev *dfu, u8 alt, u64 addr);
 ssize_t dfu_dfuse_show_map(struct dfu_dev *dfu, char *buf);
 
 /* dfuse.c */
-void dfu_dfuse_begin(struct dfu_dev *dfu);
+void dfu_dfuse_begin(struct dfu_dev *dfu, bool forget_erased);
 int dfu_dfuse_erase(struct dfu_dev *dfu, u8 alt, u64 addr, u64 len, bool again);
 int dfu_dfuse_download(struct dfu_dev *dfu, u8 alt, u32 addr, u16 len);
 int dfu_dfuse_upload(struct dfu_dev *dfu, u32 addr, u16 len);
@@ -357,7 +366,7 @@ int dfu_dfuse_end_upload(struct dfu_dev *dfu);
 int dfu_dfuse_leave(struct dfu_dev *dfu, u32 addr);
 int dfu_dfuse_special(struct dfu_dev *dfu, bool unprotect);
 int dfu_dfuse_ioctl(struct dfu_stream *s, unsigned int cmd, const void *arg);
-int dfu_dfuse_learn(struct dfu_dev *dfu);
+int dfu_dfuse_learn(struct dfu_dev *dfu, unsigned int timeout_ms);
 
 /* suffix.c */
 int dfu_suffix_check(struct dfu_dev *dfu, const u8 *buf, u32 fill, u32 crc);
@@ -378,6 +387,7 @@ int dfu_stream_yield(struct dfu_stream *s);
 int dfu_stream_finish(struct dfu_stream *s, int err);
 int dfu_stream_fail(struct dfu_stream *s, int err);
 int dfu_stream_told(struct dfu_stream *s, int ret);
+void dfu_stream_end_upload(struct dfu_stream *s);
 
 /* upload.c */
 ssize_t dfu_stream_read(struct dfu_stream *s, char __user *ubuf, size_t count,

@@ -30,17 +30,20 @@
 #define DFUSE_LEAVE_TIMEOUT_MS	2000U
 
 /**
- * dfu_dfuse_begin() - a download or upload starts: nothing erased, no run
+ * dfu_dfuse_begin() - a download or upload starts: no run yet
  * @dfu: a DfuSe device
+ * @forget_erased: the first download of an open file: no sector erased
  *
  * Context: process; io_mutex held.
  */
-void dfu_dfuse_begin(struct dfu_dev *dfu)
+void dfu_dfuse_begin(struct dfu_dev *dfu, bool forget_erased)
 {
 	struct dfuse *d = dfu->dfuse;
 
-	bitmap_zero(d->erased, d->n_sectors);
+	if (forget_erased)
+		bitmap_zero(d->erased, d->n_sectors);
 	d->run = DFUSE_RUN_NONE;
+	d->wrote = false;
 }
 
 /* A device that reports errVENDOR is read-protected: say so, and what to do. */
@@ -68,6 +71,34 @@ static int dfuse_command(struct dfu_dev *dfu, u8 cmd, const u32 *addr)
 		put_unaligned_le32(*addr, b + 1);
 	ret = dfu_download_block(dfu, 0, b, addr ? 5 : 1);
 	return dfuse_errno(dfu, ret);
+}
+
+/*
+ * Did a request fail because the device left the bus (leave, read
+ * unprotect)? A stall or a timeout may also be a refusal: a device that
+ * still answers DFU_GETSTATUS is there.
+ */
+static bool dfuse_left(struct dfu_dev *dfu, int err)
+{
+	struct usb_dfu_status st;
+
+	if (err == -EPIPE || err == -ETIMEDOUT)
+		return dfu_read_status(dfu, &st, DFUSE_LEAVE_TIMEOUT_MS, false);
+	return dfu_left_bus(err);
+}
+
+/*
+ * Does the device announce @cmd? A list that does not start with Get
+ * Commands (0x00) is no list (Black Magic Probe answers with whatever its
+ * buffer holds): then, as before the list is read, every command may be.
+ */
+static bool dfuse_knows(struct dfu_dev *dfu, u8 cmd)
+{
+	struct dfuse *d = dfu->dfuse;
+
+	if (!d->have_commands || !d->n_commands || d->commands[0])
+		return true;
+	return memchr(d->commands, cmd, d->n_commands);
 }
 
 static int dfuse_set_address(struct dfu_dev *dfu, u32 addr)
@@ -163,6 +194,9 @@ int dfu_dfuse_download(struct dfu_dev *dfu, u8 alt, u32 addr, u16 len)
 		d->run = DFUSE_RUN_NONE;
 		return dfuse_errno(dfu, ret);
 	}
+	if (!d->wrote || addr < d->low)
+		d->low = addr;
+	d->wrote = true;
 	d->next_block++;
 	d->next_addr = addr + len;
 	if (len != dfu->info.wTransferSize)
@@ -214,8 +248,9 @@ int dfu_dfuse_upload(struct dfu_dev *dfu, u32 addr, u16 len)
 	}
 	d->next_block++;
 	d->next_addr = addr + ret;
+	/* no block can follow, but the device is in dfuUPLOAD-IDLE */
 	if (ret != dfu->info.wTransferSize)
-		d->run = DFUSE_RUN_NONE;
+		d->next_block = DFUSE_RUN_ENDED;
 	return ret;
 }
 
@@ -237,38 +272,49 @@ int dfu_dfuse_end_upload(struct dfu_dev *dfu)
 }
 
 /**
- * dfu_dfuse_leave() - leave DFU mode and run the firmware at @addr
+ * dfu_dfuse_leave() - leave DFU mode and run the new firmware
  * @dfu: a DfuSe device in dfuIDLE or dfuDNLOAD-IDLE
- * @addr: the start address, the base of the download
+ * @base: the start address when the download wrote nothing
  *
- * Set Address, then a zero-length DFU_DNLOAD and one DFU_GETSTATUS, which
- * answers dfuMANIFEST before the device resets (protocol reference 11).
- * Some devices (GD32VF103) leave without answering: a device that drops
- * off the bus or stops answering has left too.
+ * Set Address to the lowest address the download wrote (dfu-util's
+ * "-s ADDR:leave": the first address of a Black Magic Probe is its own
+ * boot loader), then a zero-length DFU_DNLOAD and one DFU_GETSTATUS, which
+ * answers dfuMANIFEST before the device resets (protocol reference 11). A
+ * device that then drops off the bus or stops answering has left
+ * (GD32VF103 leaves without answering); one that still answers with
+ * another state has not.
  *
  * Context: process; io_mutex held.
- * Return: 0, or -EIO when the device reports an error, or a transfer error.
+ * Return: 0 once the device left or manifests, -EIO when it reports an
+ * error or stays, or a transfer error.
  */
-int dfu_dfuse_leave(struct dfu_dev *dfu, u32 addr)
+int dfu_dfuse_leave(struct dfu_dev *dfu, u32 base)
 {
+	struct dfuse *d = dfu->dfuse;
 	struct usb_dfu_status st;
 	int ret;
 
-	ret = dfuse_set_address(dfu, addr);
+	ret = dfuse_set_address(dfu, d->wrote ? d->low : base);
 	if (ret)
 		return ret;
-	dfu->dfuse->run = DFUSE_RUN_NONE;
+	d->run = DFUSE_RUN_NONE;
 	ret = dfu_request_timeout(dfu, DFU_DNLOAD, DFUSE_FIRST_BLOCK, NULL, 0,
 				  DFUSE_LEAVE_TIMEOUT_MS, false);
-	if (ret >= 0)
-		ret = dfu_read_status(dfu, &st, DFUSE_LEAVE_TIMEOUT_MS, false);
-	if (ret == -ETIMEDOUT || dfu_left_bus(ret))
-		return 0;
+	if (ret < 0)
+		return dfuse_left(dfu, ret) ? 0 : ret;
+	ret = dfu_read_status(dfu, &st, DFUSE_LEAVE_TIMEOUT_MS, false);
 	if (ret)
-		return ret;
-	if (st.bStatus == USB_DFU_STATUS_OK && st.bState != USB_DFU_STATE_ERROR)
+		return ret == -ETIMEDOUT || dfu_left_bus(ret) ? 0 : ret;
+	switch (st.bState) {
+	case USB_DFU_STATE_MANIFEST_WAIT_RESET:
+		if (!(dfu->info.bmAttributes & DFU_FUNC_ATT_WILL_DETACH))
+			set_bit(DFU_FLAG_RESET, &dfu->flags);
+		fallthrough;
+	case USB_DFU_STATE_MANIFEST_SYNC:
+	case USB_DFU_STATE_MANIFEST:
 		return 0;
-	dev_err(&dfu->dev, "device in %s (%s) when told to leave DFU mode\n",
+	}
+	dev_err(&dfu->dev, "device in %s (%s) when told to leave DFU mode: it stays in its boot loader\n",
 		dfu_state_name(st.bState), dfu_status_name(st.bStatus));
 	return -EIO;
 }
@@ -284,17 +330,22 @@ int dfu_dfuse_leave(struct dfu_dev *dfu, u32 addr)
  * then drops off the bus: that is success.
  *
  * Context: process; io_mutex held.
- * Return: 0, -EACCES for a read-protected device (mass erase), or a
- * transfer error.
+ * Return: 0, -EOPNOTSUPP when the device's command list lacks the command,
+ * -EACCES for a read-protected device (mass erase), or a transfer error.
  */
 int dfu_dfuse_special(struct dfu_dev *dfu, bool unprotect)
 {
+	u8 cmd = unprotect ? DFUSE_CMD_UNPROTECT : DFUSE_CMD_ERASE;
 	int ret;
 
+	if (!dfuse_knows(dfu, cmd)) {
+		dev_err(&dfu->dev, "the device does not announce the DfuSe command 0x%02x\n",
+			cmd);
+		return -EOPNOTSUPP;
+	}
 	dfu->dfuse->run = DFUSE_RUN_NONE;
-	ret = dfuse_command(dfu, unprotect ? DFUSE_CMD_UNPROTECT : DFUSE_CMD_ERASE,
-			    NULL);
-	if (unprotect && (ret == -ETIMEDOUT || dfu_left_bus(ret)))
+	ret = dfuse_command(dfu, cmd, NULL);
+	if (ret && unprotect && dfuse_left(dfu, ret))
 		ret = 0;
 	if (!ret)
 		dev_info(&dfu->dev, "DfuSe %s done\n",
@@ -305,28 +356,32 @@ int dfu_dfuse_special(struct dfu_dev *dfu, bool unprotect)
 /**
  * dfu_dfuse_get_commands() - read the DfuSe command list (UPLOAD block 0)
  * @dfu: a DfuSe device in dfuIDLE, no transfer in progress
+ * @timeout_ms: time limit of each request
  *
  * Kept in dfu->dfuse->commands for the sysfs attribute dfuse_commands,
- * which sends nothing itself.
+ * which sends nothing itself. DFU_ABORT returns the device to dfuIDLE.
  *
  * Context: process; io_mutex held.
  * Return: 0 or a transfer error.
  */
-static int dfu_dfuse_get_commands(struct dfu_dev *dfu)
+static int dfu_dfuse_get_commands(struct dfu_dev *dfu, unsigned int timeout_ms)
 {
 	struct dfuse *d = dfu->dfuse;
 	int ret;
 
 	d->run = DFUSE_RUN_NONE;
-	ret = dfu_upload(dfu, 0, min_t(u16, sizeof(d->commands),
-				       dfu->info.wTransferSize));
+	ret = dfu_request_timeout(dfu, DFU_UPLOAD, 0, dfu->buf,
+				  min_t(u16, sizeof(d->commands),
+					dfu->info.wTransferSize),
+				  timeout_ms, true);
 	if (ret < 0)
 		return ret;
 	memcpy(d->commands, dfu->buf, ret);
 	d->n_commands = ret;
 	/* sysfs reads the list without io_mutex once this is set */
 	smp_store_release(&d->have_commands, true);
-	return dfu_end_upload(dfu);
+	ret = dfu_request_timeout(dfu, DFU_ABORT, 0, NULL, 0, timeout_ms, true);
+	return ret < 0 ? ret : 0;
 }
 
 /**
@@ -391,6 +446,7 @@ int dfu_dfuse_ioctl(struct dfu_stream *s, unsigned int cmd, const void *arg)
 /**
  * dfu_dfuse_learn() - read the DfuSe command list, once per device
  * @dfu: a DfuSe device in dfuIDLE
+ * @timeout_ms: time limit of each request (probe runs on the hub's thread)
  *
  * At probe, or at the first transfer of a device that was not in dfuIDLE
  * then (a blank STM32 starts in dfuERROR). Only tried once: a device that
@@ -400,7 +456,7 @@ int dfu_dfuse_ioctl(struct dfu_stream *s, unsigned int cmd, const void *arg)
  * Return: 0, or the error of the attempt made now (the device may then
  * be in dfuERROR).
  */
-int dfu_dfuse_learn(struct dfu_dev *dfu)
+int dfu_dfuse_learn(struct dfu_dev *dfu, unsigned int timeout_ms)
 {
 	struct dfuse *d = dfu->dfuse;
 
@@ -408,5 +464,5 @@ int dfu_dfuse_learn(struct dfu_dev *dfu)
 	    !(dfu->info.bmAttributes & DFU_FUNC_ATT_CAN_UPLOAD))
 		return 0;
 	d->tried_commands = true;
-	return dfu_dfuse_get_commands(dfu);
+	return dfu_dfuse_get_commands(dfu, timeout_ms);
 }

@@ -85,11 +85,14 @@ static bool dfuse_number(const char **s, unsigned int base, u32 *val)
 static const char *dfuse_parse_zone(struct dfuse *d, const char *p, u64 addr,
 				    bool feature)
 {
-	while (d->n_segs < DFUSE_MAX_SEGS) {
+	for (;;) {
 		struct dfuse_seg *g = &d->segs[d->n_segs];
 		u32 count, size;
 		u64 bytes;
 
+		/* more runs than the driver keeps: no map rather than half */
+		if (d->n_segs == DFUSE_MAX_SEGS)
+			return NULL;
 		if (!dfuse_number(&p, 10, &count))
 			return NULL;
 		p = skip_spaces(p);
@@ -351,7 +354,12 @@ ssize_t dfu_dfuse_show_map(struct dfu_dev *dfu, char *buf)
 
 	for (i = 0; i < dfu->info.bNumAltSettings; i++) {
 		const char *name = dfu->alt_names[i] + 1;
-		int nlen = strchrnul(name, '/') - name;
+		int nlen;
+
+		/* an alt with a map has a name that starts with '@' */
+		if (d->alt_seg[i] == d->alt_seg[i + 1])
+			continue;
+		nlen = strchrnul(name, '/') - name;
 
 		while (nlen && name[nlen - 1] == ' ')
 			nlen--;

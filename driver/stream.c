@@ -53,94 +53,6 @@ int dfu_stream_told(struct dfu_stream *s, int ret)
 	return ret;
 }
 
-/* One kernel-log line per transfer: the audit trail of hosts that ignore close(). */
-static void dfu_stream_log(struct dfu_stream *s, const struct usb_dfu_result *r,
-			   int usb_err)
-{
-	struct device *dev = &s->dfu->dev;
-	const char *what = s->upload ? "upload" : "download";
-	u64 ms = div_u64(r->duration_us, USEC_PER_MSEC);
-	const char *name = dfu_errname(r->error);
-
-	if (!r->error && s->upload && !s->eof)
-		dev_info(dev, "upload stopped by the reader after %llu bytes in %llu ms\n",
-			 r->bytes, ms);
-	else if (!r->error && (r->flags & USB_DFU_RESULT_UNVERIFIED))
-		dev_info(dev, "download of %llu bytes sent in %llu ms, unverified: the device is not manifestation tolerant and did not report its manifestation\n",
-			 r->bytes, ms);
-	else if (!r->error && (r->flags & USB_DFU_RESULT_LEFT))
-		dev_info(dev, "download of %llu bytes done in %llu ms; the device left DFU mode to run it\n",
-			 r->bytes, ms);
-	else if (!r->error)
-		dev_info(dev, "%s of %llu bytes done in %llu ms\n", what, r->bytes, ms);
-	else if (r->error == -ENODEV)
-		dev_err(dev, "%s failed at block %u after %llu bytes: device unplugged\n",
-			what, r->block, r->bytes);
-	else if (r->error == -EINTR && !s->upload)
-		dev_err(dev, "download aborted at block %u after %llu bytes: the writer was killed or exited with an error; nothing manifested\n",
-			r->block, r->bytes);
-	else if (r->error == -ECANCELED && !s->upload)
-		dev_err(dev, "download aborted at block %u after %llu bytes: cancelled or closed without a commit; nothing manifested\n",
-			r->block, r->bytes);
-	else if (usb_err != r->error)
-		dev_err(dev, "%s failed at block %u after %llu bytes: %s (%d, USB %d), device %s (%s)\n",
-			what, r->block, r->bytes, name ? name : "error", r->error,
-			usb_err, dfu_state_name(r->bState),
-			dfu_status_name(r->bStatus));
-	else
-		dev_err(dev, "%s failed at block %u after %llu bytes: %s (%d), device %s (%s)\n",
-			what, r->block, r->bytes, name ? name : "error", r->error,
-			dfu_state_name(r->bState), dfu_status_name(r->bStatus));
-}
-
-/*
- * End a transfer: record its outcome for USB_DFU_IOCTL_GET_RESULT and sysfs
- * and log it. @err is 0 or the error as proto.c returned it; the caller
- * gets it back as user space should see it. The device's status is the last
- * one it sent, asked again only after a stall, which says nothing about the
- * cause.
- */
-int dfu_stream_finish(struct dfu_stream *s, int err)
-{
-	struct dfu_dev *dfu = s->dfu;
-	struct usb_dfu_result r = {};
-	struct usb_dfu_status st;
-	int usb_err = err;
-
-	if (err == -EPIPE && !dfu_gone(dfu))
-		dfu_get_status(dfu, &st);
-	if (err)
-		err = dfu_errno(dfu, err);
-
-	r.error = err;
-	r.block = s->block;
-	r.flags = s->flags | (s->upload ? USB_DFU_RESULT_UPLOAD : 0);
-	r.bytes = s->bytes;
-	r.duration_us = ktime_us_delta(ktime_get(), s->start);
-	/* the last the device said, also when it is gone */
-	r.bStatus = dfu->status.bStatus;
-	r.bState = dfu->status.bState;
-	spin_lock(&dfu->lock);
-	dfu->result = r;
-	spin_unlock(&dfu->lock);
-	dfu_stream_log(s, &r, usb_err);
-
-	s->error = err;
-	s->told = false;
-	if (dfu->owner == s)
-		WRITE_ONCE(dfu->owner, NULL);	/* read unlocked: dfu_ioctl_reset() */
-	/* the call that holds io_mutex holds the device awake as well */
-	if (s->pm)
-		usb_autopm_put_interface_no_suspend(dfu->intf);
-	s->pm = false;
-	/*
-	 * Last: a file closing in another thread may free the stream as soon
-	 * as it sees the transfer is over (dfu_release()).
-	 */
-	smp_store_release(&s->xfer, err ? DFU_XFER_FAILED : DFU_XFER_DONE);
-	return err;
-}
-
 /* Give up the transfer and return the device to dfuIDLE. */
 static int dfu_stream_cancel(struct dfu_stream *s, int err)
 {
@@ -162,9 +74,6 @@ int dfu_stream_fail(struct dfu_stream *s, int err)
 	case -EMEDIUMTYPE:
 	case -EBADMSG:
 	case -ENODATA:
-	case -ENOSPC:
-	case -ENXIO:
-	case -EROFS:
 		return dfu_stream_cancel(s, err);
 	default:
 		return dfu_stream_finish(s, err);
@@ -206,8 +115,9 @@ int dfu_stream_begin(struct dfu_stream *s, bool upload, u64 pos)
 	WRITE_ONCE(dfu->owner, s);
 	ret = dfu_prepare(dfu, s->alt);
 	if (!ret && dfu->dfuse) {
-		dfu_dfuse_begin(dfu);
-		if (dfu_dfuse_learn(dfu))
+		dfu_dfuse_begin(dfu, !upload && !s->dfuse_erased);
+		s->dfuse_erased |= !upload;
+		if (dfu_dfuse_learn(dfu, READ_ONCE(dfu_ctrl_timeout_ms)))
 			ret = dfu_prepare(dfu, s->alt);
 	}
 	return ret ? dfu_stream_finish(s, ret) : 0;
@@ -279,6 +189,41 @@ static int dfu_stream_drain(struct dfu_stream *s)
 }
 
 /*
+ * DfuSe: may @count bytes be written at file position @pos? Checked before
+ * anything is sent: the memory map, and a DfuSe file written raw (whose
+ * prefix dfu_stream_send() checks again when fewer bytes came). Returns
+ * 0, 1 when the bytes may still be the start of a prefix (nothing may be
+ * erased ahead then), or the errno that refuses the call.
+ */
+static int dfu_stream_dfuse_check(struct dfu_stream *s, const char __user *ubuf,
+				  u64 pos, size_t count)
+{
+	const size_t len = sizeof(dfu_dfuse_prefix);
+	struct dfu_dev *dfu = s->dfu;
+	bool active = s->xfer == DFU_XFER_ACTIVE;
+	u8 head[sizeof(dfu_dfuse_prefix)];
+	size_t n;
+	int ret;
+
+	ret = dfu_dfuse_check(dfu, s->alt, s->base + pos, count, DFUSE_WRITE);
+	if (ret || pos >= len || (active && s->block))
+		return ret;
+	/* bytes before @pos are the buffer's, or not written */
+	if (pos && !(active && !s->pos && s->fill == pos &&
+		     !memcmp(dfu->buf, dfu_dfuse_prefix, pos)))
+		return 0;
+	n = min_t(size_t, count, len - pos);
+	if (copy_from_user(head, ubuf, n))
+		return -EFAULT;
+	if (memcmp(head, dfu_dfuse_prefix + pos, n))
+		return 0;
+	if (pos + n < len)
+		return 1;
+	dev_err(&dfu->dev, "the image is a DfuSe file, whose elements dfuctl flash writes to their addresses: nothing sent\n");
+	return -EMEDIUMTYPE;
+}
+
+/*
  * DfuSe: @count bytes go to file position @pos. A jump ends the run: what
  * waits in the buffer goes first. Then every sector the bytes touch is
  * erased, all before the first block, so that the address pointer is set
@@ -332,16 +277,19 @@ ssize_t dfu_stream_write(struct dfu_stream *s, const char __user *ubuf,
 	u32 cap;
 	int ret = 0;
 
+	int prefix = 0;
+
+	if (dfu->dfuse)
+		dfu_stream_end_upload(s);
 	if (s->busy || (s->xfer == DFU_XFER_ACTIVE && s->upload))
 		return -EBUSY;
 	if (s->xfer == DFU_XFER_FAILED)
 		return dfu_stream_told(s, s->error);
+	/* refused: nothing sent, and the image goes on */
 	if (dfu->dfuse) {
-		ret = dfu_dfuse_check(dfu, s->alt, s->base + pos, count, DFUSE_WRITE);
-		if (ret && s->xfer == DFU_XFER_ACTIVE)
-			ret = dfu_stream_fail(s, ret);
-		if (ret)
-			return dfu_stream_told(s, ret);
+		prefix = dfu_stream_dfuse_check(s, ubuf, pos, count);
+		if (prefix < 0)
+			return prefix;
 	}
 	if (s->xfer != DFU_XFER_ACTIVE) {
 		ret = dfu_stream_begin(s, false, pos);
@@ -351,7 +299,7 @@ ssize_t dfu_stream_write(struct dfu_stream *s, const char __user *ubuf,
 	WRITE_ONCE(s->writer_tgid, task_tgid_nr(current));
 	s->busy = true;
 	if (dfu->dfuse)
-		ret = dfu_stream_place(s, pos, count);
+		ret = dfu_stream_place(s, pos, prefix ? 0 : count);
 	cap = size + (s->guard ? DFU_SUFFIX_MAX : 0);
 	while (!ret && done < count) {
 		size_t n;
@@ -556,6 +504,23 @@ void dfu_stream_release(struct dfu_stream *s)
 		dfu_stream_finish(s, -ENODEV);
 	else
 		dfu_stream_cancel(s, s->upload ? 0 : -ECANCELED);
+}
+
+/**
+ * dfu_stream_end_upload() - end the upload a DfuSe file's reads left open
+ * @s: the file's stream
+ *
+ * A DfuSe device's read() leaves the upload open between calls (the next
+ * read may go on where it stopped); a write() or a DfuSe command of the
+ * same file ends it first, as a success. Nothing happens while another
+ * call of the file is in the stream.
+ *
+ * Context: process; io_mutex held.
+ */
+void dfu_stream_end_upload(struct dfu_stream *s)
+{
+	if (!s->busy && s->xfer == DFU_XFER_ACTIVE && s->upload)
+		dfu_stream_cancel(s, 0);
 }
 
 /**

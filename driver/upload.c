@@ -30,6 +30,7 @@ static int dfu_stream_fetch(struct dfu_stream *s, u64 size)
 	s->pos += s->fill;
 	s->fill = 0;
 	addr = s->base + s->pos;
+	/* read() stops where the readable memory does: never 0 here */
 	want = min_t(u64, min_t(u64, want, size - s->pos),
 		     dfu_dfuse_readable(dfu, s->alt, addr));
 	if (!want)
@@ -63,7 +64,7 @@ ssize_t dfu_stream_read(struct dfu_stream *s, char __user *ubuf, size_t count,
 {
 	struct dfu_dev *dfu = s->dfu;
 	bool fetched = false, interrupted = false;
-	u64 size = 0, pos = 0;
+	u64 size = 0, pos = 0, readable;
 	size_t done = 0;
 	int ret = 0;
 
@@ -74,6 +75,11 @@ ssize_t dfu_stream_read(struct dfu_stream *s, char __user *ubuf, size_t count,
 		size = dfu_dfuse_size(dfu, s->alt, s->base);
 		if (pos >= size)
 			return 0;
+		/* a gap or memory that is not readable: refused, nothing sent */
+		readable = dfu_dfuse_readable(dfu, s->alt, s->base + pos);
+		if (!readable)
+			return -ENXIO;
+		count = min_t(u64, count, readable);
 		/* a jump: what the buffer holds is not what is wanted */
 		if (s->xfer == DFU_XFER_ACTIVE && pos != s->pos + s->head) {
 			s->pos = pos;

@@ -263,7 +263,7 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 		ret = dfu_read_status(dfu, &st, USB_CTRL_GET_TIMEOUT, true);
 		/* a blank STM32 starts in dfuERROR: its first transfer asks */
 		if (!ret && dfu->dfuse && st.bState == USB_DFU_STATE_DFU_IDLE)
-			dfu_dfuse_learn(dfu);
+			dfu_dfuse_learn(dfu, USB_CTRL_GET_TIMEOUT);
 		mutex_unlock(&dfu->io_mutex);
 	}
 

@@ -72,10 +72,12 @@
  *	pwrite() work, and the file ends at the end of the alt's last zone.
  *	A write() erases each sector it touches the first time the open file
  *	touches it, before anything of that call is sent. It fails, with
- *	nothing sent, with ENOSPC past the end of the map, ENXIO in a gap
- *	between zones and EROFS in a sector that is not writable; a read()
- *	in a gap or a sector that is not readable fails with ENXIO. EACCES:
- *	the device is read-protected (bStatus errVENDOR).
+ *	nothing sent and the image going on, with ENOSPC past the end of the
+ *	map, ENXIO in a gap between zones and EROFS in a sector that is not
+ *	writable; a read() in a gap or a sector that is not readable fails
+ *	with ENXIO, and stops short of one. EACCES: the device is
+ *	read-protected (bStatus errVENDOR). A read() leaves the upload open
+ *	for the next one; a write() or a DfuSe ioctl on the same file ends it.
  */
 #define USB_DFU_DIALECT_DFU			0
 #define USB_DFU_DIALECT_DFUSE			1
@@ -168,8 +170,8 @@ struct usb_dfu_info {
 #define USB_DFU_RESULT_UPLOAD			0x04
 /*
  * DfuSe: after the download, the device was told to leave DFU mode and
- * run its firmware (Set Address to the base, zero-length DFU_DNLOAD), and
- * answered dfuMANIFEST or left the bus. Without it (the sysfs attribute
+ * run its firmware (Set Address to the lowest address written, a
+ * zero-length DFU_DNLOAD), and answered dfuMANIFEST or left the bus. Without it (the sysfs attribute
  * dfuse_leave is 0) the device stays in its bootloader, in dfuIDLE.
  */
 #define USB_DFU_RESULT_LEFT			0x08
@@ -377,8 +379,10 @@ struct usb_dfu_dfuse_erase {
  * Argument: __u32, USB_DFU_DFUSE_MASS_ERASE_CONFIRM (EINVAL otherwise).
  * Sends the DfuSe mass erase (DFU_DNLOAD block 0, 0x41 alone) and polls
  * the device until it is done, for up to the busy_timeout_ms module
- * parameter: an STM32F405 takes up to 32 s while it asks for 100 ms.
- * Errors as for USB_DFU_IOCTL_DFUSE_ERASE.
+ * parameter: an STM32F405 takes up to 32 s while it asks for 100 ms. Only
+ * a fatal signal ends the wait (EINTR); the erase goes on in the device.
+ * Errors as for USB_DFU_IOCTL_DFUSE_ERASE, and EOPNOTSUPP when the
+ * device's command list (sysfs dfuse_commands) lacks the command.
  */
 #define USB_DFU_IOCTL_DFUSE_MASS_ERASE	_IOW(USB_DFU_IOCTL_MAGIC, 0x0d, __u32)
 
@@ -388,7 +392,8 @@ struct usb_dfu_dfuse_erase {
  * Sends the DfuSe Read Unprotect command (0x92). The device erases all of
  * its flash, resets its option bytes and drops off the bus; it comes back
  * as a new /dev/dfuN, and this one goes away. 0 once the device has taken
- * the command. Errors as for USB_DFU_IOCTL_DFUSE_ERASE.
+ * the command and left; EIO when it refuses it and stays. Errors as for
+ * USB_DFU_IOCTL_DFUSE_MASS_ERASE.
  */
 #define USB_DFU_IOCTL_DFUSE_UNPROTECT	_IOW(USB_DFU_IOCTL_MAGIC, 0x0e, __u32)
 
