@@ -31,7 +31,8 @@ static const char usage_text[] =
 "  --speed full|high        default high\n"
 "  --vid HEX --pid HEX      default 1209 and df00\n"
 "  --bcd-device HEX         default 0100\n"
-"  --serial STR             default EMU0\n"
+"  --serial STR             default EMU0; always UTF-16 (a gd32vf103 sends\n"
+"                           its own serial as raw bytes only without it)\n"
 "  --transfer-size N        wTransferSize, 1..65535, default 4096\n"
 "  --attrs HEX              bmAttributes, default 0x07\n"
 "  --detach-timeout MS      default 1000\n"
@@ -332,7 +333,12 @@ static void parse_args(int argc, char **argv)
 		case 'B':
 			gcfg.bcd_device = number(o, optarg, 1, 0, 0xffff);
 			break;
-		case 's': gcfg.serial = optarg; break;
+		case 's':
+			/* a serial given here is one a host must find the
+			 * device by: UTF-16, not the GD32's raw bytes */
+			gcfg.serial = optarg;
+			gcfg.serial_raw = 0;
+			break;
 		case 't':
 			mcfg.transfer_size = number(o, optarg, 0, 1, 0xffff);
 			break;
