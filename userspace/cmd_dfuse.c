@@ -48,22 +48,6 @@ static int parse_vid_pid(const char *s, uint16_t *vid, uint16_t *pid)
 	return parse_id(buf, vid) || parse_id(colon + 1, pid) ? -1 : 0;
 }
 
-/* An address: 0x hex, or decimal; at most 0xffffffff. */
-static int parse_address(const char *s, uint32_t *v)
-{
-	unsigned long long n;
-	char *end;
-
-	if (!*s || *s == '-')
-		return -1;
-	errno = 0;
-	n = strtoull(s, &end, 0);
-	if (errno || *end || n > UINT32_MAX)
-		return -1;
-	*v = (uint32_t)n;
-	return 0;
-}
-
 /* Write len bytes to path through a temporary file renamed over it. */
 static int write_out(const char *path, const uint8_t *buf, size_t len)
 {
@@ -168,14 +152,16 @@ static int pack(int argc, char **argv)
 	}
 	for (i = 0; i < n; i++) {
 		char *arg = argv[optind + 1 + i], *at = strrchr(arg, '@');
+		uint64_t address;
 		size_t size;
 
-		if (!at || at == arg || parse_address(at + 1, &el[i].address)) {
+		if (!at || at == arg || parse_number(at + 1, UINT32_MAX, &address)) {
 			fprintf(stderr, "dfuctl: '%s': each input is IMAGE@ADDRESS, e.g. fw.bin@0x08000000 (see dfuctl --help)\n",
 				arg);
 			ret = EX_USAGE;
 			goto out;
 		}
+		el[i].address = (uint32_t)address;
 		*at = 0;
 		ret = load_image(arg, &data[i], &size);
 		*at = '@';

@@ -68,22 +68,6 @@ static int select_dfuse(const struct dev_filter *f, const char *cmd, struct dfu_
 	return EX_OK;
 }
 
-/* An address or length: 0x hex or decimal, up to 2^32 (lengths). */
-static int parse_u64(const char *s, uint64_t max, uint64_t *v)
-{
-	unsigned long long n;
-	char *end;
-
-	if (!*s || *s == '-')
-		return -1;
-	errno = 0;
-	n = strtoull(s, &end, 0);
-	if (errno || *end || n > max)
-		return -1;
-	*v = n;
-	return 0;
-}
-
 /* Erase [address, address + length) with one ioctl; prints what it did. */
 static int erase_range(int fd, const struct dfu_dev_desc *d, uint32_t address, uint64_t length,
 		       const char *what)
@@ -120,12 +104,12 @@ int cmd_erase(int argc, char **argv)
 		case 'a': alt_arg = optarg; break;
 		case 'm': mass = 1; break;
 		case 'A':
-			if (parse_u64(optarg, UINT32_MAX, &address))
+			if (parse_number(optarg, UINT32_MAX, &address))
 				return usage_error("--address wants an address such as 0x08004000");
 			has_address = 1;
 			break;
 		case 'L':
-			if (parse_u64(optarg, UINT32_MAX, &length) || !length)
+			if (parse_number(optarg, UINT32_MAX, &length) || !length)
 				return usage_error("--length wants a number of bytes, 1 to 0xffffffff");
 			has_length = 1;
 			break;

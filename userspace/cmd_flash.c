@@ -59,12 +59,9 @@ int cmd_flash(int argc, char **argv)
 		case 'r': o.require_suffix = 1; break;
 		case 's': o.stay = 1; break;
 		case 'A': {
-			unsigned long long a;
-			char *end;
+			uint64_t a;
 
-			errno = 0;
-			a = strtoull(optarg, &end, 0);
-			if (!*optarg || *optarg == '-' || *end || errno || a > UINT32_MAX)
+			if (parse_number(optarg, UINT32_MAX, &a))
 				return usage_error("--address wants an address such as 0x08004000");
 			o.address = (uint32_t)a;
 			o.has_address = 1;

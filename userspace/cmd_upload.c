@@ -59,20 +59,17 @@ int cmd_upload(int argc, char **argv)
 		SELECT_OPTIONS, { 0 }
 	};
 	struct dev_filter f = { 0 };
-	unsigned long long limit = 0;
+	uint64_t limit = 0;
 	const char *alt = NULL;
 	struct dfu_dev_desc d;
 	int c, ret, in, out, quiet = 0;
-	char *end;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': alt = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'z':
-			errno = 0;
-			limit = strtoull(optarg, &end, 0);
-			if (*end || !limit || errno || strchr(optarg, '-'))
+			if (parse_number(optarg, UINT64_MAX, &limit) || !limit)
 				return usage_error("--size wants a number of bytes");
 			break;
 		default:

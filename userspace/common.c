@@ -20,6 +20,21 @@ int usage_error(const char *msg)
 	return EX_USAGE;
 }
 
+int parse_number(const char *s, uint64_t max, uint64_t *v)
+{
+	unsigned long long n;
+	char *end;
+
+	if (!*s || strchr(s, '-'))
+		return -1;
+	errno = 0;
+	n = strtoull(s, &end, 0);
+	if (errno || *end || n > max)
+		return -1;
+	*v = n;
+	return 0;
+}
+
 int select_option(int c, const char *arg, struct dev_filter *f)
 {
 	switch (c) {
