@@ -171,8 +171,9 @@ struct usb_dfu_info {
 /*
  * DfuSe: after the download, the device was told to leave DFU mode and
  * run its firmware (Set Address to the lowest address written, a
- * zero-length DFU_DNLOAD), and answered dfuMANIFEST or left the bus. Without it (the sysfs attribute
- * dfuse_leave is 0) the device stays in its bootloader, in dfuIDLE.
+ * zero-length DFU_DNLOAD), and answered dfuMANIFEST or left the bus.
+ * Without it (the sysfs attribute dfuse_leave is 0) the device stays in
+ * its bootloader, in dfuIDLE.
  */
 #define USB_DFU_RESULT_LEFT			0x08
 
