@@ -230,7 +230,11 @@ TEST_F_TIMEOUT(cat, lands_at_flash_start, 240)
 	free(img);
 }
 
-/* pwrite() of 100 bytes at 0x8000: only sector 2 (0x08008000) is erased. */
+/*
+ * pwrite() of 100 bytes at 0x8000: only sector 2 (0x08008000) is erased,
+ * and the leave goes to 0x08008000, the lowest address written (not the
+ * base).
+ */
 TEST_F_TIMEOUT(dfuse, pwrite_at_offset, 60)
 {
 	unsigned char img[100];
@@ -252,6 +256,7 @@ TEST_F_TIMEOUT(dfuse, pwrite_at_offset, 60)
 	EXPECT_EQ(1, emu_stat(&self->e, "dfuse_writes"));
 	EXPECT_EQ(100, emu_stat(&self->e, "dfuse_write_bytes"));
 	EXPECT_EQ(0, emu_stat(&self->e, "dfuse_errors"));
+	EXPECT_EQ(0x08008000LL, emu_stat_num(&self->e, "address"));
 	EXPECT_EQ(dnloads_accounted(&self->e, 1), emu_stat(&self->e, "dnload_requests"));
 }
 
@@ -276,9 +281,10 @@ TEST_F_TIMEOUT(dfuse, dd_seek, 60)
 }
 
 /*
- * A DfuSe file's two elements, at 0x08000000 and 0x08020000, written with
- * pwrite() in one open: both land, only their two sectors are erased, one
- * leave at the end.
+ * A DfuSe file's two elements, at 0x08020000 and then 0x08000000, written
+ * with pwrite() in one open: both land, only their two sectors are erased
+ * (in the order written), one leave at the end, to the lowest address
+ * written (0x08000000, not the first).
  */
 TEST_F_TIMEOUT(dfuse, two_elements_one_open, 60)
 {
@@ -291,8 +297,8 @@ TEST_F_TIMEOUT(dfuse, two_elements_one_open, 60)
 	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
 	fd = open(self->e.node, O_WRONLY);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ((ssize_t)sizeof(el1), pwrite(fd, el1, sizeof(el1), 0));
 	EXPECT_EQ((ssize_t)sizeof(el2), pwrite(fd, el2, sizeof(el2), 0x20000));
+	EXPECT_EQ((ssize_t)sizeof(el1), pwrite(fd, el1, sizeof(el1), 0));
 	EXPECT_EQ(0, close(fd));
 	EXPECT_EQ(1, emu_wait_stat(&self->e, "leaves", 1, 5000));
 	emu_stop(&self->e);
@@ -304,8 +310,9 @@ TEST_F_TIMEOUT(dfuse, two_elements_one_open, 60)
 	EXPECT_TRUE(all_erased(f, sizeof(el1), 0x20000 - sizeof(el1)));
 	EXPECT_TRUE(all_erased(f, 0x20000 + sizeof(el2), FLASH_SIZE - 0x20000 - sizeof(el2)));
 	free(f);
-	EXPECT_TRUE(emu_erased_is(&self->e, "0x08000000,0x08020000"));
+	EXPECT_TRUE(emu_erased_is(&self->e, "0x08020000,0x08000000"));
 	EXPECT_EQ(2, emu_stat(&self->e, "erases"));
+	EXPECT_EQ((long long)FLASH, emu_stat_num(&self->e, "address"));
 	EXPECT_EQ(2 + 3, emu_stat(&self->e, "dfuse_writes"));
 	EXPECT_EQ(1, emu_stat(&self->e, "leaves"));
 	/* two runs and the leave; at most one more after an erase batch */
@@ -335,7 +342,9 @@ static void expect_nothing_sent(struct __test_metadata *_metadata, struct emu *e
 
 TEST_F_TIMEOUT(dfuse, refused_writes_send_nothing, 90)
 {
+	static const size_t splits[] = { 1, 3, 4 };
 	unsigned char buf[4096];
+	unsigned int i;
 	int fd;
 
 	fill_pattern(buf, sizeof(buf), 5);
@@ -364,10 +373,21 @@ TEST_F_TIMEOUT(dfuse, refused_writes_send_nothing, 90)
 	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
 	EXPECT_EQ(-EMEDIUMTYPE, flash_buf(self->e.node, buf, sizeof(buf), sizeof(buf)));
 	expect_nothing_sent(_metadata, &self->e, "DfuSe file in one write()");
-	/* the prefix in writes of 3 bytes: still nothing may be sent */
-	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
-	EXPECT_EQ(-EMEDIUMTYPE, flash_buf(self->e.node, buf, sizeof(buf), 3));
-	expect_nothing_sent(_metadata, &self->e, "DfuSe file in 3-byte writes");
+	/*
+	 * The prefix a few bytes at a time: refused by the write (or the
+	 * close) that completes it; still nothing may be sent, the bytes
+	 * held before included.
+	 */
+	for (i = 0; i < sizeof(splits) / sizeof(splits[0]); i++) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "DfuSe file in %zu-byte writes", splits[i]);
+		ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
+		EXPECT_EQ(-EMEDIUMTYPE, flash_buf(self->e.node, buf, sizeof(buf), splits[i])) {
+			TH_LOG("%s", what);
+		}
+		expect_nothing_sent(_metadata, &self->e, what);
+	}
 	ASSERT_EQ(0, write_file(IMG_PATH, buf, sizeof(buf)));
 	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
 	EXPECT_NE(0, run_sh("cat %s > %s 2>/dev/null", IMG_PATH, self->e.node));
@@ -405,6 +425,401 @@ TEST_F_TIMEOUT(dfuse, write_across_the_end, 60)
 		EXPECT_TRUE(emu_erased_is(&self->e, "0x080e0000"));
 		TH_LOG("short write of 50");
 	}
+}
+
+/*
+ * Refused writes send nothing and do not end the image: ENOSPC past the
+ * end of the F4's flash (pwrite(), and write() at a position there) and
+ * EROFS in the read-only bootloader sectors of ST's USB device library
+ * (also a write that only starts there). The position does not move, the
+ * next write goes on with the image, and the commit (fsync() on the F4,
+ * close() on the other) leaves once, to the lowest address written.
+ */
+TEST_F_TIMEOUT(dfuse, refused_write_keeps_image, 90)
+{
+	unsigned char ab[8000], *f;
+	const size_t la = 5000;
+	struct usb_dfu_result r;
+	size_t flen;
+	long devnum;
+	int fd;
+
+	fill_pattern(ab, sizeof(ab), 21);
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
+	devnum = emu_devnum(&self->e);
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ((ssize_t)la, write(fd, ab, la));
+	EXPECT_EQ(-1, pwrite(fd, ab, 100, FLASH_SIZE));
+	EXPECT_EQ(ENOSPC, errno);
+	EXPECT_EQ(FLASH_SIZE + 4096, lseek(fd, FLASH_SIZE + 4096, SEEK_SET));
+	EXPECT_EQ(-1, write(fd, ab, 100));
+	EXPECT_EQ(ENOSPC, errno);
+	EXPECT_EQ(FLASH_SIZE + 4096, lseek(fd, 0, SEEK_CUR));
+	EXPECT_EQ((off_t)la, lseek(fd, la, SEEK_SET));
+	EXPECT_EQ((ssize_t)(sizeof(ab) - la), write(fd, ab + la, sizeof(ab) - la));
+	EXPECT_EQ(0, fsync(fd)) {
+		TH_LOG("fsync: %s", strerror(errno));
+	}
+	ASSERT_EQ(0, ioctl(fd, USB_DFU_IOCTL_GET_RESULT, &r));
+	EXPECT_EQ(0, r.error);
+	EXPECT_EQ((__u32)USB_DFU_RESULT_LEFT, r.flags);
+	EXPECT_EQ((__u64)sizeof(ab), r.bytes);
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(0, emu_wait_reenumerated(&self->e, devnum, 10000));
+	emu_stop(&self->e);
+	EXPECT_TRUE(flash_holds(&self->e, ab, 0, sizeof(ab)));
+	EXPECT_TRUE(emu_erased_is(&self->e, "0x08000000"));
+	EXPECT_EQ(1, emu_stat(&self->e, "leaves"));
+	EXPECT_EQ((long long)FLASH, emu_stat_num(&self->e, "address"));
+	EXPECT_EQ(0, emu_stat(&self->e, "dfuse_errors"));
+	EXPECT_EQ(dnloads_accounted(&self->e, 1), emu_stat(&self->e, "dnload_requests"));
+
+	/* ST's library: 0x08000000-0x0800bfff is its own, read-only */
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stusbd", NULL));
+	devnum = emu_devnum(&self->e);
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ((ssize_t)la, pwrite(fd, ab, la, 0xc000));
+	EXPECT_EQ(-1, pwrite(fd, ab, 100, 0));
+	EXPECT_EQ(EROFS, errno);
+	EXPECT_EQ(-1, pwrite(fd, ab, 100, 0xc000 - 16));
+	EXPECT_EQ(EROFS, errno);
+	EXPECT_EQ(-1, write(fd, ab, 100));	/* at position 0 */
+	EXPECT_EQ(EROFS, errno);
+	EXPECT_EQ(0, lseek(fd, 0, SEEK_CUR));
+	EXPECT_EQ((ssize_t)(sizeof(ab) - la), pwrite(fd, ab + la, sizeof(ab) - la, 0xc000 + la));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(0, emu_wait_reenumerated(&self->e, devnum, 10000));
+	emu_stop(&self->e);
+	f = emu_flash(&self->e, &flen);
+	ASSERT_NE(NULL, f);
+	ASSERT_LE((size_t)0x10000, flen);
+	EXPECT_EQ(0, memcmp(f + 0xc000, ab, sizeof(ab)));
+	EXPECT_TRUE(all_erased(f, 0xc000 + sizeof(ab), 0x10000 - 0xc000 - sizeof(ab)));
+	free(f);
+	EXPECT_TRUE(emu_erased_is(&self->e, "0x0800c000"));
+	EXPECT_EQ(1, emu_stat(&self->e, "leaves"));
+	EXPECT_EQ(0x0800c000LL, emu_stat_num(&self->e, "address"));
+	EXPECT_EQ(0, emu_stat(&self->e, "dfuse_stuck"));
+	EXPECT_EQ(dnloads_accounted(&self->e, 1), emu_stat(&self->e, "dnload_requests"));
+}
+
+/*
+ * One O_RDWR file: pread() leaves the upload open (SET_ALT on the file is
+ * then EBUSY, as documented), a pwrite() ends it first and is written, a
+ * pread() after the commit reads what was written, and a DfuSe erase
+ * ioctl after a pread() ends that upload too. With dfuse_leave 0 the
+ * device stays, in dfuIDLE after the close.
+ */
+TEST_F_TIMEOUT(dfuse, read_then_write_one_fd, 90)
+{
+	unsigned char *base = make_pattern_file(IMG_PATH, FLASH_SIZE, 23), *f;
+	struct usb_dfu_dfuse_erase er = { FLASH + 0x4000, 1 };
+	unsigned char part[100], w[100];
+	__u32 alt = 0;
+	size_t flen;
+	int fd;
+
+	ASSERT_NE(NULL, base);
+	fill_pattern(w, sizeof(w), 24);
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", "--image", IMG_PATH, NULL));
+	ASSERT_EQ(0, set_dfuse_leave(&self->e, 0));
+	fd = open(self->e.node, O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ((ssize_t)sizeof(part), pread(fd, part, sizeof(part), 0x4000));
+	EXPECT_EQ(0, memcmp(part, base + 0x4000, sizeof(part)));
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_SET_ALT, &alt));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ((ssize_t)sizeof(w), pwrite(fd, w, sizeof(w), 0x8000)) {
+		TH_LOG("pwrite after pread: %s", strerror(errno));
+	}
+	EXPECT_EQ(0, fsync(fd));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&self->e));
+	EXPECT_EQ((ssize_t)sizeof(part), pread(fd, part, sizeof(part), 0x8000));
+	EXPECT_EQ(0, memcmp(part, w, sizeof(w)));
+	EXPECT_EQ(0, ioctl(fd, USB_DFU_IOCTL_DFUSE_ERASE, &er)) {
+		TH_LOG("erase after pread: %s", strerror(errno));
+	}
+	EXPECT_EQ((ssize_t)sizeof(part), pread(fd, part, sizeof(part), 0x4000));
+	EXPECT_TRUE(all_erased(part, 0, sizeof(part)));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&self->e));
+	emu_stop(&self->e);
+	EXPECT_TRUE(emu_erased_is(&self->e, "0x08008000,0x08004000"));
+	EXPECT_EQ(0, emu_stat(&self->e, "leaves"));
+	EXPECT_EQ(0, emu_stat(&self->e, "dfuse_errors"));
+	f = emu_flash(&self->e, &flen);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ((size_t)FLASH_SIZE, flen);
+	EXPECT_EQ(0, memcmp(f, base, 0x4000));
+	EXPECT_TRUE(all_erased(f, 0x4000, 0x4000));
+	EXPECT_EQ(0, memcmp(f + 0x8000, w, sizeof(w)));
+	EXPECT_TRUE(all_erased(f, 0x8000 + sizeof(w), 0x4000 - sizeof(w)));
+	EXPECT_EQ(0, memcmp(f + 0xc000, base + 0xc000, FLASH_SIZE - 0xc000));
+	free(f);
+	free(base);
+}
+
+/*
+ * A sector is erased once per open file, not per image: with dfuse_leave
+ * 0, write A, fsync(), write B behind it in the same sector, close: one
+ * erase, and both are there. A new open file erases it again.
+ */
+TEST_F_TIMEOUT(dfuse, erase_once_per_open_file, 60)
+{
+	unsigned char ab[200], c[50], back[200];
+	int fd;
+
+	fill_pattern(ab, sizeof(ab), 25);
+	fill_pattern(c, sizeof(c), 26);
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", NULL));
+	ASSERT_EQ(0, set_dfuse_leave(&self->e, 0));
+	fd = open(self->e.node, O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(100, write(fd, ab, 100));
+	EXPECT_EQ(0, fsync(fd));
+	EXPECT_EQ(100, write(fd, ab + 100, 100));
+	EXPECT_EQ(0, fsync(fd));
+	EXPECT_EQ((ssize_t)sizeof(back), pread(fd, back, sizeof(back), 0));
+	EXPECT_EQ(0, memcmp(back, ab, sizeof(ab)));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(1, emu_wait_stat(&self->e, "erases", 1, 2000));
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ((ssize_t)sizeof(c), pwrite(fd, c, sizeof(c), 200));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&self->e));
+	emu_stop(&self->e);
+	EXPECT_TRUE(emu_erased_is(&self->e, "0x08000000,0x08000000"));
+	EXPECT_EQ(0, emu_stat(&self->e, "dfuse_errors"));
+	EXPECT_EQ(0, emu_stat(&self->e, "leaves"));
+	EXPECT_TRUE(flash_holds(&self->e, c, 200, sizeof(c)));
+}
+
+/*
+ * A device that answers the leave's DFU_GETSTATUS with a state that is
+ * not dfuMANIFEST (here bState 0x0f, once: --bad-state on the fifth
+ * DFU_DNLOAD: Erase, Set Address, the data, the leave's Set Address, the
+ * zero-length one) has not left as far as the driver knows: the commit
+ * fails with EIO, without the LEFT flag, and the kernel log says so.
+ */
+TEST_F_TIMEOUT(dfuse, leave_answered_otherwise, 60)
+{
+	unsigned char one = 0x5a;
+	struct usb_dfu_result r;
+	int rfd;
+
+	mark_kmsg("leave-otherwise");
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", "--bad-state", "4", NULL));
+	rfd = open(self->e.node, O_RDONLY);
+	ASSERT_LE(0, rfd);
+	EXPECT_EQ(-EIO, flash_buf(self->e.node, &one, 1, 1));
+	ASSERT_EQ(0, ioctl(rfd, USB_DFU_IOCTL_GET_RESULT, &r));
+	EXPECT_EQ(-EIO, r.error);
+	EXPECT_EQ(0u, r.flags & USB_DFU_RESULT_LEFT);
+	EXPECT_EQ(1u, r.bytes);
+	close(rfd);
+	EXPECT_TRUE(kmsg_since("leave-otherwise", "when told to leave DFU mode"));
+	emu_stop(&self->e);
+	/* the bogus state went to the leave's GETSTATUS, not another */
+	EXPECT_EQ(5, emu_stat(&self->e, "dnload_requests"));
+	EXPECT_EQ(1, emu_stat(&self->e, "dfuse_writes"));
+}
+
+/*
+ * Read Unprotect: EOPNOTSUPP with nothing sent on a device whose command
+ * list (starting with 0x00) lacks 0x92 (ST's library and the GD32VF103:
+ * 00 21 41); EIO on the F4 ROM, which lists it, when the device refuses
+ * it (a stall) and stays: same device on the bus, nothing wiped.
+ */
+TEST_F_TIMEOUT(dfuse, unprotect_unlisted_or_refused, 90)
+{
+	static const char *const lack[] = { "stusbd", "gd32vf103" };
+	__u32 confirm = USB_DFU_DFUSE_UNPROTECT_CONFIRM;
+	struct usb_dfu_status st;
+	unsigned char *f;
+	char buf[64];
+	unsigned int i;
+	size_t flen;
+	long devnum;
+	int fd;
+
+	for (i = 0; i < 2; i++) {
+		if (!emu_knows(lack[i]))
+			continue;
+		if (emu_start_dfuse(&self->e, lack[i], NULL)) {
+			TH_LOG("no node for --dfuse %s", lack[i]);
+			_metadata->exit_code = KSFT_FAIL;
+			continue;
+		}
+		EXPECT_EQ(0, read_attr(&self->e, "dfuse_commands", buf, sizeof(buf)));
+		EXPECT_STREQ("00 21 41", buf);
+		fd = open(self->e.node, O_WRONLY);
+		ASSERT_LE(0, fd);
+		EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_DFUSE_UNPROTECT, &confirm)) {
+			TH_LOG("%s", lack[i]);
+		}
+		EXPECT_EQ(EOPNOTSUPP, errno);
+		EXPECT_EQ(0, close(fd));
+		emu_stop(&self->e);
+		EXPECT_EQ(0, emu_stat(&self->e, "dnload_requests"));
+	}
+
+	ASSERT_EQ(0, make_zero_flash());
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", "--image", ZERO_PATH,
+				     "--stall", "dnload@0", NULL));
+	devnum = emu_devnum(&self->e);
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ioctl(fd, USB_DFU_IOCTL_DFUSE_UNPROTECT, &confirm));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(0, close(fd));
+	sleep_ms(300);
+	EXPECT_EQ(devnum, emu_devnum(&self->e));
+	EXPECT_EQ(0, get_status(&self->e, &st));
+	emu_stop(&self->e);
+	EXPECT_EQ(0, emu_stat(&self->e, "unprotects"));
+	EXPECT_EQ(1, emu_stat(&self->e, "dnload_requests"));
+	f = emu_flash(&self->e, &flen);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ((size_t)FLASH_SIZE, flen);
+	for (i = 0; i < FLASH_SIZE && !f[i]; i++)
+		;
+	EXPECT_EQ(FLASH_SIZE, i);
+	free(f);
+}
+
+/*
+ * A memory map with a gap and a run without permissions, in a layout
+ * string the driver reads leniently (dfu-emu --dfuse-layout): alt 0 of
+ * the F4 becomes 4*16 KiB at 0x08000000, a gap, "064*0002Kg" (64*2 KiB)
+ * at 0x08020000 and "02*016K" (no type letter: no access) at 0x08040000.
+ * dfuse_map shows the three runs; read() of the whole file returns the
+ * first zone and stops at the gap, where the next read() fails with
+ * ENXIO and so does cat (exit status 1, the first zone written out);
+ * pread() goes on past the gap, stops short of the run without access,
+ * returns 0 at the end. Writes into the gap (ENXIO), the run without
+ * access (EROFS) or past the end (ENOSPC) send nothing, and a valid
+ * write on the same file after them is written and leaves to its
+ * address. The device is in dfuIDLE after each read-only close.
+ */
+#define LAYOUT	"@Flash /0x08000000/04*016Kg/0x08020000/ 064*0002Kg,02*016K"
+#define LAYOUT_MEM	(0x10000 + 0x20000 + 0x8000)	/* zones, gaps left out */
+
+/* The memory behind file position pos of the LAYOUT alt, in its --image. */
+static size_t layout_mem(size_t pos)
+{
+	return pos < 0x10000 ? pos : pos - 0x10000;
+}
+
+TEST_F_TIMEOUT(dfuse, gap_and_no_access_zone, 120)
+{
+	static const char map_want[] =
+		"0 0x08000000 4*16384 rew Flash\n"
+		"0 0x08020000 64*2048 rew Flash\n"
+		"0 0x08040000 2*16384 --- Flash\n"
+		"1 0x1fffc000 1*16 r-w Option Bytes\n"
+		"2 0x1fff7800 1*512 r-w OTP Memory\n"
+		"2 0x1fff7a00 1*16 r-w OTP Memory\n"
+		"3 0xffff0000 1*4 r-w Device Feature\n";
+	unsigned char *mem = make_pattern_file(IMG_PATH, LAYOUT_MEM, 27), *buf, *got, *f;
+	unsigned char w[5000];
+	size_t len, flen;
+	char path[128];
+	long devnum;
+	int fd;
+
+	ASSERT_NE(NULL, mem);
+	if (!emu_knows("--dfuse-layout"))
+		SKIP(free(mem); return, "dfu-emu has no --dfuse-layout yet");
+	buf = malloc(FLASH_SIZE);
+	ASSERT_NE(NULL, buf);
+	fill_pattern(w, sizeof(w), 28);
+	ASSERT_EQ(0, emu_start_dfuse(&self->e, "stm32f4", "--dfuse-layout", "0", LAYOUT,
+				     "--image", IMG_PATH, NULL));
+	snprintf(path, sizeof(path), "%s/dfuse_map", self->e.sysfs);
+	got = read_file(path, &len);
+	ASSERT_NE(NULL, got);
+	EXPECT_EQ(strlen(map_want), len);
+	EXPECT_EQ(0, memcmp(got, map_want, len < strlen(map_want) ? len : strlen(map_want))) {
+		TH_LOG("dfuse_map:\n%.*s", (int)len, got);
+	}
+	free(got);
+
+	fd = open(self->e.node, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0x48000, lseek(fd, 0, SEEK_END));
+	EXPECT_EQ(0, lseek(fd, 0, SEEK_SET));
+	/* the whole file in one read(): the first zone, then the gap */
+	EXPECT_EQ(0x10000, read(fd, buf, FLASH_SIZE));
+	EXPECT_EQ(0, memcmp(buf, mem, 0x10000));
+	EXPECT_EQ(-1, read(fd, buf, FLASH_SIZE));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(0x10000, lseek(fd, 0, SEEK_CUR));
+	EXPECT_EQ(-1, read(fd, buf, 1));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(-1, pread(fd, buf, 16, 0x1fff0));
+	EXPECT_EQ(ENXIO, errno);
+	/* nothing ended: past the gap on the same file */
+	EXPECT_EQ(4096, pread(fd, buf, 4096, 0x20000 + 100));
+	EXPECT_EQ(0, memcmp(buf, mem + layout_mem(0x20000 + 100), 4096));
+	/* up to the run without access, then ENXIO there */
+	EXPECT_EQ(256, pread(fd, buf, 4096, 0x40000 - 256));
+	EXPECT_EQ(0, memcmp(buf, mem + layout_mem(0x40000 - 256), 256));
+	EXPECT_EQ(-1, pread(fd, buf, 16, 0x40000));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(-1, pread(fd, buf, 16, 0x48000 - 16));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(0, pread(fd, buf, 16, 0x48000));
+	EXPECT_EQ(0, pread(fd, buf, 16, 0x50000));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&self->e));
+
+	/* cat: the first zone, then cat fails at the gap */
+	EXPECT_EQ(1, run_sh("cat %s > %s 2>%s.err", self->e.node, BACK_PATH, BACK_PATH));
+	got = read_file(BACK_PATH, &len);
+	ASSERT_NE(NULL, got);
+	EXPECT_EQ((size_t)0x10000, len);
+	EXPECT_EQ(0, memcmp(got, mem, len < 0x10000 ? len : 0x10000));
+	free(got);
+	EXPECT_EQ(0, run_sh("grep -q 'No such device or address' %s.err", BACK_PATH));
+	EXPECT_EQ(USB_DFU_STATE_DFU_IDLE, get_state(&self->e));
+
+	/* refused writes, then one that lands */
+	devnum = emu_devnum(&self->e);
+	fd = open(self->e.node, O_WRONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, pwrite(fd, w, 16, 0x10000));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(-1, pwrite(fd, w, 32, 0x10000 - 16));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(-1, pwrite(fd, w, 16, 0x40000));
+	EXPECT_EQ(EROFS, errno);
+	EXPECT_EQ(-1, pwrite(fd, w, 32, 0x40000 - 16));
+	EXPECT_EQ(EROFS, errno);
+	EXPECT_EQ(-1, pwrite(fd, w, 16, 0x48000));
+	EXPECT_EQ(ENOSPC, errno);
+	EXPECT_EQ((ssize_t)sizeof(w), pwrite(fd, w, sizeof(w), 0x20000));
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(0, emu_wait_reenumerated(&self->e, devnum, 10000));
+	emu_stop(&self->e);
+	EXPECT_TRUE(emu_erased_is(&self->e, "0x08020000,0x08020800,0x08021000"));
+	EXPECT_EQ(1, emu_stat(&self->e, "leaves"));
+	EXPECT_EQ(0x08020000LL, emu_stat_num(&self->e, "address"));
+	EXPECT_EQ(0, emu_stat(&self->e, "dfuse_errors"));
+	EXPECT_EQ(dnloads_accounted(&self->e, 1), emu_stat(&self->e, "dnload_requests"));
+	f = emu_flash(&self->e, &flen);
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ((size_t)LAYOUT_MEM, flen);
+	EXPECT_EQ(0, memcmp(f, mem, 0x10000));
+	EXPECT_EQ(0, memcmp(f + 0x10000, w, sizeof(w)));
+	EXPECT_TRUE(all_erased(f, 0x10000 + sizeof(w), 3 * 2048 - sizeof(w)));
+	EXPECT_EQ(0, memcmp(f + 0x10000 + 3 * 2048, mem + 0x10000 + 3 * 2048,
+			    LAYOUT_MEM - 0x10000 - 3 * 2048));
+	free(f);
+	free(buf);
+	free(mem);
 }
 
 /* The lines of dfuse_map for one alt, in order. */
@@ -1149,11 +1564,18 @@ FIXTURE_VARIANT(persona) {
 	 * read back, since past the real flash the device stalls.
 	 */
 	int layout_lies;
+	/*
+	 * Set Address outside the application hangs the device in
+	 * dfuDNBUSY with poll 0 (BMP; the reference: dfu-util gives up
+	 * after 100 polls): a read of the bootloader must fail in bounded
+	 * time, and the whole-alt read starts at the application.
+	 */
+	int boot_hangs;
 };
 
 FIXTURE_VARIANT_ADD(persona, stm32f4) { .name = "stm32f4" };
 FIXTURE_VARIANT_ADD(persona, stusbd) { .name = "stusbd" };
-FIXTURE_VARIANT_ADD(persona, bmp) { .name = "bmp" };
+FIXTURE_VARIANT_ADD(persona, bmp) { .name = "bmp", .boot_hangs = 1 };
 FIXTURE_VARIANT_ADD(persona, gd32vf103) { .name = "gd32vf103", .layout_lies = 1 };
 
 FIXTURE_SETUP(persona)
@@ -1241,9 +1663,39 @@ TEST_F_TIMEOUT(persona, cat_and_read_back, 300)
 		  lseek(fd, 0, SEEK_END));
 	close(fd);
 	free(back);
-	/* cat of the whole alt ends at the end of the map (BMP never sends a short block) */
+	if (variant->boot_hangs) {
+		unsigned char boot[1024];
+		char old[32];
+		long long t0, dt;
+		ssize_t rn;
+		int err;
+
+		/* bound the cost of a driver that waits for busy_timeout_ms */
+		ASSERT_EQ(0, get_param("busy_timeout_ms", old, sizeof(old)));
+		ASSERT_EQ(0, set_param("busy_timeout_ms", "15000"));
+		fd = open(self->e.node, O_RDONLY);
+		ASSERT_LE(0, fd);
+		t0 = now_us();
+		rn = pread(fd, boot, sizeof(boot), 0);
+		err = errno;
+		dt = ms_since(t0);
+		close(fd);
+		EXPECT_EQ(0, set_param("busy_timeout_ms", old));
+		TH_LOG("read of the bootloader: %zd (%s) after %lld ms", rn,
+		       rn < 0 ? strerror(err) : "ok", dt);
+		EXPECT_GT(5000, dt);
+	}
+	/*
+	 * cat of the whole alt (from the application on BMP) ends at the
+	 * end of the map (BMP never sends a short block)
+	 */
 	if (!variant->layout_lies) {
-		EXPECT_EQ(0, run_sh("cat %s > %s", self->e.node, BACK_PATH));
+		if (variant->boot_hangs) {
+			EXPECT_EQ(0, run_sh("dd if=%s of=%s bs=65536 iflag=skip_bytes skip=%lu status=none",
+					    self->e.node, BACK_PATH, addr - a[0].start));
+		} else {
+			EXPECT_EQ(0, run_sh("cat %s > %s", self->e.node, BACK_PATH));
+		}
 		up = read_file(BACK_PATH, &got);
 		ASSERT_NE(NULL, up);
 	}
@@ -1251,10 +1703,12 @@ TEST_F_TIMEOUT(persona, cat_and_read_back, 300)
 	f = emu_flash(&self->e, &flen);
 	ASSERT_NE(NULL, f);
 	if (!variant->layout_lies) {
+		size_t skip = variant->boot_hangs ? mem_at : 0;
+
 		EXPECT_EQ(map_len, flen);
-		EXPECT_EQ(flen, got);
-		if (got == flen)
-			EXPECT_EQ(0, memcmp(up, f, flen));
+		EXPECT_EQ(flen - skip, got);
+		if (got == flen - skip)
+			EXPECT_EQ(0, memcmp(up, f + skip, got));
 	}
 	off_mem = mem_at;
 	ASSERT_LE(off_mem + len, flen);
