@@ -2,7 +2,8 @@
 # The emulated DfuSe devices (dfu-emu --dfuse stm32f4, stusbd, bmp,
 # gd32vf103) against Debian's dfu-util in the test VM, without dfu.ko:
 # flash, leave, read back, a DfuSe file made by dfuse-pack, mass erase,
-# a blank and a read-protected STM32F4 (tests/guest/dfuse-dfu-util.sh).
+# a blank and a read-protected STM32F4, a two-zone --dfuse-layout
+# (tests/guest/dfuse-dfu-util.sh).
 # Prints the guest's TAP lines; exit status 0 when all pass.
 # Usage: tests/dfuse-dfu-util.sh   (make check runs it)
 # DFU_DFUSE_LOG: the VM's console log (default build/dfuse/vm.log).

@@ -40,71 +40,188 @@
 
 /* --- the memory map ----------------------------------------------------- */
 
-static unsigned long parse_num(const char **s, int base)
+/*
+ * The layout string is read as the driver reads it (driver/dfuse_map.c),
+ * so that the memory the device enforces is the map the host sees:
+ * "@name/0xADDR/COUNT*SIZE[KMB][a-g],.../0xADDR/...": any number of
+ * digits, spaces (isspace) before any number, '*', ',', '/' and the type
+ * letter, a missing letter is a run without permissions, an empty run
+ * ("000*128Kg") holds nothing, a '/' that no address follows ends the
+ * map, and so does any other text after a zone.  Zones are sorted by
+ * address.  What the driver would take as no map (no '@', no zone, runs
+ * past 4 GiB, overlapping zones), and what the emulator cannot hold
+ * (more than DFUSE_MAX_SEGS runs, no memory at all, more than
+ * DFUSE_MAX_MEM bytes), is refused with a reason.
+ */
+static int layout_space(char c)
 {
-	char *end;
-	unsigned long v = strtoul(*s, &end, base);
-
-	if (end == *s)
-		return (unsigned long)-1;
-	*s = end;
-	return v;
+	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-/* "NN*SSS[mult][type]": leniently, since real strings break UM0290's
- * digit limits and some lack the multiplier. */
-static int parse_seg(const char **s, uint64_t start, struct dfuse_seg *g)
+static const char *layout_skip(const char *p)
 {
-	unsigned long count = parse_num(s, 10), size;
+	while (layout_space(*p))
+		p++;
+	return p;
+}
 
-	if (count == (unsigned long)-1 || **s != '*')
+static int layout_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A number after spaces, "0x" allowed in hex; *s moves past it.  0 when
+ * there are no digits or it exceeds 32 bits. */
+static int layout_number(const char **s, int base, uint32_t *val)
+{
+	const char *p = layout_skip(*s);
+	uint64_t n = 0;
+	int any = 0, v;
+
+	if (base == 16 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	while ((v = layout_digit(*p)) >= 0 && v < base) {
+		n = n * (uint64_t)base + (uint64_t)v;
+		if (n > 0x100000000ull)
+			n = 0x100000000ull;
+		any = 1;
+		p++;
+	}
+	*s = p;
+	*val = (uint32_t)n;
+	return any && n <= 0xffffffffull;
+}
+
+/* The runs of one zone from addr; returns where the zone ends, or NULL
+ * with *why set. */
+static const char *layout_zone(const char *p, uint64_t addr,
+			       struct dfuse_map *map, const char **why)
+{
+	for (;;) {
+		uint32_t count, size;
+		uint64_t bytes;
+		uint8_t perm = 0;
+
+		if (!layout_number(&p, 10, &count)) {
+			*why = "a run is not COUNT*SIZE (COUNT a 32-bit number)";
+			return NULL;
+		}
+		p = layout_skip(p);
+		if (*p != '*') {
+			*why = "a run has no '*' after its count";
+			return NULL;
+		}
+		p++;
+		if (!layout_number(&p, 10, &size)) {
+			*why = "a run's SIZE is not a 32-bit number";
+			return NULL;
+		}
+		bytes = size;
+		if (*p == 'K')
+			bytes *= 1024;
+		else if (*p == 'M')
+			bytes *= 1024 * 1024;
+		if (*p == 'K' || *p == 'M' || *p == 'B')
+			p++;
+		p = layout_skip(p);
+		if (*p >= 'a' && *p <= 'g')
+			perm = (uint8_t)((*p++ - 'a' + 1) & 7);
+		if (bytes > 0xffffffffull ||
+		    addr + bytes * count > 0x100000000ull) {
+			*why = "a run ends past 4 GiB (or its sector size does not fit 32 bits)";
+			return NULL;
+		}
+		if (bytes && count) {
+			struct dfuse_seg *g = &map->seg[map->n_segs];
+
+			if (map->n_segs == DFUSE_MAX_SEGS) {
+				*why = "more runs than the emulator holds (64)";
+				return NULL;
+			}
+			g->start = addr;
+			g->sector = (uint32_t)bytes;
+			g->count = count;
+			g->perm = perm;
+			map->n_segs++;
+		}
+		addr += bytes * count;
+		p = layout_skip(p);
+		if (*p != ',')
+			return p;
+		p++;
+	}
+}
+
+static int seg_cmp(const void *a, const void *b)
+{
+	const struct dfuse_seg *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* s into map's runs, sorted (no memory yet): 0, or -1 with *why set. */
+static int parse_layout(const char *s, struct dfuse_map *map,
+			const char **why)
+{
+	const char *p = strchr(s, '/');
+	uint64_t total = 0;
+	unsigned zones = 0, i;
+	uint32_t addr;
+
+	memset(map, 0, sizeof(*map));
+	if (s[0] != '@' || !p) {
+		*why = "a layout is \"@NAME/0xADDRESS/COUNT*SIZE[KMB][a-g],...\"";
 		return -1;
-	(*s)++;
-	size = parse_num(s, 10);
-	if (size == (unsigned long)-1)
+	}
+	while (p && *p == '/') {
+		p++;
+		if (!layout_number(&p, 16, &addr))
+			break;		/* a '/' that ends the string */
+		p = layout_skip(p);
+		if (*p != '/') {
+			*why = "a zone's address is not followed by '/'";
+			return -1;
+		}
+		p = layout_zone(p + 1, addr, map, why);
+		if (!p)
+			return -1;
+		zones++;
+	}
+	if (!zones) {
+		*why = "no zone: '/' is not followed by an address";
 		return -1;
-	if (**s == 'K')
-		size *= 1024;
-	else if (**s == 'M')
-		size *= 1024 * 1024;
-	if (**s == 'K' || **s == 'M' || **s == 'B' || **s == ' ')
-		(*s)++;
-	if (**s < 'a' || **s > 'g' || !size || size > 0xffffffffUL ||
-	    count > 0xffffffffUL)
+	}
+	qsort(map->seg, map->n_segs, sizeof(map->seg[0]), seg_cmp);
+	for (i = 0; i < map->n_segs; i++) {
+		if (i && map->seg[i].start < map->seg[i - 1].start +
+		    (uint64_t)map->seg[i - 1].sector * map->seg[i - 1].count) {
+			*why = "zones overlap";
+			return -1;
+		}
+		total += (uint64_t)map->seg[i].sector * map->seg[i].count;
+	}
+	if (!total) {
+		*why = "it describes no memory (every run is empty)";
 		return -1;
-	g->start = start;
-	g->sector = (uint32_t)size;
-	g->count = (uint32_t)count;
-	g->perm = (uint8_t)(**s & 7);
-	(*s)++;
+	}
+	if (total > DFUSE_MAX_MEM) {
+		*why = "more memory than the emulator holds (64 MiB)";
+		return -1;
+	}
 	return 0;
 }
 
-/* "@name/0xSTART/seg,seg[/0xSTART/seg...]" into map (no memory yet). */
-static int parse_layout(const char *s, struct dfuse_map *map)
+int dfuse_layout_check(const char *s, const char **why)
 {
-	uint64_t addr;
+	struct dfuse_map map;
 
-	s = strchr(s, '/');
-	while (s && *s == '/') {
-		s++;
-		if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
-			return -1;
-		s += 2;
-		addr = parse_num(&s, 16);
-		if (*s++ != '/')
-			return -1;
-		do {
-			struct dfuse_seg *g = &map->seg[map->n_segs];
-
-			if (map->n_segs == DFUSE_MAX_SEGS ||
-			    parse_seg(&s, addr, g))
-				return -1;
-			addr += (uint64_t)g->sector * g->count;
-			map->n_segs++;
-		} while (*s == ',' && s++);
-	}
-	return s && *s ? -1 : 0;
+	return parse_layout(s, &map, why);
 }
 
 /* One block for the map's segments, erased. */
@@ -169,7 +286,8 @@ uint8_t dfuse_check_range(struct dfuse_map *map, uint64_t addr, size_t len,
 int dfuse_init(struct dfuse *d, const struct dfuse_profile *p,
 	       const struct dfuse_options *o)
 {
-	unsigned i;
+	size_t total = 0;
+	unsigned i, k;
 
 	memset(d, 0, sizeof(*d));
 	d->p = p;
@@ -179,9 +297,23 @@ int dfuse_init(struct dfuse *d, const struct dfuse_profile *p,
 	for (i = 0; i < p->n_alts; i++) {
 		const char *s = p->real_layouts[i] ? p->real_layouts[i] :
 				p->layouts[i];
+		const char *why = "out of memory";
 
-		if (parse_layout(s, &d->alt[i]) || alloc_map(&d->alt[i])) {
-			fprintf(stderr, "dfu-emu: bad layout '%s'\n", s);
+		if (parse_layout(s, &d->alt[i], &why) ||
+		    alloc_map(&d->alt[i])) {
+			fprintf(stderr, "dfu-emu: layout of alt %u, '%s': %s\n",
+				i, s, why);
+			return -1;
+		}
+		for (k = 0; k < d->alt[i].n_segs; k++)
+			emu_log("dfuse: alt %u: 0x%08llx %u*%u perm %u", i,
+				(unsigned long long)d->alt[i].seg[k].start,
+				d->alt[i].seg[k].count, d->alt[i].seg[k].sector,
+				d->alt[i].seg[k].perm);
+		total += d->alt[i].len;
+		if (total > DFUSE_MAX_MEM) {
+			fprintf(stderr, "dfu-emu: the alt settings' layouts "
+				"hold more than 64 MiB\n");
 			return -1;
 		}
 	}

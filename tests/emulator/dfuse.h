@@ -18,7 +18,8 @@
 #include <stdio.h>
 
 #define DFUSE_MAX_ALTS		8
-#define DFUSE_MAX_SEGS		16	/* per alt setting, all zones */
+#define DFUSE_MAX_SEGS		64	/* per alt setting, all zones */
+#define DFUSE_MAX_MEM		(64u << 20)	/* bytes, all alt settings */
 #define DFUSE_MAX_ERASED	256	/* sector addresses kept for --stats */
 
 /* Memory-layout permissions: the layout letter & 7. */
@@ -157,6 +158,9 @@ struct dfuse {
 };
 
 const struct dfuse_profile *dfuse_find(const char *name);
+/* A layout string the emulator can build memory from (dfuse.c says which):
+ * 0, or -1 with *why the reason. */
+int dfuse_layout_check(const char *s, const char **why);
 /* Names of the --dfuse profiles, for the usage text. */
 const char *dfuse_names(void);
 /* The profile's command list has cmd (0x92: --dfuse-protected works). */

@@ -106,10 +106,21 @@ static const char usage_text[] =
 "                           length DNLOAD without a GETSTATUS\n"
 "                           Other options given with it override its values\n"
 "                           (not --alt, --alts, --fuzz). --image fills the\n"
-"                           flash from 0x08000000, --out gets the flash at\n"
-"                           each leave and at exit. A leave drops off the\n"
-"                           bus and comes back 200 ms later in DFU mode\n"
-"                           (run-time mode with --runtime)\n"
+"                           flash (alt 0) from its lowest address, --out\n"
+"                           gets it at each leave and at exit (zones in\n"
+"                           address order, gaps left out). A leave drops\n"
+"                           off the bus and comes back 200 ms later in DFU\n"
+"                           mode (run-time mode with --runtime)\n"
+"  --dfuse-layout N STRING  alt N's iInterface is STRING, a DfuSe memory\n"
+"                           layout (\"@Flash/0x08000000/2*016Kg/0x08010000/\n"
+"                           2*016Kg\"), and the device's memory for alt N is\n"
+"                           what it describes, read as the driver reads it:\n"
+"                           any digits, spaces, K/M/B or none, type letter\n"
+"                           a-g or none (no access), empty runs, several\n"
+"                           zones. Refused: no '@' or zone, past 4 GiB,\n"
+"                           overlapping zones, no memory, over 64 runs or\n"
+"                           64 MiB. N below the profile's alt count;\n"
+"                           repeatable\n"
 "  --dfuse-erase-ms N       busy time of a sector erase (stm32f4: 40)\n"
 "  --dfuse-mass-erase-ms N  busy time of a mass erase (stm32f4: 100)\n"
 "  --dfuse-write-ms N       busy time of a data block (stm32f4: 4)\n"
@@ -148,7 +159,9 @@ static struct model_config mcfg;
 static struct gadget_config gcfg;
 static const char *opt_image, *opt_out, *opt_stats, *opt_ready;
 
-/* --dfuse: the profile, its memory and busy times */
+/* --dfuse: the profile (a copy, which --dfuse-layout edits), its memory
+ * and busy times */
+static struct dfuse_profile dfuse_custom;
 static const struct dfuse_profile *dfuse_profile;
 static struct dfuse dfuse_dev;
 static struct dfuse_options dfuse_opts;
@@ -238,7 +251,8 @@ static void dfuse_preset(int argc, char **argv)
 	p = dfuse_find(name);
 	if (!p)
 		usage("unknown --dfuse device '%s'", name);
-	dfuse_profile = p;
+	dfuse_custom = *p;
+	dfuse_profile = p = &dfuse_custom;
 	gcfg.vid = p->vid;
 	gcfg.pid = p->pid;
 	gcfg.bcd_device = p->bcd_device;
@@ -271,6 +285,34 @@ static void dfuse_preset(int argc, char **argv)
 	dfuse_opts.erase_ms = p->erase_ms;
 	dfuse_opts.mass_erase_ms = p->mass_erase_ms;
 	dfuse_opts.write_ms = p->write_ms;
+}
+
+/* --dfuse-layout N STRING: STRING is the word after N. */
+static void dfuse_layout(const char *alt, int argc, char **argv)
+{
+	static char msg[512];
+	const char *why, *str;
+	unsigned n;
+
+	if (!dfuse_profile)
+		usage("--dfuse-layout needs --%s", "dfuse");
+	n = (unsigned)number("dfuse-layout", alt, 0, 0, DFUSE_MAX_ALTS - 1);
+	if (n >= dfuse_custom.n_alts) {
+		snprintf(msg, sizeof(msg), "--dfuse %s has alt settings 0..%u",
+			 dfuse_custom.name, dfuse_custom.n_alts - 1);
+		usage("%s", msg);
+	}
+	if (optind >= argc)
+		usage("--dfuse-layout %s wants a layout STRING after N", alt);
+	str = argv[optind++];
+	if (dfuse_layout_check(str, &why)) {
+		snprintf(msg, sizeof(msg), "--dfuse-layout %u '%s': %s", n,
+			 str, why);
+		usage("%s", msg);
+	}
+	dfuse_custom.layouts[n] = str;
+	dfuse_custom.real_layouts[n] = NULL;	/* it says what it has */
+	gcfg.alt_names[n] = str;
 }
 
 static void parse_args(int argc, char **argv)
@@ -309,6 +351,7 @@ static void parse_args(int argc, char **argv)
 		{ "dfuse-mass-erase-ms", 1, 0, 258 },
 		{ "dfuse-write-ms", 1, 0, 259 },
 		{ "dfuse-blank", 0, 0, 260 }, { "dfuse-protected", 0, 0, 261 },
+		{ "dfuse-layout", 1, 0, 262 },
 		{ "fuzz", 1, 0, 'Z' }, { "fuzz-ms", 1, 0, 'R' },
 		{ "verbose", 0, 0, 'w' }, { "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 }
@@ -317,7 +360,9 @@ static void parse_args(int argc, char **argv)
 	char *head;
 	int c, i, idx, have_dfu_pid = 0;
 
-	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+	/* "+": no reordering, as --dfuse-layout takes the word after its
+	 * argument too */
+	while ((c = getopt_long(argc, argv, "+", opts, &idx)) != -1) {
 		const char *o = c == '?' ? "" : opts[idx].name;
 
 		switch (c) {
@@ -479,6 +524,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 260: dfuse_blank = 1; break;
 		case 261: dfuse_opts.protect = 1; break;
+		case 262:
+			dfuse_layout(optarg, argc, argv);
+			break;
 		case 'w': emu_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);

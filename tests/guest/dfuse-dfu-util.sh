@@ -117,6 +117,7 @@ same_at() {
 	cmp -s "$2" /tmp/at.bin
 }
 
+all0=$(now_ms)
 echo "# $(./dfu-util -V | head -1)"
 
 # --- stm32f4: the STM32F4 system-memory ROM --------------------------------
@@ -217,6 +218,34 @@ check "dfu-util -a 1 -U option bytes" run_du ob2 -a 1 -s 0x1FFFC000:16 -U /tmp/o
 check "option bytes: RDP 0xAA again" ob_ok
 stop_emu
 check "the whole flash is erased" all_ff /tmp/flash.bin
+
+# 7. --dfuse-layout: two zones of 32 KiB with a gap between them
+# (0x08008000..0x0800ffff); the device's memory is what the string says,
+# so --out holds the two zones one after the other (64 KiB)
+two='@Flash/0x08000000/2*016Kg/0x08010000/2*016Kg'
+lz0=$(now_ms)
+start_emu stm32f4 --dfuse-layout 0 "$two" || exit 1
+check "--dfuse-layout: dfu-util lists the two-zone layout" \
+	sh -c "./dfu-util -l | grep -qF 'alt=0, name=\"$two\"'"
+check "--dfuse-layout: dfu-util -s 0x08010000:leave -D (4 KiB) into the second zone" \
+	run_du lz -a 0 -s 0x08010000:leave -D "$small"
+check "--dfuse-layout: the device left and came back" wait_leave
+e=$(stat_of erased)
+check "--dfuse-layout: erase list is the second zone's first sector ($e)" \
+	[ "$e" = 0x08010000 ]
+rm -f /tmp/back.bin
+check "--dfuse-layout: dfu-util -s 0x08010000:4096 -U" \
+	run_du lzu -a 0 -s 0x08010000:4096 -U /tmp/back.bin
+check "--dfuse-layout: upload equals the image" cmp "$small" /tmp/back.bin
+stop_emu
+check "--dfuse-layout: the flash is the two zones, 64 KiB" \
+	[ "$(stat -c %s /tmp/flash.bin)" = 65536 ]
+check "--dfuse-layout: the second zone (offset 32768) holds the image" \
+	same_at 32768 "$small" /tmp/flash.bin
+check "--dfuse-layout: the first zone is erased" ff_at 0 32768 /tmp/flash.bin
+check "--dfuse-layout: the second zone after the image is erased" \
+	erased_after $((32768 + 4096)) /tmp/flash.bin
+echo "# --dfuse-layout checks: $(($(now_ms) - lz0)) ms"
 
 # --- stusbd: ST's USB device library, application at 0x0800C000 ----------------
 
@@ -329,5 +358,6 @@ check "gd32vf103: the page it touched last is erased after the image" \
 check "gd32vf103: the pages after it still hold the zeros" zero_after 6144 /tmp/flash.bin
 check "gd32vf103: the flash is 128 KiB" [ "$(stat -c %s /tmp/flash.bin)" = 131072 ]
 
+echo "# all checks: $(($(now_ms) - all0)) ms"
 echo "1..$t"
 exit $rc
