@@ -186,7 +186,7 @@ fi
 log=build/check/dfuse-dfu-util.log
 t=$SECONDS
 tests/dfuse-dfu-util.sh >"$log" 2>&1
-result "dfu-util flashes and reads the emulated STM32F4 DfuSe ROM ($((SECONDS - t)) s)" $? "$log"
+result "dfu-util flashes and reads the emulated DfuSe devices (stm32f4, stusbd, bmp, gd32vf103) ($((SECONDS - t)) s)" $? "$log"
 
 # make install and make uninstall into a staging DESTDIR, as a local
 # install (PREFIX=/usr/local) and as a package or an appliance image would
