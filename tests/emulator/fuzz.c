@@ -8,7 +8,20 @@
  *
  * Every decision consumes the one PRNG stream in request order; nothing
  * depends on time except the length of sessions and of the whole run.
+ *
+ * A session whose bcdDFUVersion is 0x011a (ST DfuSe) names its alt
+ * settings with memory layouts, drawn with the session: valid maps (1-3
+ * zones of 1-4 runs, sectors of 1 B to 128 KiB, up to 4096 of them,
+ * letters a-g or none), lenient spellings of them (leading zeros, spaces,
+ * K/M/B or no multiplier, 0X or no prefix, empty runs, a trailing '/'),
+ * and hostile strings (32-bit overflows, zones that wrap past 4 GiB,
+ * overlapping or descending zones, as many runs as the string holds, no
+ * '/', '@' alone, 126 characters of digits and '*', layout soup).  The
+ * string descriptor holds 126 characters at most, which bounds the runs
+ * of one alt to about 30; many alts make hundreds per device.  The DfuSe
+ * requests themselves get the random answers of any class request.
  */
+#include <stdarg.h>
 #include <string.h>
 
 #include "fuzz.h"
@@ -25,6 +38,8 @@ static struct {
 	unsigned long requests, class_requests, stalls, disconnects;
 	unsigned long reconnects, delays, random_replies, sessions;
 	unsigned long broken_strings;
+	unsigned long dfuse_sessions, dfuse_valid, dfuse_lenient;
+	unsigned long dfuse_hostile;
 } st;
 
 /* What the current session does; drawn by fuzz_session(). */
@@ -41,6 +56,7 @@ static struct {
 	unsigned func_len;	/* FK_RANDOM_LEN: its bLength */
 	int func_junk;		/* another class descriptor before it */
 	uint16_t transfer_size;	/* wTransferSize in the descriptor */
+	int dfuse;		/* bcdDFUVersion 0x011a: layouts[] hold names */
 	unsigned long ctrl_seen, class_seen;
 } s;
 
@@ -200,6 +216,413 @@ static void draw_model(struct model_config *m, unsigned n_alts)
 	m->runtime = 0;	/* the descriptors alone tell the driver the mode */
 }
 
+/* --- DfuSe memory layouts (bcdDFUVersion 0x011a sessions) ---------------- */
+
+/* The longest iInterface a string descriptor holds (bLength 255: 126
+ * UTF-16 units), as gadget.c sends it. */
+#define LAYOUT_MAX		126
+#define FOUR_GIB		0x100000000ull
+
+static char layouts[GADGET_MAX_NUM_ALTS][LAYOUT_MAX + 1];
+
+/* A layout being written: appends stop at LAYOUT_MAX; full tells that
+ * one was cut. */
+struct sb {
+	char *p;
+	size_t n;
+	int full;
+};
+
+static void put(struct sb *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void put(struct sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	if (b->n >= LAYOUT_MAX) {
+		b->full = 1;
+		return;
+	}
+	va_start(ap, fmt);
+	k = vsnprintf(b->p + b->n, LAYOUT_MAX + 1 - b->n, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		b->n += (size_t)k;
+	if (b->n > LAYOUT_MAX) {
+		b->n = LAYOUT_MAX;
+		b->full = 1;
+	}
+}
+
+/* Undo what was put since n when it did not fit whole. */
+static int did_not_fit(struct sb *b, size_t n)
+{
+	if (!b->full)
+		return 0;
+	b->n = n;
+	b->p[n] = '\0';
+	b->full = 0;
+	return 1;
+}
+
+/* How a map is spelled: UM0424's form, or what real strings do too. */
+struct spelling {
+	int zeros;	/* leading zeros to this width (0: none) */
+	int spaces;	/* % of the places where spaces may go that get one */
+	int hex_form;	/* 0: 0x, 1: 0X, 2: no prefix */
+	int lower;	/* lower-case hex digits */
+	int b_suffix;	/* % of byte sizes written with 'B' */
+	int empty_runs;	/* % chance of an empty run before a run */
+	int no_letter;	/* % of runs without a type letter */
+};
+
+static void maybe_space(struct sb *b, const struct spelling *sp)
+{
+	if (sp->spaces && pct((unsigned)sp->spaces))
+		put(b, "%.*s", (int)range(1, 3), "   ");
+}
+
+static void put_num(struct sb *b, const struct spelling *sp, uint64_t v)
+{
+	maybe_space(b, sp);
+	put(b, "%0*llu", sp->zeros, (unsigned long long)v);
+}
+
+/* A run: "COUNT*SIZE[KMB][letter]". */
+static void put_run(struct sb *b, const struct spelling *sp, uint32_t count,
+		    uint32_t bytes, int letter)
+{
+	put_num(b, sp, count);
+	maybe_space(b, sp);
+	put(b, "*");
+	if (bytes && bytes % (1024 * 1024) == 0 && pct(50)) {
+		put_num(b, sp, bytes / (1024 * 1024));
+		put(b, "M");
+	} else if (bytes && bytes % 1024 == 0 && pct(85)) {
+		put_num(b, sp, bytes / 1024);
+		put(b, "K");
+	} else {
+		put_num(b, sp, bytes);
+		if (pct((unsigned)sp->b_suffix))
+			put(b, "B");
+		else if (letter && pct(30))
+			put(b, " ");	/* UM0424's "no multiplier" */
+	}
+	maybe_space(b, sp);
+	if (letter)
+		put(b, "%c", letter);
+}
+
+static void put_addr(struct sb *b, const struct spelling *sp, uint64_t a)
+{
+	static const char *const pre[] = { "0x", "0X", "" };
+
+	maybe_space(b, sp);
+	put(b, sp->lower ? "%s%08llx" : "%s%08llX", pre[sp->hex_form],
+	    (unsigned long long)a);
+	maybe_space(b, sp);
+}
+
+static const char *draw_mem_name(void)
+{
+	static const char *const names[] = {
+		"Internal Flash  ", "Option Bytes  ", "OTP Memory ",
+		"Device Feature", "Flash", "SRAM", "", "Internal Flash   ",
+		"NOR Flash : M29W128F", "SPI Flash: W25Q64",
+	};
+
+	return names[below(sizeof(names) / sizeof(names[0]))];
+}
+
+/* A sector size from 1 B to 128 KiB, mostly the usual ones. */
+static uint32_t draw_sector(void)
+{
+	static const uint32_t usual[] = {
+		1024, 2048, 4096, 16384, 65536, 131072, 16, 4, 512, 256,
+	};
+
+	switch (PICK(55, 15, 30)) {
+	case 0: return usual[below(sizeof(usual) / sizeof(usual[0]))];
+	case 1: return range(1, 64);
+	default: return range(1, 131072);
+	}
+}
+
+static uint32_t draw_count(void)
+{
+	switch (PICK(50, 30, 20)) {
+	case 0: return range(1, 8);
+	case 1: return range(1, 128);
+	default: return range(1, 4096);
+	}
+}
+
+static int draw_letter(int missing_pct)
+{
+	return pct((unsigned)missing_pct) ? 0 : 'a' + (int)below(7);
+}
+
+struct zone {
+	uint64_t addr;
+	unsigned n;
+	uint32_t count[4], size[4];
+	int letter[4];
+};
+
+/* 1-3 zones of 1-4 runs in ascending order, ending at 4 GiB at most;
+ * big: sectors of 1 or 2 MiB sometimes (for the 'M'). */
+static unsigned draw_zones(struct zone *z, int no_letter_pct, int big)
+{
+	static const uint64_t bases[] = {
+		0x08000000, 0x00000000, 0x1fff0000, 0x20000000, 0x90000000,
+	};
+	unsigned nz = range(1, 3), i, k;
+	uint64_t addr = pct(70) ? bases[below(5)] :
+			(uint64_t)(rnd() & 0xfffffc00u);
+
+	for (i = 0; i < nz; i++) {
+		if (i)		/* a gap, or none */
+			addr += pct(30) ? 0 : (uint64_t)range(1, 1024) * 1024;
+		if (addr >= FOUR_GIB)
+			break;
+		z[i].addr = addr;
+		z[i].n = 0;
+		for (k = range(1, 4); k; k--) {
+			uint32_t size = draw_sector(), count = draw_count();
+
+			if (big && one_in(8))
+				size = range(1, 2) << 20;
+
+			if (addr + size > FOUR_GIB)
+				break;
+			if (addr + (uint64_t)size * count > FOUR_GIB)
+				count = (uint32_t)((FOUR_GIB - addr) / size);
+			z[i].count[z[i].n] = count;
+			z[i].size[z[i].n] = size;
+			z[i].letter[z[i].n++] = draw_letter(no_letter_pct);
+			addr += (uint64_t)size * count;
+		}
+		if (!z[i].n)
+			break;
+	}
+	return i;
+}
+
+/* The zones, as many whole runs as fit in the string (a run that would
+ * be cut ends the map; so does a zone without room for its first run). */
+static void put_zones(struct sb *b, const struct spelling *sp,
+		      const struct zone *z, unsigned nz, int descending)
+{
+	unsigned i, k;
+	size_t n;
+
+	for (i = 0; i < nz; i++) {
+		const struct zone *y = &z[descending ? nz - 1 - i : i];
+		size_t zone_n = b->n;
+
+		put(b, "/");
+		put_addr(b, sp, y->addr);
+		put(b, "/");
+		for (k = 0; k < y->n; k++) {
+			n = k ? b->n : zone_n;
+			if (k) {
+				maybe_space(b, sp);
+				put(b, ",");
+			}
+			if (sp->empty_runs && pct((unsigned)sp->empty_runs)) {
+				put_run(b, sp, 0, draw_sector(),
+					draw_letter(sp->no_letter));
+				put(b, ",");
+			}
+			put_run(b, sp, y->count[k], y->size[k], y->letter[k]);
+			if (did_not_fit(b, n))
+				return;
+		}
+	}
+}
+
+/* A map as UM0424 spells it, or (lenient) as real devices do. */
+static void draw_map(struct sb *b, int lenient, int descending)
+{
+	struct spelling sp = { .zeros = 0 };
+	struct zone z[3];
+	unsigned nz;
+	size_t n;
+
+	if (lenient) {
+		sp.zeros = pct(50) ? (int)range(2, 5) : 0;
+		sp.spaces = pct(50) ? (int)range(5, 40) : 0;
+		sp.hex_form = (int)PICK(60, 20, 20);
+		sp.lower = pct(40);
+		sp.b_suffix = pct(50) ? 70 : 0;
+		sp.empty_runs = pct(30) ? 25 : 0;
+		sp.no_letter = pct(30) ? 50 : 0;
+	} else {
+		sp.zeros = pct(60) ? 3 : 0;	/* "04*016Kg" */
+		sp.no_letter = 10;
+	}
+	nz = draw_zones(z, sp.no_letter, lenient);
+	put(b, "@%s", draw_mem_name());
+	if (!nz) {	/* nothing fitted below 4 GiB: an empty run */
+		put(b, "/0x%08llX/0*1Kg", (unsigned long long)z[0].addr);
+		return;
+	}
+	put_zones(b, &sp, z, nz, descending);
+	n = b->n;
+	if (lenient && one_in(8))
+		put(b, pct(50) ? "/" : "  ");	/* a '/' or spaces that end it */
+	did_not_fit(b, n);
+}
+
+static void fill_from(struct sb *b, const char *set, size_t n)
+{
+	size_t len = strlen(set);
+
+	while (n-- && b->n < LAYOUT_MAX)
+		put(b, "%c", set[below((uint32_t)len)]);
+}
+
+/* What a broken or malicious device might announce. */
+static void draw_hostile(struct sb *b)
+{
+	static const char *const huge[] = {
+		"4294967295*4294967295Kg", "4294967296*1Kg", "1*4294967296g",
+		"4294967295*1Bg", "1*4194304Kg", "1*4096Mg", "65536*65536Bg",
+		"99999999999999999999*1Kg", "1*18446744073709551617g",
+		"4294967295*4294967295Mg",
+	};
+	static const struct spelling plain = { .zeros = 0 };
+	struct zone z[3];
+	unsigned nz, i;
+	uint64_t a;
+
+	switch (PICK(10, 12, 12, 10, 6, 6, 10, 10, 8, 8, 8)) {
+	case 0:	/* counts and sizes past 32 bits or 4 GiB */
+		put(b, "@Internal Flash  /0x%08X/", pct(50) ? 0x08000000u :
+		    (uint32_t)rnd());
+		if (pct(50))
+			put(b, "04*016Kg,");
+		put(b, "%s", huge[below(sizeof(huge) / sizeof(huge[0]))]);
+		if (pct(30))
+			put(b, ",01*064Kg");
+		break;
+	case 1:	/* zones near the top that end at or wrap past 4 GiB */
+		a = 0xffffffffull - (pct(50) ? below(16) : below(0x40000));
+		put(b, "@Device Feature/0x%08llX/", (unsigned long long)a);
+		put_run(b, &plain, draw_count(), draw_sector(),
+			draw_letter(10));
+		if (pct(40)) {
+			put(b, ",");
+			put_run(b, &plain, draw_count(), draw_sector(),
+				draw_letter(10));
+		}
+		if (pct(30))	/* a second zone at the very end */
+			put(b, "/0xFFFFFFFF/1*1Bg");
+		break;
+	case 2:	/* overlapping zones: the same or an inner address */
+		nz = draw_zones(z, 10, 0);
+		if (!nz)
+			break;
+		put(b, "@Flash");
+		put_zones(b, &plain, z, nz, pct(50));
+		a = z[0].addr + (pct(50) ? 0 : below(z[0].size[0]));
+		put(b, "/0x%08llX/", (unsigned long long)a);
+		put_run(b, &plain, draw_count(), draw_sector(),
+			draw_letter(10));
+		break;
+	case 3:	/* as many runs as fit */
+		put(b, "@Flash/0x08000000/");
+		for (i = 0; b->n < LAYOUT_MAX - 6; i++) {
+			static const char *const small[] = {
+				"1*1Kg", "0*0", "1*1a", "2*1Bg", "9*9e", "1*1",
+				"001*001Kb",
+			};
+
+			put(b, "%s%s", i ? "," : "",
+			    small[below(sizeof(small) / sizeof(small[0]))]);
+		}
+		break;
+	case 4:	/* no '/' at all */
+		put(b, "%s", pct(50) ? "@Internal Flash  " :
+		    "Internal Flash 04*016Kg,01*064Kg");
+		break;
+	case 5:	/* '@' alone, or nothing after the first '/' */
+		switch (below(5)) {
+		case 0: put(b, "@"); break;
+		case 1: put(b, "@/"); break;
+		case 2: put(b, "@//"); break;
+		case 3: put(b, "@/0x/"); break;
+		default: put(b, "@Flash/0x08000000/"); break;
+		}
+		break;
+	case 6:	/* the longest string: digits and '*' */
+		if (pct(50))
+			put(b, "@Flash/0x08000000/");
+		else if (pct(50))
+			put(b, "@");
+		fill_from(b, pct(70) ? "0123456789*" : "0123456789*,/",
+			  LAYOUT_MAX);
+		break;
+	case 7:	/* a good map with its zones in descending order */
+		draw_map(b, pct(50), 1);
+		break;
+	case 8:	/* a good map without its '@' */
+		draw_map(b, 0, 0);
+		memmove(b->p, b->p + 1, b->n);
+		b->n--;
+		break;
+	case 9:	/* more sectors than any map should need */
+		put(b, "@Flash/0x%08X/%u*%uBg", pct(50) ? 0u : 0x08000000u,
+		    range(4097, 1u << 20), range(1, 4));
+		if (pct(50))
+			put(b, ",%u*1a", range(60000, 70000));
+		break;
+	default:	/* the alphabet of layouts, at random */
+		if (pct(70))
+			put(b, "@");
+		fill_from(b, "0123456789*/,@xXKMBabcdefgh ", range(1, LAYOUT_MAX));
+		break;
+	}
+}
+
+/* Each alt's iInterface, mostly a layout of one of the three kinds. */
+static void draw_layouts(unsigned n_alts)
+{
+	unsigned i;
+
+	st.dfuse_sessions++;
+	for (i = 0; i < n_alts; i++) {
+		struct sb b = { layouts[i], 0, 0 };
+
+		switch (PICK(10, 35, 25, 30)) {
+		case 0:	/* not a layout: alt%u, as other sessions */
+			snprintf(layouts[i], sizeof(layouts[i]), "alt%u", i);
+			continue;
+		case 1:
+			draw_map(&b, 0, 0);
+			st.dfuse_valid++;
+			break;
+		case 2:
+			draw_map(&b, 1, 0);
+			st.dfuse_lenient++;
+			break;
+		default:
+			draw_hostile(&b);
+			st.dfuse_hostile++;
+			break;
+		}
+		layouts[i][b.n] = '\0';
+		emu_log("fuzz: alt %u \"%s\"", i, layouts[i]);
+	}
+}
+
+const char *fuzz_alt_name(unsigned alt)
+{
+	return s.dfuse && alt < GADGET_MAX_NUM_ALTS ? layouts[alt] : NULL;
+}
+
 void fuzz_session(struct gadget_config *g, struct model_config *m)
 {
 	static const unsigned hostility[] = { 3, 15, 40, 80 };
@@ -230,6 +653,9 @@ void fuzz_session(struct gadget_config *g, struct model_config *m)
 	s.delay_pct = PICK(50, 40, 10) == 0 ? 0 : range(2, 20);
 	s.ctrl_seen = s.class_seen = 0;
 	draw_vanish_plan();
+	s.dfuse = g->dfu_version == 0x011a;
+	if (s.dfuse)
+		draw_layouts(g->num_alts);
 	emu_log("fuzz session %lu: %04x:%04x proto %u ver %04x alts %u "
 		"wTransferSize %u func %d hostile %u%%", st.sessions, g->vid,
 		g->pid, g->protocol, g->dfu_version, g->num_alts,
@@ -523,4 +949,8 @@ void fuzz_write_stats(FILE *f)
 		st.requests, st.class_requests, st.stalls, st.disconnects,
 		st.reconnects, st.delays, st.random_replies, st.sessions,
 		st.broken_strings);
+	fprintf(f, "fuzz_dfuse_sessions=%lu\nfuzz_dfuse_valid=%lu\n"
+		"fuzz_dfuse_lenient=%lu\nfuzz_dfuse_hostile=%lu\n",
+		st.dfuse_sessions, st.dfuse_valid, st.dfuse_lenient,
+		st.dfuse_hostile);
 }

@@ -46,6 +46,11 @@ size_t fuzz_func_desc(uint8_t *f, size_t cap, const uint8_t d[9],
  * it to NULL to stall. */
 void fuzz_string(unsigned idx, const uint8_t **d, size_t *len, uint8_t *buf);
 
+/* A DfuSe session (bcdDFUVersion 0x011a): the iInterface string of alt
+ * setting alt, a memory layout drawn with the session (valid, lenient or
+ * hostile); NULL in other sessions. */
+const char *fuzz_alt_name(unsigned alt);
+
 /* Any control request, before it is handled; *delay_ms: answer later. */
 enum fuzz_verdict fuzz_control(const struct usb_ctrlrequest *c,
 			       uint32_t *delay_ms);

@@ -241,6 +241,9 @@ static const uint8_t *string_desc_text(struct gadget *g, unsigned idx,
 		s = g->cfg->product;
 	else if (idx == 3)
 		s = g->cfg->serial;
+	else if (idx - STR_FIRST_ALT < g->m->cfg.n_alts && g->cfg->fuzz &&
+		 fuzz_alt_name(idx - STR_FIRST_ALT))
+		s = fuzz_alt_name(idx - STR_FIRST_ALT);	/* DfuSe layouts */
 	else if (idx - STR_FIRST_ALT < g->m->cfg.n_alts && g->cfg->num_alts) {
 		snprintf(name, sizeof(name), "alt%u", idx - STR_FIRST_ALT);
 		s = name;	/* --alts N */

@@ -143,8 +143,16 @@ static const char usage_text[] =
 "Fuzzing the host driver:\n"
 "  --fuzz SEED              random descriptors, answers, stalls, delays and\n"
 "                           disconnects, drawn from SEED; the device comes\n"
-"                           back after each disconnect\n"
+"                           back after each disconnect. A session with\n"
+"                           bcdDFUVersion 0x011a names its alt settings\n"
+"                           with DfuSe memory layouts: valid, lenient and\n"
+"                           hostile ones (the DfuSe requests are answered\n"
+"                           at random as any others)\n"
 "  --fuzz-ms N              stop after N ms (default 4000)\n"
+"  --stats with --fuzz adds: fuzz_requests, fuzz_class_requests, fuzz_stalls,\n"
+"    fuzz_disconnects, fuzz_reconnects, fuzz_delays, fuzz_random_replies,\n"
+"    fuzz_sessions, fuzz_broken_strings, fuzz_dfuse_sessions (0x011a),\n"
+"    fuzz_dfuse_valid, fuzz_dfuse_lenient, fuzz_dfuse_hostile (layouts)\n"
 "  --verbose                log events on stderr\n";
 
 static const char *const request_opt_names[DFU_NUM_REQUESTS] = {
