@@ -70,6 +70,10 @@ static int dfuse_command(struct dfu_dev *dfu, u8 cmd, const u32 *addr)
 	if (addr)
 		put_unaligned_le32(*addr, b + 1);
 	ret = dfu_download_block(dfu, 0, b, addr ? 5 : 1);
+	/* a stuck command ends only with DFU_ABORT (Black Magic Probe) */
+	if (ret == -ETIMEDOUT && dfu->status.bState == USB_DFU_STATE_DNBUSY &&
+	    !dfu_abort(dfu))
+		dfu_get_status(dfu, &dfu->status);
 	return dfuse_errno(dfu, ret);
 }
 

@@ -24,6 +24,12 @@
  */
 #define DFU_ZERO_POLLS_FREE	16
 #define DFU_ZERO_POLL_FLOOR_US	1000
+/*
+ * A DfuSe device busy with bwPollTimeout 0 this many times in a row is
+ * stuck: Black Magic Probe loops so on a command outside its application
+ * until DFU_ABORT (protocol reference 13; dfu-util gives up after 100).
+ */
+#define DFU_ZERO_POLLS_DFUSE	100
 /* Poll time for devices whose bwPollTimeout is bogus (DFU_QUIRK_POLL_5MS). */
 #define DFU_QUIRK_POLL_MS	5U
 /* Stalled DFU_GETSTATUS requests in a row taken for "still busy". */
@@ -147,6 +153,12 @@ static int dfu_wait_while_busy(struct dfu_dev *dfu, struct usb_dfu_status *st)
 			return -EIO;
 		if (!dfu_state_busy(st->bState))
 			return 0;
+		if (dfu->dfuse && !st->bwPollTimeout &&
+		    zero_polls >= DFU_ZERO_POLLS_DFUSE) {
+			dev_err(&dfu->dev, "device still in %s after %u polls it asked for at once: stuck\n",
+				dfu_state_name(st->bState), zero_polls);
+			return -ETIMEDOUT;
+		}
 		if (ktime_after(ktime_get(), deadline)) {
 			dev_err(&dfu->dev, "device busy in %s for more than %u ms\n",
 				dfu_state_name(st->bState), busy_ms);

@@ -288,6 +288,9 @@ ssize_t dfu_stream_write(struct dfu_stream *s, const char __user *ubuf,
 	/* refused: nothing sent, and the image goes on */
 	if (dfu->dfuse) {
 		prefix = dfu_stream_dfuse_check(s, ubuf, pos, count);
+		/* a DfuSe file begun in earlier writes: none of it is sent */
+		if (prefix == -EMEDIUMTYPE && s->xfer == DFU_XFER_ACTIVE)
+			return dfu_stream_told(s, dfu_stream_fail(s, prefix));
 		if (prefix < 0)
 			return prefix;
 	}
