@@ -920,7 +920,7 @@ TEST_F_TIMEOUT(dfuse, readonly_and_gaps_refused, 120)
 	if (!tried_ro && !tried_gap)
 		SKIP(return, "no emulated DfuSe device has a non-writable sector or a gap");
 	if (!tried_gap)
-		TH_LOG("not tried: ENXIO in a gap (no emulated device has one)");
+		TH_LOG("no profile has a gap: gap_and_no_access_zone makes one with --dfuse-layout");
 	if (!tried_ro)
 		TH_LOG("not tried: EROFS (no emulated device has a non-writable sector)");
 }
