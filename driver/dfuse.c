@@ -105,6 +105,12 @@ static bool dfuse_knows(struct dfu_dev *dfu, u8 cmd)
 	return memchr(d->commands, cmd, d->n_commands);
 }
 
+/* Does a block at @addr go on the device's @run, with wBlockNum left? */
+static bool dfuse_in_run(const struct dfuse *d, enum dfuse_run run, u32 addr)
+{
+	return d->run == run && addr == d->next_addr && d->next_block <= U16_MAX;
+}
+
 static int dfuse_set_address(struct dfu_dev *dfu, u32 addr)
 {
 	int ret = dfuse_command(dfu, DFUSE_CMD_SET_ADDRESS, &addr);
@@ -146,11 +152,9 @@ int dfu_dfuse_erase(struct dfu_dev *dfu, u8 alt, u64 addr, u64 len, bool again)
 		if (!(g->perm & DFUSE_ERASE) ||
 		    (!again && test_bit(g->first + k, d->erased)))
 			continue;
-		if (d->run == DFUSE_RUN_UP) {
-			ret = dfu_abort(dfu);
-			if (ret)
-				return ret;
-		}
+		ret = dfu_dfuse_end_upload(dfu);
+		if (ret)
+			return ret;
 		d->run = DFUSE_RUN_NONE;
 		ret = dfuse_command(dfu, DFUSE_CMD_ERASE, &sector);
 		if (ret) {
@@ -185,8 +189,7 @@ int dfu_dfuse_download(struct dfu_dev *dfu, u8 alt, u32 addr, u16 len)
 	ret = dfu_dfuse_erase(dfu, alt, addr, len, false);
 	if (ret)
 		return ret;
-	if (d->run != DFUSE_RUN_DOWN || addr != d->next_addr ||
-	    d->next_block > U16_MAX) {
+	if (!dfuse_in_run(d, DFUSE_RUN_DOWN, addr)) {
 		ret = dfuse_set_address(dfu, addr);
 		if (ret)
 			return ret;
@@ -227,14 +230,10 @@ int dfu_dfuse_upload(struct dfu_dev *dfu, u32 addr, u16 len)
 	struct usb_dfu_status st;
 	int ret;
 
-	if (d->run != DFUSE_RUN_UP || addr != d->next_addr ||
-	    d->next_block > U16_MAX) {
-		if (d->run == DFUSE_RUN_UP) {
-			ret = dfu_abort(dfu);
-			if (ret)
-				return ret;
-		}
-		d->run = DFUSE_RUN_NONE;
+	if (!dfuse_in_run(d, DFUSE_RUN_UP, addr)) {
+		ret = dfu_dfuse_end_upload(dfu);
+		if (ret)
+			return ret;
 		ret = dfuse_set_address(dfu, addr);
 		if (!ret)
 			ret = dfu_abort(dfu);

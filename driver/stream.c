@@ -140,6 +140,15 @@ int dfu_stream_yield(struct dfu_stream *s)
 	return s->error ? s->error : -ECANCELED;
 }
 
+/* The image starts as a DfuSe file does: say why it is refused. */
+static int dfu_stream_dfuse_file(struct dfu_dev *dfu)
+{
+	dev_err(&dfu->dev, "the image is a DfuSe file, %s: nothing sent\n",
+		dfu->dfuse ? "whose elements dfuctl flash writes to their addresses" :
+		"not an image for this plain DFU device");
+	return -EMEDIUMTYPE;
+}
+
 /* Send the first @len bytes of the buffer as the next block. */
 static int dfu_stream_send(struct dfu_stream *s, u32 len)
 {
@@ -147,12 +156,8 @@ static int dfu_stream_send(struct dfu_stream *s, u32 len)
 	int ret;
 
 	if (!s->block && !s->pos && s->fill >= sizeof(dfu_dfuse_prefix) &&
-	    !memcmp(dfu->buf, dfu_dfuse_prefix, sizeof(dfu_dfuse_prefix))) {
-		dev_err(&dfu->dev, "the image is a DfuSe file, %s: nothing sent\n",
-			dfu->dfuse ? "whose elements dfuctl flash writes to their addresses" :
-			"not an image for this plain DFU device");
-		return -EMEDIUMTYPE;
-	}
+	    !memcmp(dfu->buf, dfu_dfuse_prefix, sizeof(dfu_dfuse_prefix)))
+		return dfu_stream_dfuse_file(dfu);
 	if (s->guard)
 		s->crc = crc32_le(s->crc, dfu->buf, len);
 	if (dfu->dfuse)
@@ -219,8 +224,7 @@ static int dfu_stream_dfuse_check(struct dfu_stream *s, const char __user *ubuf,
 		return 0;
 	if (pos + n < len)
 		return 1;
-	dev_err(&dfu->dev, "the image is a DfuSe file, whose elements dfuctl flash writes to their addresses: nothing sent\n");
-	return -EMEDIUMTYPE;
+	return dfu_stream_dfuse_file(dfu);
 }
 
 /*
@@ -274,10 +278,9 @@ ssize_t dfu_stream_write(struct dfu_stream *s, const char __user *ubuf,
 	u32 size = dfu->info.wTransferSize;
 	u64 pos = dfu->dfuse ? *ppos : 0;
 	size_t done = 0;
+	int prefix = 0;
 	u32 cap;
 	int ret = 0;
-
-	int prefix = 0;
 
 	if (dfu->dfuse)
 		dfu_stream_end_upload(s);
@@ -363,8 +366,9 @@ static int dfu_stream_check_suffix(struct dfu_stream *s)
 }
 
 /*
- * A DfuSe device leaves DFU mode to run the firmware at the base, unless
- * the user chose (sysfs dfuse_leave) that it stays, in dfuIDLE.
+ * A DfuSe device leaves DFU mode to run the firmware it was given (the
+ * lowest address written, or the base), unless the user chose (sysfs
+ * dfuse_leave) that it stays, in dfuIDLE.
  */
 static int dfu_stream_leave(struct dfu_stream *s)
 {
