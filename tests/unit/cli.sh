@@ -12,23 +12,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 
-pass=0 fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-bad() { echo "not ok - $1"; sed 's/^/#   /' out err 2>/dev/null | tail -n 20; fail=$((fail + 1)); }
-
-# t WANT_STATUS NAME ARGS...: run dfuctl ARGS, expect the exit status
-t() {
-	local want=$1 name=$2 st
-	shift 2
-	"$dfuctl" "$@" >out 2>err
-	st=$?
-	if [ "$st" -eq "$want" ]; then ok "$name (exit $st)"; else bad "$name: exit $st, want $want"; fi
-}
-
-# same BYTES_FILE OTHER NAME: the two files are byte for byte the same
-same() {
-	if cmp -s "$1" "$2"; then ok "$3"; else bad "$3: $(cmp "$1" "$2" 2>&1)"; fi
-}
+# shellcheck source=tests/unit/cli-lib.sh
+. "$here/cli-lib.sh"
 
 # has PATTERN NAME: the last run's stdout matches
 has() {

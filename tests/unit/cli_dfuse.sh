@@ -5,26 +5,14 @@
 # dfu-util package), and the reference vector of dfu-protocol.md section 11.
 # Ends with "N passed, N failed"; exits 1 when any failed.
 set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 dfuctl=$(realpath "${1:?usage: cli_dfuse.sh PATH/TO/dfuctl}")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 
-pass=0 fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-bad() { echo "not ok - $1"; sed 's/^/#   /' out err 2>/dev/null | tail -n 20; fail=$((fail + 1)); }
-
-# t WANT_STATUS NAME ARGS...: run dfuctl ARGS, expect the exit status
-t() {
-	local want=$1 name=$2 st
-	shift 2
-	"$dfuctl" "$@" >out 2>err
-	st=$?
-	if [ "$st" -eq "$want" ]; then ok "$name (exit $st)"; else bad "$name: exit $st, want $want"; fi
-}
-same() {
-	if cmp -s "$1" "$2"; then ok "$3"; else bad "$3: $(cmp "$1" "$2" 2>&1)"; fi
-}
+# shellcheck source=tests/unit/cli-lib.sh
+. "$here/cli-lib.sh"
 # le32 FILE OFFSET: the little-endian u32 at OFFSET, in decimal
 le32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
 # suffix_ok FILE VID PID: dfu-suffix -c finds a DfuSe suffix with these IDs
