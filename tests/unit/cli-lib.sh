@@ -8,6 +8,8 @@ ok() { echo "ok - $1"; pass=$((pass + 1)); }
 bad() { echo "not ok - $1"; sed 's/^/#   /' out err 2>/dev/null | tail -n 20; fail=$((fail + 1)); }
 
 # t WANT_STATUS NAME ARGS...: run dfuctl ARGS, expect the exit status
+# ($dfuctl is the sourcing script's)
+# shellcheck disable=SC2154
 t() {
 	local want=$1 name=$2 st
 	shift 2
