@@ -78,9 +78,20 @@
  *	with ENXIO, and stops short of one. EACCES: the device is
  *	read-protected (bStatus errVENDOR). A read() leaves the upload open
  *	for the next one; a write() or a DfuSe ioctl on the same file ends it.
+ * USB_DFU_DIALECT_APPLE: the SecureROM of an Apple device in DFU mode
+ *	(05ac:1227): write() sends the image in 2048-byte blocks, and the
+ *	commit appends the 16-byte suffix the ROM drops (dwCRC over the image
+ *	and the suffix), drives manifestation to dfuMANIFEST-WAIT-RESET and
+ *	resets the port. The ROM then checks the image and leaves the bus:
+ *	it comes back as 05ac:1281 (recovery mode, not served by this driver)
+ *	when it boots the image, as 05ac:1227 when it rejects it. A download
+ *	that fails or is aborted is never booted: the ROM ends its DFU session
+ *	and comes back in DFU mode. read() and USB_DFU_IOCTL_DETACH fail with
+ *	EOPNOTSUPP.
  */
 #define USB_DFU_DIALECT_DFU			0
 #define USB_DFU_DIALECT_DFUSE			1
+#define USB_DFU_DIALECT_APPLE			2
 
 /*
  * Commit policies: when the end of what was written becomes an image the
@@ -136,7 +147,7 @@ struct usb_dfu_status {
  *	use (USB_DFU_IOCTL_SET_ALT; at open, the sysfs attribute alt)
  * @mode: USB_DFU_MODE_RUNTIME or USB_DFU_MODE_DFU
  * @commit: this file's commit policy, a USB_DFU_COMMIT_* value
- * @dialect: USB_DFU_DIALECT_DFU or USB_DFU_DIALECT_DFUSE
+ * @dialect: a USB_DFU_DIALECT_* value
  * @reserved: zero
  */
 struct usb_dfu_info {
@@ -174,6 +185,8 @@ struct usb_dfu_info {
  * zero-length DFU_DNLOAD), and answered dfuMANIFEST or left the bus.
  * Without it (the sysfs attribute dfuse_leave is 0) the device stays in
  * its bootloader, in dfuIDLE.
+ * Apple: the ROM reached dfuMANIFEST-WAIT-RESET and its port was reset;
+ * it checks the image now, and leaves the bus whatever it finds.
  */
 #define USB_DFU_RESULT_LEFT			0x08
 
