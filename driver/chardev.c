@@ -101,9 +101,10 @@ static void dfu_leave(struct dfu_dev *dfu)
 		/*
 		 * The device lock was busy (usbfs, hub_wq) for the second
 		 * usb_lock_device_for_reset() waits: usbcore's work item
-		 * resets the device once it is free.
+		 * resets the device once it is free. Apple's ROM leaves the
+		 * bus as the reset ends: any error is that.
 		 */
-		if (ret && ret != -ENODEV) {
+		if (ret && ret != -ENODEV && !dfu_apple(dfu)) {
 			dev_warn(&dfu->dev, "reset after manifestation failed (%d), queued\n",
 				 ret);
 			usb_queue_reset_device(dfu->intf);
@@ -190,6 +191,9 @@ static ssize_t dfu_read(struct file *file, char __user *ubuf, size_t count,
 
 	if (!count)
 		return 0;
+	/* Apple's ROM has no upload: say so without waiting for the device */
+	if (dfu_apple(dfu))
+		return -EOPNOTSUPP;
 	ret = dfu_enter(dfu, file);
 	if (ret)
 		return ret;
@@ -407,6 +411,10 @@ static long dfu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			return -EPERM;
 		break;
 	case USB_DFU_IOCTL_DETACH:
+		/* Apple's ROM stalls it: it leaves DFU mode only with an image */
+		if (dfu_apple(dfu))
+			return -EOPNOTSUPP;
+		fallthrough;
 	case USB_DFU_IOCTL_RESET:
 		if (!dfu_may_change(file))
 			return -EPERM;

@@ -92,11 +92,49 @@ static u8 dfu_decide_mode(struct usb_interface *intf, u32 quirks)
 	struct usb_host_config *config = interface_to_usbdev(intf)->actconfig;
 	u8 protocol = intf->cur_altsetting->desc.bInterfaceProtocol;
 
-	if (protocol == 2 || (quirks & DFU_QUIRK_FORCE_DFU))
+	if (protocol == 2 || (quirks & (DFU_QUIRK_FORCE_DFU | DFU_QUIRK_APPLE)))
 		return USB_DFU_MODE_DFU;
 	if (protocol == 0 && config && config->desc.bNumInterfaces == 1)
 		return USB_DFU_MODE_DFU;
 	return USB_DFU_MODE_RUNTIME;
+}
+
+/*
+ * DFU requests go over the control pipe only (DFU 1.1, 4.2.1): an
+ * interface with endpoints is another protocol's under the DFU class code,
+ * such as Apple's recovery mode (FE/01/02 with a bulk endpoint).
+ */
+static unsigned int dfu_count_endpoints(struct usb_interface *intf)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < intf->num_altsetting; i++)
+		n += intf->altsetting[i].desc.bNumEndpoints;
+	return n;
+}
+
+/* The largest block Apple's ROM takes: a longer DFU_DNLOAD stalls. */
+#define DFU_APPLE_TRANSFER_SIZE	2048
+
+/*
+ * Apple's SecureROM in DFU mode has protocol 0 and a 7-byte DFU 1.0
+ * descriptor (protocol reference, section 16); its IDs in another shape
+ * are some other firmware, which is left alone.
+ */
+static int dfu_apple_shape(struct dfu_dev *dfu, struct usb_interface *intf,
+			   const struct usb_dfu_functional_descriptor *desc)
+{
+	struct usb_dfu_info *info = &dfu->info;
+
+	if (intf->cur_altsetting->desc.bInterfaceProtocol != 0 ||
+	    desc->bLength != DFU_FUNC_DESC_LEN_1_0) {
+		dev_info(&intf->dev, "not the shape of Apple's DFU mode (protocol 0, 7-byte descriptor): left alone\n");
+		return -ENODEV;
+	}
+	info->dialect = USB_DFU_DIALECT_APPLE;
+	info->wTransferSize = min_t(u16, info->wTransferSize,
+				    DFU_APPLE_TRANSFER_SIZE);
+	return 0;
 }
 
 /**
@@ -107,11 +145,13 @@ static u8 dfu_decide_mode(struct usb_interface *intf, u32 quirks)
  * Accepts the 9-byte DFU 1.1 functional descriptor and the 7-byte DFU 1.0
  * one (DFU 1.1 section 4.1.3; 1.0 has no bcdDFUVersion), also repeated
  * identically, and applies the device's quirks, which must be in
- * @dfu->quirks.
+ * @dfu->quirks. An interface with endpoints is not DFU unless a quirk
+ * says so (DFU_QUIRK_ENDPOINTS).
  *
  * Context: probe.
- * Return: 0, or -ENODEV with one error logged when the interface has no
- * functional descriptor, one of another length, or two that differ.
+ * Return: 0, or -ENODEV with one message logged when the interface has
+ * endpoints, no functional descriptor, one of another length, or two that
+ * differ, or a DFU_QUIRK_APPLE device is not in Apple's DFU-mode shape.
  */
 int dfu_parse_descriptors(struct dfu_dev *dfu, struct usb_interface *intf)
 {
@@ -120,6 +160,11 @@ int dfu_parse_descriptors(struct dfu_dev *dfu, struct usb_interface *intf)
 	const struct usb_dfu_functional_descriptor *desc;
 	struct usb_dfu_info *info = &dfu->info;
 
+	if (dfu_count_endpoints(intf) && !(dfu->quirks & DFU_QUIRK_ENDPOINTS)) {
+		dev_info(&intf->dev, "interface %u has %u endpoints: not DFU, which uses the control pipe only; left alone\n",
+			 cur->desc.bInterfaceNumber, dfu_count_endpoints(intf));
+		return -ENODEV;
+	}
 	if (dfu_find_functional(intf, &desc))
 		return -ENODEV;
 	if (!desc) {
@@ -156,6 +201,8 @@ int dfu_parse_descriptors(struct dfu_dev *dfu, struct usb_interface *intf)
 			 DFU_FALLBACK_LARGE_TRANSFER_SIZE);
 		info->wTransferSize = DFU_FALLBACK_LARGE_TRANSFER_SIZE;
 	}
+	if (dfu->quirks & DFU_QUIRK_APPLE)
+		return dfu_apple_shape(dfu, intf, desc);
 	return 0;
 }
 

@@ -4,7 +4,8 @@
  *
  * Data flows one way: chardev.c (file operations) calls stream.c (one
  * download or upload: blocks, commit policy, result; suffix.c checks a DFU
- * suffix), which calls states.c (the host side of the DFU state machine),
+ * suffix; dfuse.c speaks ST's DfuSe, apple.c Apple's SecureROM), which
+ * calls states.c (the host side of the DFU state machine),
  * which sends proto.c's DFU requests to usbcore. usb.c owns the lifetime
  * of struct dfu_dev; sysfs.c only reads it.
  */
@@ -56,6 +57,8 @@
 #define DFU_QUIRK_VERSION_1_1	BIT(3)	/* bcdDFUVersion is wrong: DFU 1.1 */
 #define DFU_QUIRK_NO_UPLOAD	BIT(4)	/* DFU_UPLOAD is broken */
 #define DFU_QUIRK_DFUSE		BIT(5)	/* ST DfuSe, whatever bcdDFUVersion says */
+#define DFU_QUIRK_APPLE		BIT(6)	/* Apple's SecureROM, in its DFU-mode shape */
+#define DFU_QUIRK_ENDPOINTS	BIT(7)	/* DFU although the interface has endpoints */
 
 /* DfuSe memory-layout permissions: the type letter & 7 (UM0424 4.3.2) */
 #define DFUSE_READ		BIT(0)
@@ -294,6 +297,12 @@ struct dfu_stream {
 	pid_t writer_tgid;
 };
 
+/* The SecureROM of an Apple device in DFU mode (apple.c) */
+static inline bool dfu_apple(struct dfu_dev *dfu)
+{
+	return dfu->info.dialect == USB_DFU_DIALECT_APPLE;
+}
+
 static inline bool dfu_gone(struct dfu_dev *dfu)
 {
 	return test_bit(DFU_FLAG_GONE, &dfu->flags);
@@ -368,6 +377,11 @@ int dfu_dfuse_special(struct dfu_dev *dfu, bool unprotect);
 int dfu_dfuse_ioctl(struct dfu_stream *s, unsigned int cmd, const void *arg);
 int dfu_dfuse_learn(struct dfu_dev *dfu, unsigned int timeout_ms);
 
+/* apple.c */
+void dfu_apple_suffix(u8 *out, u32 crc);
+int dfu_apple_manifest(struct dfu_dev *dfu, u32 block);
+void dfu_apple_log(struct dfu_dev *dfu);
+
 /* suffix.c */
 int dfu_suffix_check(struct dfu_dev *dfu, const u8 *buf, u32 fill, u32 crc);
 
@@ -415,6 +429,7 @@ extern unsigned int dfu_ctrl_timeout_ms;
 extern unsigned int dfu_busy_timeout_ms;
 extern bool dfu_suffix_guard;
 extern bool dfu_bind_runtime;
+extern bool dfu_bind_apple;
 extern unsigned int dfu_default_commit;
 
 #endif /* _DFU_H */

@@ -11,7 +11,9 @@
  * with VID and PID in hex and FLAGS letters: p (bwPollTimeout is bogus:
  * wait 5 ms), i (ignore the interface), d (in DFU mode whatever
  * bInterfaceProtocol says), v (bcdDFUVersion is wrong: DFU 1.1), u (upload
- * is broken). An entry given there replaces the table's for that VID:PID.
+ * is broken), s (ST DfuSe), a (Apple's SecureROM in DFU mode), e (a DFU
+ * interface although it has endpoints). An entry given there replaces the
+ * table's for that VID:PID.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -23,7 +25,7 @@
 
 static char dfu_quirks_param[256];
 module_param_string(quirks, dfu_quirks_param, sizeof(dfu_quirks_param), 0444);
-MODULE_PARM_DESC(quirks, "Extra quirks: VID:PID:FLAGS[,...]; FLAGS from p (5 ms poll), i (ignore), d (DFU mode), v (DFU 1.1), u (no upload), s (ST DfuSe)");
+MODULE_PARM_DESC(quirks, "Extra quirks: VID:PID:FLAGS[,...]; FLAGS from p (5 ms poll), i (ignore), d (DFU mode), v (DFU 1.1), u (no upload), s (ST DfuSe), a (Apple DFU mode), e (DFU with endpoints)");
 
 struct dfu_quirk_entry {
 	u16 vid;
@@ -60,6 +62,11 @@ static const struct dfu_quirk_entry dfu_quirk_table[] = {
 	{ 0x10a5, 0xffe0, 0xffe1, DFU_QUIRK_IGNORE },
 	/* GigaDevice GD32VF103 ROM: DfuSe */
 	{ 0x28e9, 0x0189, 0x0189, DFU_QUIRK_DFUSE },
+	/* Apple SecureROM in DFU mode (1222: the oldest devices) */
+	{ 0x05ac, 0x1222, 0x1222, DFU_QUIRK_APPLE },
+	{ 0x05ac, 0x1227, 0x1227, DFU_QUIRK_APPLE },
+	/* Apple recovery mode (iBoot): FE/01/02, but Apple's own protocol */
+	{ 0x05ac, 0x1280, 0x1283, DFU_QUIRK_IGNORE },
 };
 
 static u32 dfu_quirk_letters(const char *s, size_t len)
@@ -85,6 +92,12 @@ static u32 dfu_quirk_letters(const char *s, size_t len)
 			break;
 		case 's':
 			flags |= DFU_QUIRK_DFUSE;
+			break;
+		case 'a':
+			flags |= DFU_QUIRK_APPLE;
+			break;
+		case 'e':
+			flags |= DFU_QUIRK_ENDPOINTS;
 			break;
 		}
 	}

@@ -26,6 +26,9 @@ static void dfu_stream_log(struct dfu_stream *s, const struct usb_dfu_result *r,
 	else if (!r->error && (r->flags & USB_DFU_RESULT_UNVERIFIED))
 		dev_info(dev, "download of %llu bytes sent in %llu ms, unverified: the device is not manifestation tolerant and did not report its manifestation\n",
 			 r->bytes, ms);
+	else if (!r->error && (r->flags & USB_DFU_RESULT_LEFT) && dfu_apple(s->dfu))
+		dev_info(dev, "image of %llu bytes sent in %llu ms and the port reset: the ROM checks it now, and comes back as 05ac:1281 (recovery mode) if it boots it, in DFU mode if not\n",
+			 r->bytes, ms);
 	else if (!r->error && (r->flags & USB_DFU_RESULT_LEFT))
 		dev_info(dev, "download of %llu bytes done in %llu ms; the device left DFU mode to run it\n",
 			 r->bytes, ms);
@@ -49,6 +52,8 @@ static void dfu_stream_log(struct dfu_stream *s, const struct usb_dfu_result *r,
 		dev_err(dev, "%s failed at block %u after %llu bytes: %s (%d), device %s (%s)\n",
 			what, r->block, r->bytes, name ? name : "error", r->error,
 			dfu_state_name(r->bState), dfu_status_name(r->bStatus));
+	if (r->error && !s->upload && dfu_apple(s->dfu))
+		dev_info(dev, "nothing booted: Apple's ROM drops a partial image when its DFU session ends (DFU_ABORT or DFU_CLRSTATUS: it leaves the bus and comes back in DFU mode)\n");
 }
 
 /**

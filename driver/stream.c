@@ -158,7 +158,7 @@ static int dfu_stream_send(struct dfu_stream *s, u32 len)
 	if (!s->block && !s->pos && s->fill >= sizeof(dfu_dfuse_prefix) &&
 	    !memcmp(dfu->buf, dfu_dfuse_prefix, sizeof(dfu_dfuse_prefix)))
 		return dfu_stream_dfuse_file(dfu);
-	if (s->guard)
+	if (s->guard || dfu_apple(dfu))
 		s->crc = crc32_le(s->crc, dfu->buf, len);
 	if (dfu->dfuse)
 		ret = dfu_dfuse_download(dfu, s->alt, s->base + s->pos, len);
@@ -383,6 +383,42 @@ static int dfu_stream_leave(struct dfu_stream *s)
 	return ret;
 }
 
+/*
+ * Apple: the rest of the image and the suffix the ROM drops, in its last
+ * block when there is room, else in one more, as libirecovery sends them;
+ * then the end of the image and the reset that makes the ROM check it.
+ */
+static int dfu_stream_apple_end(struct dfu_stream *s)
+{
+	struct dfu_dev *dfu = s->dfu;
+	u32 size = dfu->info.wTransferSize;
+	u32 len;
+	int ret;
+
+	while (s->fill) {
+		len = min(s->fill, size);
+		/* the suffix follows the image's last byte in the last block */
+		if (len == s->fill && len + DFU_SUFFIX_LEN <= size)
+			break;
+		ret = dfu_stream_send(s, len);
+		if (ret)
+			return dfu_stream_fail(s, ret);
+		ret = dfu_stream_yield(s);
+		if (ret)
+			return ret;
+	}
+	dfu_apple_suffix(dfu->buf + s->fill, crc32_le(s->crc, dfu->buf, s->fill));
+	s->fill += DFU_SUFFIX_LEN;
+	ret = dfu_stream_send(s, s->fill);
+	if (ret)
+		return dfu_stream_fail(s, ret);
+	s->bytes -= DFU_SUFFIX_LEN;	/* bytes of the image, as for others */
+	ret = dfu_apple_manifest(dfu, s->block);
+	if (!ret)
+		s->flags |= USB_DFU_RESULT_LEFT;
+	return dfu_stream_finish(s, ret);
+}
+
 /* Check the suffix, send the rest and the zero-length DFU_DNLOAD, manifest. */
 static int dfu_stream_end(struct dfu_stream *s)
 {
@@ -398,6 +434,8 @@ static int dfu_stream_end(struct dfu_stream *s)
 		if (ret)
 			return dfu_stream_fail(s, ret);
 	}
+	if (dfu_apple(dfu))
+		return dfu_stream_apple_end(s);
 	ret = dfu_stream_drain(s);
 	if (ret)
 		return ret;

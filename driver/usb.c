@@ -68,6 +68,11 @@ module_param_named(bind_runtime, dfu_bind_runtime, bool, 0644);
 MODULE_PARM_DESC(bind_runtime,
 		 "Bind run-time DFU interfaces too, for USB_DFU_IOCTL_DETACH (default Y); N leaves them to dfu-util and fwupd");
 
+bool dfu_bind_apple = true;
+module_param_named(bind_apple, dfu_bind_apple, bool, 0644);
+MODULE_PARM_DESC(bind_apple,
+		 "Bind Apple devices in DFU mode (05ac:1227) (default Y); N leaves them to irecovery and idevicerestore");
+
 unsigned int dfu_default_commit = USB_DFU_COMMIT_CLOSE;
 
 static int dfu_set_commit(const char *val, const struct kernel_param *kp)
@@ -230,6 +235,8 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	ret = -ENODEV;
 	if (dfu->info.mode == USB_DFU_MODE_RUNTIME && !READ_ONCE(dfu_bind_runtime))
 		goto err_put;
+	if (dfu_apple(dfu) && !READ_ONCE(dfu_bind_apple))
+		goto err_put;
 	ret = dfu_read_alt_names(dfu, intf);
 	if (ret)
 		goto err_put;
@@ -274,6 +281,8 @@ static int dfu_probe(struct usb_interface *intf, const struct usb_device_id *id)
 		goto err_put;
 	}
 
+	if (dfu_apple(dfu))
+		dfu_apple_log(dfu);
 	dev_dbg(&dfu->dev, "DFU %x.%02x %s interface %u of %04x:%04x, %u alt settings, wTransferSize %u, bmAttributes 0x%02x\n",
 		dfu->info.bcdDFUVersion >> 8, dfu->info.bcdDFUVersion & 0xff,
 		dfu->info.mode == USB_DFU_MODE_DFU ? "DFU-mode" : "run-time",
