@@ -6,18 +6,23 @@
  * permission on the nodes themselves.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 #include <libudev.h>
+#include <linux/usb/dfu.h>
 
+#include "apple.h"
 #include "device.h"
 
 static void copy(char *dst, size_t size, const char *src)
@@ -39,6 +44,7 @@ static int describe(struct udev_device *dev, struct dfu_dev_desc *d, int with_st
 	const char *rt;
 
 	memset(d, 0, sizeof(*d));
+	d->dialect = -1;
 	intf = udev_device_get_parent_with_subsystem_devtype(dev, "usb", "usb_interface");
 	usb = udev_device_get_parent_with_subsystem_devtype(dev, "usb", "usb_device");
 	if (!intf || !usb || !udev_device_get_devnode(dev))
@@ -162,6 +168,119 @@ static int list_devices(struct dfu_dev_desc **list, int flags)
 int dev_list(struct dfu_dev_desc **list)
 {
 	return list_devices(list, SCAN_STATE);
+}
+
+int dev_read_dialect(struct dfu_dev_desc *d)
+{
+	struct usb_dfu_info info;
+	int fd = open(d->node, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0 && !ioctl(fd, USB_DFU_IOCTL_GET_INFO, &info))
+		d->dialect = info.dialect;
+	else if (d->dfuse)
+		d->dialect = USB_DFU_DIALECT_DFUSE;
+	else if (!strcmp(d->mode, "dfu") && apple_mode_of(d->vid, d->pid) == APPLE_DFU)
+		d->dialect = USB_DFU_DIALECT_APPLE;
+	else
+		d->dialect = USB_DFU_DIALECT_DFU;
+	if (fd >= 0)
+		close(fd);
+	return d->dialect;
+}
+
+/* Has the USB device usb a dfu class device below it (a DFU node)? */
+static int has_dfu_node(struct udev *udev, struct udev_device *usb)
+{
+	struct udev_enumerate *en = udev_enumerate_new(udev);
+	int found = 0;
+
+	if (!en)
+		return 0;
+	if (udev_enumerate_add_match_subsystem(en, "dfu") >= 0 &&
+	    udev_enumerate_add_match_parent(en, usb) >= 0 &&
+	    udev_enumerate_scan_devices(en) >= 0)
+		found = udev_enumerate_get_list_entry(en) != NULL;
+	udev_enumerate_unref(en);
+	return found;
+}
+
+static int by_usb_path(const void *a, const void *b)
+{
+	return strcmp(((const struct apple_usb *)a)->usb_path,
+		      ((const struct apple_usb *)b)->usb_path);
+}
+
+/* The driver bound to interface 0 of the USB device usb, or "". */
+static void interface_driver(struct udev *udev, struct udev_device *usb, char *buf, size_t size)
+{
+	const char *conf = udev_device_get_sysattr_value(usb, "bConfigurationValue");
+	struct udev_device *intf;
+	char name[96];
+
+	copy(buf, size, "");
+	if (!conf || !*conf)
+		return;		/* not configured: no interface */
+	snprintf(name, sizeof(name), "%.64s:%.8s.0", udev_device_get_sysname(usb), conf);
+	intf = udev_device_new_from_subsystem_sysname(udev, "usb", name);
+	if (!intf)
+		return;
+	copy(buf, size, udev_device_get_driver(intf));
+	udev_device_unref(intf);
+}
+
+int dev_list_apple(struct apple_usb **list)
+{
+	struct udev *udev = udev_new();
+	struct udev_enumerate *en = NULL;
+	struct udev_list_entry *e;
+	struct apple_usb *v = NULL, *nv;
+	int n = 0;
+
+	*list = NULL;
+	if (udev)
+		en = udev_enumerate_new(udev);
+	if (!en || udev_enumerate_add_match_subsystem(en, "usb") < 0 ||
+	    udev_enumerate_add_match_property(en, "DEVTYPE", "usb_device") < 0 ||
+	    udev_enumerate_add_match_sysattr(en, "idVendor", "05ac") < 0 ||
+	    udev_enumerate_scan_devices(en) < 0) {
+		fprintf(stderr, "dfuctl: cannot list USB devices through libudev\n");
+		udev_enumerate_unref(en);
+		udev_unref(udev);
+		return -1;
+	}
+	udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en)) {
+		struct udev_device *usb =
+			udev_device_new_from_syspath(udev, udev_list_entry_get_name(e));
+		uint16_t vid, pid;
+
+		if (!usb)
+			continue;	/* gone meanwhile */
+		vid = (uint16_t)number(udev_device_get_sysattr_value(usb, "idVendor"), 16);
+		pid = (uint16_t)number(udev_device_get_sysattr_value(usb, "idProduct"), 16);
+		/* an Apple ID, and no DFU node: a bound DFU-mode device is listed as a node */
+		if (!apple_mode_of(vid, pid) || has_dfu_node(udev, usb) ||
+		    !(nv = realloc(v, (n + 1) * sizeof(*v)))) {
+			udev_device_unref(usb);
+			continue;
+		}
+		v = nv;
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].vid = vid;
+		v[n].pid = pid;
+		copy(v[n].usb_path, sizeof(v[n].usb_path), udev_device_get_sysname(usb));
+		copy(v[n].serial, sizeof(v[n].serial), udev_device_get_sysattr_value(usb, "serial"));
+		v[n].busnum = number(udev_device_get_sysattr_value(usb, "busnum"), 10);
+		v[n].devnum = number(udev_device_get_sysattr_value(usb, "devnum"), 10);
+		interface_driver(udev, usb, v[n].driver, sizeof(v[n].driver));
+		n++;
+		udev_device_unref(usb);
+	}
+	udev_enumerate_unref(en);
+	udev_unref(udev);
+	if (n)
+		qsort(v, n, sizeof(*v), by_usb_path);
+	*list = v;
+	return n;
 }
 
 int dev_next_alt(const char **pos, struct dev_alt *alt)
@@ -288,6 +407,87 @@ int dev_select(const struct dev_filter *f, struct dfu_dev_desc *out)
 	}
 	free(v);
 	return hits == 1 ? EX_OK : hits ? EX_USAGE : EX_UNAVAILABLE;
+}
+
+/* A sysfs attribute of the USB port's device as a number; -1 when absent. */
+static long port_attr(const char *usb_path, const char *attr, int base)
+{
+	char path[PATH_MAX], buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/%s", usb_path, attr);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return strtol(buf, NULL, base);
+}
+
+static long long now_ms(void);
+
+int dev_wait_port(const char *usb_path, unsigned int old_devnum, int timeout_ms,
+		  uint16_t *vid, uint16_t *pid, unsigned int *devnum)
+{
+	struct udev *udev = udev_new();
+	struct udev_monitor *mon = NULL;
+	long long end = now_ms() + timeout_ms;
+	int ret = EX_UNAVAILABLE, gone = 0;
+
+	/* the kernel's events: no need to wait for udevd, sysfs is read here */
+	if (udev)
+		mon = udev_monitor_new_from_netlink(udev, "kernel");
+	if (!mon || udev_monitor_filter_add_match_subsystem_devtype(mon, "usb", "usb_device") < 0 ||
+	    udev_monitor_enable_receiving(mon) < 0) {
+		fprintf(stderr, "dfuctl: cannot watch for USB devices through libudev: %s\n",
+			strerror(errno));
+		ret = EX_OSERR;
+		goto out;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = udev_monitor_get_fd(mon), .events = POLLIN };
+		long num = port_attr(usb_path, "devnum", 10), v, p;
+		long long left;
+		struct udev_device *dev;
+
+		/*
+		 * A device other than the old one: another device number, or
+		 * the port was seen empty (the number could come round again).
+		 */
+		if (num < 0) {
+			gone = 1;
+		} else if (num != (long)old_devnum || gone) {
+			v = port_attr(usb_path, "idVendor", 16);
+			p = port_attr(usb_path, "idProduct", 16);
+			/* both, and still the same device */
+			if (v >= 0 && p >= 0 && port_attr(usb_path, "devnum", 10) == num) {
+				*vid = (uint16_t)v;
+				*pid = (uint16_t)p;
+				*devnum = (unsigned int)num;
+				ret = EX_OK;
+				goto out;
+			}
+		}
+		left = end - now_ms();
+		if (left <= 0)
+			goto out;
+		if (poll(&pfd, 1, left > 250 ? 250 : (int)left) < 0 && errno != EINTR) {
+			fprintf(stderr, "dfuctl: waiting for USB port %s: %s\n", usb_path,
+				strerror(errno));
+			ret = EX_OSERR;
+			goto out;
+		}
+		while ((dev = udev_monitor_receive_device(mon)))
+			udev_device_unref(dev);
+	}
+out:
+	udev_monitor_unref(mon);
+	udev_unref(udev);
+	return ret;
 }
 
 static long long now_ms(void)

@@ -33,7 +33,52 @@ struct dfu_dev_desc {
 	int dfuse;
 	char dfuse_map[8192];	/* its lines: "ALT 0xSTART COUNT*SIZE PERMS NAME" */
 	int dfuse_leave;	/* sysfs dfuse_leave: 1, 0, or -1 when unknown */
+	/*
+	 * USB_DFU_DIALECT_* after dev_read_dialect(), -1 before. Apple's
+	 * SecureROM (USB_DFU_DIALECT_APPLE) identifies itself in serial.
+	 */
+	int dialect;
 };
+
+/*
+ * How the driver speaks to d: USB_DFU_IOCTL_GET_INFO's dialect on the node
+ * opened read-only (nothing is sent to the device), or, when the node
+ * cannot be opened (no permission), what sysfs shows: USB_DFU_DIALECT_DFUSE
+ * for a node with a memory map, USB_DFU_DIALECT_APPLE for Apple's DFU-mode
+ * IDs (05ac:1227, 05ac:1222) in DFU mode. Sets and returns d->dialect.
+ */
+int dev_read_dialect(struct dfu_dev_desc *d);
+
+/*
+ * An Apple device in recovery mode (05ac:1280-1283, not DFU: dfu.ko never
+ * binds it) or in DFU mode without a DFU node (dfu.ko's bind_apple=0, or
+ * unbound, so that irecovery can claim it).
+ */
+struct apple_usb {
+	char usb_path[64];	/* USB port, as sysfs names it: 1-1.2 */
+	char serial[384];	/* iSerialNumber: the identity fields */
+	uint16_t vid, pid;
+	unsigned int busnum, devnum;
+	char driver[32];	/* the driver of interface 0 ("usbfs": a libusb
+				 * program such as irecovery), "" for none */
+};
+
+/*
+ * The USB devices with Apple's DFU- or recovery-mode IDs that have no DFU
+ * node, sorted by USB path. Returns how many (0 too), or -1 with a
+ * message; *list is malloc'ed: free() it.
+ */
+int dev_list_apple(struct apple_usb **list);
+
+/*
+ * Wait up to timeout_ms for the USB port usb_path (1-1.2) to hold a device
+ * other than the one with device number old_devnum: one that re-enumerated
+ * after leaving the bus. Sleeps on kernel uevents, and looks at sysfs at
+ * least every 250 ms. Returns EX_OK with *vid, *pid and *devnum of the new
+ * device, EX_UNAVAILABLE on timeout, or EX_OSERR after a message.
+ */
+int dev_wait_port(const char *usb_path, unsigned int old_devnum, int timeout_ms,
+		  uint16_t *vid, uint16_t *pid, unsigned int *devnum);
 
 /* One line of the alt_names attribute: "N name". */
 struct dev_alt {
