@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <linux/usb/dfu.h>
 
+#include "apple.h"
 #include "commands.h"
 #include "detach.h"
 #include "dfuse.h"
@@ -63,7 +64,19 @@ static int do_info(int fd, const struct dfu_dev_desc *d)
 	       i.bmAttributes & USB_DFU_ATTR_CAN_UPLOAD ? " upload" : "",
 	       i.bmAttributes & USB_DFU_ATTR_MANIFESTATION_TOLERANT ? " manifestation-tolerant" : "",
 	       i.bmAttributes & USB_DFU_ATTR_WILL_DETACH ? " will-detach" : "");
-	printf("dialect:       %s\n", i.dialect == USB_DFU_DIALECT_DFUSE ? "ST DfuSe" : "DFU");
+	printf("dialect:       %s\n", i.dialect == USB_DFU_DIALECT_DFUSE ? "ST DfuSe" :
+	       i.dialect == USB_DFU_DIALECT_APPLE ? "Apple SecureROM (DFU mode)" : "DFU");
+	if (i.dialect == USB_DFU_DIALECT_APPLE) {
+		struct apple_id id;
+		char line[256];
+
+		apple_parse_serial(d->serial, &id);
+		printf("apple:         Apple device in DFU mode: %s\n",
+		       apple_id_str(&id, line, sizeof(line)));
+		printf("serial:        %s\n", d->serial);
+		printf("note:          the ROM boots only images signed for this device (its ECID); it has no upload and no detach\n");
+		return EX_OK;
+	}
 	if (i.dialect != USB_DFU_DIALECT_DFUSE && !d->dfuse)
 		return EX_OK;
 	printf("leave:         %s (sysfs dfuse_leave)\n", d->dfuse_leave == 0 ?
@@ -117,11 +130,18 @@ static int do_result(int fd, const char *node)
 	return r.error ? EX_IOERR : EX_OK;
 }
 
-static int do_detach(int fd, const struct dfu_dev_desc *d, const struct dev_filter *f,
+static int do_detach(int fd, struct dfu_dev_desc *d, const struct dev_filter *f,
 		     int ro_why)
 {
 	struct dfu_dev_desc dfu;
-	int ret = detach_and_wait(fd, d, f, ro_why, &dfu);
+	int ret;
+
+	if (dev_read_dialect(d) == USB_DFU_DIALECT_APPLE) {
+		fprintf(stderr, "dfuctl: %s is an Apple device in DFU mode already, and its ROM has no DFU_DETACH: it leaves DFU mode only by booting an image (dfuctl flash IMAGE %s), or when the device is restarted (its button sequence)\n",
+			d->node, d->node);
+		return EX_USAGE;
+	}
+	ret = detach_and_wait(fd, d, f, ro_why, &dfu);
 
 	if (ret == EX_OK)
 		printf("%s is in DFU mode now as %s\n", d->node, dfu.node);
@@ -170,9 +190,13 @@ int cmd_ctl(int argc, char **argv)
 		fd = open_dev(&d, O_RDONLY, &ret);
 	if (fd < 0)
 		return ret;
-	if (cmds[i].req)
+	if (cmds[i].req) {
 		ret = ioctl(fd, cmds[i].req) ? ctl_failed(&d, name, errno, ro_why) : EX_OK;
-	else if (!strcmp(name, "info"))
+		if (!ret && cmds[i].req == USB_DFU_IOCTL_ABORT &&
+		    dev_read_dialect(&d) == USB_DFU_DIALECT_APPLE)
+			fprintf(stderr, "%s: DFU_ABORT ended the Apple ROM's DFU session: the device leaves the bus and comes back in DFU mode as a new node (dfuctl list)\n",
+				d.node);
+	} else if (!strcmp(name, "info"))
 		ret = do_info(fd, &d);
 	else if (!strcmp(name, "status"))
 		ret = do_status(fd, d.node);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+#include <linux/usb/dfu.h>
 
 #include "commands.h"
 #include "progress.h"
@@ -84,6 +85,11 @@ int cmd_upload(int argc, char **argv)
 	ret = dev_select(&f, &d);
 	if (ret)
 		return ret;
+	if (dev_read_dialect(&d) == USB_DFU_DIALECT_APPLE) {
+		fprintf(stderr, "dfuctl: %s is an Apple device in DFU mode: its ROM has no upload (it only takes an image to boot, with dfuctl flash); nothing was read and %s was not created\n",
+			d.node, argv[optind]);
+		return EX_UNAVAILABLE;
+	}
 	in = open_dev(&d, O_RDONLY, &ret);
 	if (in < 0)
 		return ret;
