@@ -43,6 +43,7 @@ int cmd_flash(int argc, char **argv)
 		{ "require-suffix", no_argument, 0, 'r' },
 		{ "address", required_argument, 0, 'A' },
 		{ "stay", no_argument, 0, 's' },
+		{ "timeout", required_argument, 0, 't' },
 		SELECT_OPTIONS, { 0 }
 	};
 	struct flash_opts o = { 0 };
@@ -58,6 +59,14 @@ int cmd_flash(int argc, char **argv)
 		case 'q': o.quiet = 1; break;
 		case 'r': o.require_suffix = 1; break;
 		case 's': o.stay = 1; break;
+		case 't': {
+			uint64_t t;
+
+			if (parse_number(optarg, 86400, &t) || !t)
+				return usage_error("--timeout wants seconds, 1 to 86400");
+			o.timeout_s = (int)t;
+			break;
+		}
 		case 'A': {
 			uint64_t a;
 
@@ -74,7 +83,7 @@ int cmd_flash(int argc, char **argv)
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)
-		return usage_error("usage: dfuctl flash IMAGE [NODE] [--serial S] [--path P] [--device VID:PID[,VID:PID]] [--alt N|NAME] [--address ADDR] [--stay] [--detach] [--verify] [--require-suffix] [--quiet]");
+		return usage_error("usage: dfuctl flash IMAGE [NODE] [--serial S] [--path P] [--device VID:PID[,VID:PID]] [--alt N|NAME] [--address ADDR] [--stay] [--detach] [--verify] [--require-suffix] [--timeout SECONDS] [--quiet]");
 	o.filter.node = argv[optind + 1];
 	ret = load_image(argv[optind], &img, &len);
 	if (ret)

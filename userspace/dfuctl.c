@@ -17,7 +17,8 @@
 static const char usage_text[] =
 "usage: dfuctl COMMAND [ARGS]\n"
 "  list [--json]                 every DFU device: IDs, serial, mode, state, alt settings,\n"
-"                                and the memory map of ST DfuSe devices\n"
+"                                the memory map of ST DfuSe devices, the chip of Apple\n"
+"                                devices in DFU mode, and Apple devices in recovery mode\n"
 "  flash IMAGE [NODE]            check IMAGE, then download it; options:\n"
 "      --detach                  switch a run-time device to DFU mode first\n"
 "      --verify                  upload afterwards and compare (DfuSe: with --stay)\n"
@@ -27,6 +28,8 @@ static const char usage_text[] =
 "                                start of the alt's memory)\n"
 "      --stay                    DfuSe devices: stay in DFU mode at the end (root)\n"
 "      --require-suffix          refuse files without a DFU suffix\n"
+"      --timeout SECONDS         Apple devices in DFU mode: how long to wait for the device\n"
+"                                to come back after the image (default 30)\n"
 "      --quiet                   no progress\n"
 "  upload FILE [NODE] [--size BYTES] [--alt N|NAME] [--quiet]\n"
 "                                back up the device's image into a new FILE\n"

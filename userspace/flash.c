@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <linux/usb/dfu.h>
 
+#include "apple.h"
 #include "commands.h"
 #include "detach.h"
 #include "flash.h"
@@ -121,8 +122,12 @@ int flash_set_commit(int fd, const struct dfu_dev_desc *d, const struct flash_op
 	return errno_exit(err);
 }
 
+/*
+ * Write the image and commit it; *r gets USB_DFU_IOCTL_GET_RESULT's answer
+ * after the commit (zeroed when the driver gave none).
+ */
 static int download(const struct dfu_dev_desc *d, const uint8_t *img, size_t len,
-		    const struct flash_opts *o)
+		    const struct flash_opts *o, struct usb_dfu_result *res)
 {
 	size_t chunk = (size_t)(d->transfer_size ? d->transfer_size : 4096) * BLOCKS_PER_WRITE;
 	struct usb_dfu_result r;
@@ -130,6 +135,7 @@ static int download(const struct dfu_dev_desc *d, const uint8_t *img, size_t len
 	size_t done = 0;
 	int fd, ret, err, have_result;
 
+	memset(res, 0, sizeof(*res));
 	fd = open_dev(d, O_WRONLY, &ret);
 	if (fd < 0)
 		return ret;
@@ -167,6 +173,8 @@ static int download(const struct dfu_dev_desc *d, const uint8_t *img, size_t len
 	}
 	/* a device that left the bus to start its firmware has no result */
 	have_result = !ioctl(fd, USB_DFU_IOCTL_GET_RESULT, &r);
+	if (have_result)
+		*res = r;
 	if (close(fd)) {
 		err = errno;
 		fprintf(stderr, "\ndfuctl: %s: after the image was committed, close() failed: %s: %s\n",
@@ -267,9 +275,102 @@ static int dfuse_options(const struct dfu_dev_desc *d, const struct flash_opts *
 	return EX_USAGE;
 }
 
+/* The options that make no sense for Apple's ROM, and why: EX_USAGE, or EX_OK. */
+static int apple_options(const struct dfu_dev_desc *d, const struct flash_opts *o)
+{
+	const char *opt = NULL, *why = NULL;
+
+	if (o->verify) {
+		opt = "--verify";
+		why = "its ROM has no upload, so nothing can be read back; whether it booted the image is what dfuctl reports";
+	} else if (o->require_suffix || o->commit_suffix) {
+		opt = o->require_suffix ? "--require-suffix" : "commit = suffix";
+		why = "its images (IMG4) carry no DFU suffix: the driver appends the one the ROM wants";
+	} else if (o->has_address || o->stay) {
+		opt = o->has_address ? "--address" : "--stay";
+		why = "that is for ST DfuSe devices only";
+	}
+	if (!opt)
+		return EX_OK;
+	fprintf(stderr, "dfuctl: %s is an Apple device in DFU mode, and %s does not apply: %s; nothing was sent\n",
+		d->node, opt, why);
+	return EX_USAGE;
+}
+
+/*
+ * An Apple device in DFU mode (USB_DFU_DIALECT_APPLE): the image goes whole,
+ * as irecovery sends it, and the driver appends the ROM's suffix, ends the
+ * image and resets the port (USB_DFU_RESULT_LEFT). The ROM checks the
+ * image and leaves the bus: it comes back on the same port as 05ac:1281
+ * (recovery mode) when it booted the image, as 05ac:1227 when it rejected
+ * it. That is the outcome: EX_OK, EX_DATAERR, or EX_UNAVAILABLE when
+ * nothing comes back within o->timeout_s.
+ */
+static int flash_apple(const char *path, const uint8_t *file, size_t len,
+		       const struct dfu_dev_desc *d, const struct flash_opts *o)
+{
+	int wait_s = o->timeout_s ? o->timeout_s : FLASH_APPLE_WAIT_S, ret;
+	struct usb_dfu_result r;
+	struct image_info info;
+	struct image_ids ids;
+	struct apple_id id;
+	unsigned int devnum;
+	uint16_t vid, pid;
+	char who[256];
+
+	ret = apple_options(d, o);
+	if (ret)
+		return ret;
+	if (!len) {
+		fprintf(stderr, "dfuctl: %s: the file is empty; nothing was sent\n", path);
+		return EX_DATAERR;
+	}
+	ids.runtime_vid = ids.dfu_vid = d->vid;
+	ids.runtime_pid = ids.dfu_pid = d->pid;
+	if (image_check(file, len, &ids, &info) != IMAGE_NO_SUFFIX && info.has_suffix)
+		fprintf(stderr, "dfuctl: warning: %s ends in a DFU suffix (for %04x:%04x), which Apple's images do not have: it is sent whole, as irecovery sends it\n",
+			path, info.suffix.idVendor, info.suffix.idProduct);
+	apple_parse_serial(d->serial, &id);
+	fprintf(stderr, "%s: Apple device in DFU mode: %s\n", d->node,
+		apple_id_str(&id, who, sizeof(who)));
+	ret = download(d, file, len, o, &r);
+	if (ret)
+		return ret;
+	if (!(r.flags & USB_DFU_RESULT_LEFT))
+		fprintf(stderr, "dfuctl: warning: %s: the driver does not say that it reset the ROM in dfuMANIFEST-WAIT-RESET (no USB_DFU_RESULT_LEFT): is the loaded dfu.ko older than this dfuctl? Waiting for the device anyway\n",
+			d->node);
+	fprintf(stderr, "%s: image sent and the port reset; the ROM checks it now: waiting up to %d s for the device on USB port %s\n",
+		d->node, wait_s, d->usb_path);
+	ret = dev_wait_port(d->usb_path, d->devnum, wait_s * 1000, &vid, &pid, &devnum);
+	if (ret == EX_UNAVAILABLE) {
+		fprintf(stderr, "dfuctl: %s: no device came back on USB port %s within %d s after the image: see dmesg and lsusb. A device that shows nothing may run an image without USB, or be stuck: put it into DFU mode again (its button sequence) and flash again; --timeout SECONDS waits longer\n",
+			d->node, d->usb_path, wait_s);
+		return EX_UNAVAILABLE;
+	}
+	if (ret)
+		return ret;
+	switch (apple_mode_of(vid, pid)) {
+	case APPLE_RECOVERY:
+		fprintf(stderr, "%s: booted the image (now in recovery mode, %04x:%04x)\n", d->node,
+			vid, pid);
+		fprintf(stderr, "%s: recovery mode is not DFU and dfu.ko does not serve it: continue with irecovery or idevicerestore\n",
+			d->node);
+		return EX_OK;
+	case APPLE_DFU:
+		fprintf(stderr, "dfuctl: %s: rejected the image (back in DFU mode): the ROM boots only images signed for this device (ECID %s); use an image signed for it (idevicerestore gets them signed for the ECID)\n",
+			d->node, *id.ecid ? id.ecid : "unknown");
+		return EX_DATAERR;
+	default:
+		fprintf(stderr, "%s: booted the image: the ROM left DFU mode and the device is now %04x:%04x on USB port %s (neither DFU nor recovery mode)\n",
+			d->node, vid, pid, d->usb_path);
+		return EX_OK;
+	}
+}
+
 int flash_image(const char *path, const uint8_t *file, size_t len, const struct flash_opts *o)
 {
 	struct dfu_dev_desc d, rt;
+	struct usb_dfu_result res;
 	struct image_info info;
 	struct image_ids ids;
 	int fd, ret, later, ro_why;
@@ -282,6 +383,8 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 			d.node);
 		return EX_USAGE;
 	}
+	if (!strcmp(d.mode, "dfu") && dev_read_dialect(&d) == USB_DFU_DIALECT_APPLE)
+		return flash_apple(path, file, len, &d, o);
 	/* (a run-time device shows what it is after the detach) */
 	if (strcmp(d.mode, "runtime") && (ret = dfuse_options(&d, o)))
 		return ret;
@@ -328,7 +431,7 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 	 * Under the suffix policy the driver checks the suffix again and does
 	 * not send it; otherwise it is stripped here.
 	 */
-	ret = download(&d, file, o->commit_suffix ? len : info.payload_len, o);
+	ret = download(&d, file, o->commit_suffix ? len : info.payload_len, o, &res);
 	if (ret || !o->verify)
 		return ret;
 	if (!(d.attributes & USB_DFU_ATTR_CAN_UPLOAD)) {

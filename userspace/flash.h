@@ -28,7 +28,14 @@ struct flash_opts {
 	int has_address;		/* --address given: where a raw image goes */
 	uint32_t address;
 	int stay;			/* --stay: do not leave DFU mode at the end */
+	/*
+	 * Apple devices in DFU mode: seconds to wait for the device to come
+	 * back after the image (--timeout), 0 for FLASH_APPLE_WAIT_S
+	 */
+	int timeout_s;
 };
+
+#define FLASH_APPLE_WAIT_S	30
 
 /*
  * Flash the len bytes of file (its name is path, for messages) to the
