@@ -22,6 +22,7 @@
 #include <linux/usb/ch9.h>
 #include <linux/usb/raw_gadget.h>
 
+#include "apple.h"
 #include "fuzz.h"
 #include "gadget.h"
 #include "log.h"
@@ -190,8 +191,18 @@ static void build_descriptors(struct gadget *g)
 	const struct gadget_config *c = g->cfg;
 	int runtime = g->m->runtime_mode;
 	uint8_t *d = g->dev_desc, *p;
+	const uint8_t *func;
 	unsigned i;
 
+	if (g->m->apple) {	/* --apple: DFU or recovery mode */
+		apple_device_desc(g->m->apple, d);
+		g->conf_len = apple_config_desc(g->m->apple, g->conf_desc,
+						&func, &g->func_len);
+		if (g->func_len)
+			memcpy(g->func_desc, func, g->func_len);
+		g->func_get_len = g->func_len;
+		return;
+	}
 	memcpy(d, dev_tmpl, sizeof(dev_tmpl));
 	put16(d + 2, c->bcd_usb);	/* 1.00 on the STM32 ROM (--dfuse) */
 	put16(d + 8, c->vid);
@@ -235,7 +246,9 @@ static const uint8_t *string_desc_text(struct gadget *g, unsigned idx,
 		*len = sizeof(langs);
 		return langs;
 	}
-	if (idx == 1)
+	if (g->m->apple)
+		s = apple_string(g->m->apple, idx);
+	else if (idx == 1)
 		s = g->cfg->manufacturer;
 	else if (idx == 2)
 		s = g->cfg->product;
@@ -250,6 +263,8 @@ static const uint8_t *string_desc_text(struct gadget *g, unsigned idx,
 	} else if (idx - STR_FIRST_ALT < g->m->cfg.n_alts)
 		s = g->cfg->alt_names[idx - STR_FIRST_ALT];
 	else
+		return NULL;
+	if (!s)
 		return NULL;
 	n = strlen(s);
 	if (idx == 3 && g->cfg->serial_raw) {
@@ -600,6 +615,11 @@ static enum gadget_exit event_loop(struct gadget *g)
 			if (events & MODEL_EV_MODE)
 				build_descriptors(g);
 			notify(g, events);
+			/* --apple: the ROM leaves the bus after a reset in
+			 * dfuMANIFEST-WAIT-RESET and comes back as another
+			 * device (model_reattach()) */
+			if (events & MODEL_EV_REATTACH)
+				return GADGET_REATTACH;
 			break;
 		case DFU_EMU_EVENT_SUSPEND:
 		case DFU_EMU_EVENT_RESUME:
@@ -619,8 +639,10 @@ static enum gadget_exit event_loop(struct gadget *g)
 enum gadget_exit gadget_run(const struct gadget_config *cfg,
 			    struct dfu_model *m)
 {
-	static const struct timespec reattach_delay = {
-		0, REATTACH_DELAY_MS * 1000000L
+	unsigned away_ms = cfg->reattach_ms ? cfg->reattach_ms :
+			   REATTACH_DELAY_MS;
+	const struct timespec reattach_delay = {
+		away_ms / 1000, (away_ms % 1000) * 1000000L
 	};
 	struct gadget g;
 	enum gadget_exit ret = GADGET_FAILED;
@@ -673,7 +695,8 @@ enum gadget_exit gadget_run(const struct gadget_config *cfg,
 		if (ret != GADGET_REATTACH)
 			break;
 		/* WillDetach: off the bus for a moment, then a new session
-		 * on the same UDC with the DFU-mode descriptors. */
+		 * on the same UDC with the DFU-mode descriptors (--apple: as
+		 * the device the ROM comes back as). */
 		nanosleep(&reattach_delay, NULL);	/* EINTR: see *stop */
 		if (*cfg->stop) {
 			ret = GADGET_STOPPED;

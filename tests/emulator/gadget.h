@@ -41,6 +41,7 @@ struct gadget_config {
 	uint8_t protocol;	/* bInterfaceProtocol in DFU mode (--protocol) */
 	unsigned num_alts;	/* --alts N: alts named alt0.., 0: alt_names */
 	uint16_t dfu_pid;	/* --runtime: idProduct in DFU mode */
+	unsigned reattach_ms;	/* off the bus when leaving, 0: 200 ms */
 	enum gadget_func_desc func_desc;	/* --func-desc */
 	unsigned func_desc_len;	/* --func-desc len=N */
 

@@ -19,6 +19,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "apple.h"
 #include "fuzz.h"
 #include "gadget.h"
 #include "log.h"
@@ -140,6 +141,51 @@ static const char usage_text[] =
 "    dfuse_lost_bytes (silently not programmed), dfuse_bogus_state (bState\n"
 "    0x0f), erased=0x...,... (sectors in order); clrstatus, stray_clrstatus\n"
 "    and aborts are the model's\n"
+"Apple SecureROM DFU mode (the protocol reference, section 16):\n"
+"  --apple                  be an iPhone X's ROM in DFU mode, 05ac:1227\n"
+"                           (--vid/--pid change it): interface FE/01/00, no\n"
+"                           endpoints, 7-byte DFU 1.0 functional descriptor\n"
+"                           (attrs 0x01, detach 10, wTransferSize 2048);\n"
+"                           string 1 the nonces (NONC: SNON:), 2-4 \"Apple\n"
+"                           Inc.\", \"Apple Mobile Device (DFU Mode)\" and the\n"
+"                           identity (--serial; default CPID:8015 CPRV:11\n"
+"                           CPFM:03 SCEP:01 BDID:0E ECID:001A2B3C4D5E6F70\n"
+"                           IBFL:3C SRTG:[iBoot-3332.0.0.1.23]). DNLOAD\n"
+"                           appends (wValue ignored), over 2048 bytes\n"
+"                           stalls; GETSTATUS after a block: dfuDNLOAD-IDLE,\n"
+"                           bwPollTimeout 50. Zero-length DNLOAD: state 6;\n"
+"                           each GETSTATUS then moves it on: 7, 8. A USB\n"
+"                           reset in state 8 checks the last 16 bytes (the\n"
+"                           DFU suffix and its CRC), writes --out (what came\n"
+"                           in, without them) and leaves the bus: back 1.5 s\n"
+"                           later as 05ac:1281 (recovery mode: interface\n"
+"                           FE/01/02, one bulk OUT endpoint, no functional\n"
+"                           descriptor, class requests stall) when the\n"
+"                           image boots, else as a fresh 1227. A reset\n"
+"                           before state 8 is ignored. CLRSTATUS and ABORT\n"
+"                           leave the bus: back as a fresh 1227. UPLOAD,\n"
+"                           DETACH stall; stalls keep the state. Zero-length\n"
+"                           DNLOAD in dfuIDLE stalls, in states 6-8 does\n"
+"                           nothing; data DNLOAD in 6-8 stalls. Only --vid,\n"
+"                           --pid, --serial, --speed, --bcd-device,\n"
+"                           --mem-size (most bytes per session), --udc-*,\n"
+"                           --out, --stats, --ready, --verbose apply\n"
+"  --apple-accept FILE      boot only FILE (\"signed for this device\"): the\n"
+"                           bytes before the suffix must equal it (without:\n"
+"                           any image with a right suffix and CRC boots)\n"
+"  --apple-recovery         start as the 05ac:1281 recovery-mode device\n"
+"  --stats with --apple: apple_mode (dfu|recovery), apple_state (bState),\n"
+"    apple_dnloads (data DNLOADs) and apple_received (bytes, suffix included)\n"
+"    of the last session that sent data (zeroed by its first data DNLOAD),\n"
+"    apple_max_dnload and apple_last_dnload (wLength of nonzero DNLOADs,\n"
+"    stalled ones too), apple_zlp (zero-length DNLOADs), apple_suffix_ok,\n"
+"    apple_crc (the dwCRC received, 0x%08x), apple_crc_ok (0/1, at the last\n"
+"    reset in state 8), apple_resets_state8, apple_resets_early (resets\n"
+"    before state 8 after a class request since the device came on the bus;\n"
+"    the enumeration's own are not), apple_resets (all), apple_boots,\n"
+"    apple_rejects, apple_sessions_ended (CLRSTATUS, ABORT), apple_stalls,\n"
+"    apple_getstatus, apple_reattaches (times back on the bus). Counters add\n"
+"    up over the emulator's life; no other keys\n"
 "Fuzzing the host driver:\n"
 "  --fuzz SEED              random descriptors, answers, stalls, delays and\n"
 "                           disconnects, drawn from SEED; the device comes\n"
@@ -174,6 +220,13 @@ static const struct dfuse_profile *dfuse_profile;
 static struct dfuse dfuse_dev;
 static struct dfuse_options dfuse_opts;
 static int dfuse_blank;
+
+/* --apple: the SecureROM, and the signed image it boots */
+static int opt_apple, have_vid, have_pid, have_serial;
+static struct apple apple_dev;
+static struct apple_config apple_cfg;
+static const char *opt_apple_accept;
+static uint8_t *apple_accept;
 
 static sigjmp_buf stop_env;
 static volatile sig_atomic_t stop_flag, fetch_waiting;
@@ -360,6 +413,8 @@ static void parse_args(int argc, char **argv)
 		{ "dfuse-write-ms", 1, 0, 259 },
 		{ "dfuse-blank", 0, 0, 260 }, { "dfuse-protected", 0, 0, 261 },
 		{ "dfuse-layout", 1, 0, 262 },
+		{ "apple", 0, 0, 263 }, { "apple-accept", 1, 0, 264 },
+		{ "apple-recovery", 0, 0, 265 },
 		{ "fuzz", 1, 0, 'Z' }, { "fuzz-ms", 1, 0, 'R' },
 		{ "verbose", 0, 0, 'w' }, { "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 }
@@ -381,8 +436,14 @@ static void parse_args(int argc, char **argv)
 				usage("bad value for --%s", o);
 			gcfg.high_speed = !strcmp(optarg, "high");
 			break;
-		case 'V': gcfg.vid = number(o, optarg, 1, 0, 0xffff); break;
-		case 'P': gcfg.pid = number(o, optarg, 1, 0, 0xffff); break;
+		case 'V':
+			gcfg.vid = number(o, optarg, 1, 0, 0xffff);
+			have_vid = 1;
+			break;
+		case 'P':
+			gcfg.pid = number(o, optarg, 1, 0, 0xffff);
+			have_pid = 1;
+			break;
 		case 'B':
 			gcfg.bcd_device = number(o, optarg, 1, 0, 0xffff);
 			break;
@@ -391,6 +452,7 @@ static void parse_args(int argc, char **argv)
 			 * device by: UTF-16, not the GD32's raw bytes */
 			gcfg.serial = optarg;
 			gcfg.serial_raw = 0;
+			have_serial = 1;
 			break;
 		case 't':
 			mcfg.transfer_size = number(o, optarg, 0, 1, 0xffff);
@@ -535,6 +597,9 @@ static void parse_args(int argc, char **argv)
 		case 262:
 			dfuse_layout(optarg, argc, argv);
 			break;
+		case 263: opt_apple = 1; break;
+		case 264: opt_apple_accept = optarg; break;
+		case 265: apple_cfg.recovery = 1; break;
 		case 'w': emu_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -545,6 +610,11 @@ static void parse_args(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage("unexpected argument '%s'", argv[optind]);
+	if ((opt_apple_accept || apple_cfg.recovery) && !opt_apple)
+		usage("--apple-accept and --apple-recovery need --%s", "apple");
+	if (opt_apple && (dfuse_profile || opt_fuzz || mcfg.runtime))
+		usage("--apple does not combine with --%s",
+		      dfuse_profile ? "dfuse" : opt_fuzz ? "fuzz" : "runtime");
 	if (dfuse_profile && (mcfg.n_alts != dfuse_profile->n_alts ||
 			      gcfg.num_alts || opt_fuzz))
 		usage("--dfuse %s takes its alt settings from its profile "
@@ -662,6 +732,42 @@ static void load_image(uint8_t **data, size_t *len)
 	if (!*data || fread(*data, 1, *len, f) != *len)
 		usage("cannot read --image %s", opt_image);
 	fclose(f);
+}
+
+/* --apple: the SecureROM's identity and the --apple-accept file. */
+static void start_apple(void)
+{
+	struct stat st;
+	FILE *f;
+
+	apple_cfg.vid = have_vid ? gcfg.vid : APPLE_VID;
+	apple_cfg.pid = have_pid ? gcfg.pid : APPLE_PID_DFU;
+	apple_cfg.bcd_device = gcfg.bcd_device;
+	apple_cfg.bcd_usb = gcfg.bcd_usb;
+	apple_cfg.high_speed = gcfg.high_speed;
+	apple_cfg.serial = have_serial ? gcfg.serial :
+		"CPID:8015 CPRV:11 CPFM:03 SCEP:01 BDID:0E "
+		"ECID:001A2B3C4D5E6F70 IBFL:3C SRTG:[iBoot-3332.0.0.1.23]";
+	/* a 32-byte AP nonce and a 20-byte SEP nonce */
+	apple_cfg.nonces =
+		"NONC:5A1E7C0D3B9F24680ACE13579BDF02468ACE13579BDF0246"
+		"8ACE13579BDF0246 SNON:0123456789ABCDEF0123456789ABCDEF01234567";
+	apple_cfg.mem_size = mcfg.mem_size;
+	if (opt_apple_accept) {
+		f = fopen(opt_apple_accept, "rb");
+		if (!f || fstat(fileno(f), &st) || !S_ISREG(st.st_mode))
+			usage("cannot read --apple-accept %s", opt_apple_accept);
+		apple_cfg.accept_len = (size_t)st.st_size;
+		apple_accept = malloc(apple_cfg.accept_len + 1);
+		if (!apple_accept || fread(apple_accept, 1,
+					   apple_cfg.accept_len, f) !=
+				     apple_cfg.accept_len)
+			usage("cannot read --apple-accept %s", opt_apple_accept);
+		fclose(f);
+		apple_cfg.accept = apple_accept;
+		apple_cfg.have_accept = 1;
+	}
+	apple_init(&apple_dev, &apple_cfg);
 }
 
 /* SIGTERM/SIGINT: while the loop waits in EVENT_FETCH, leave it at once
@@ -804,6 +910,11 @@ int main(int argc, char **argv)
 	model_init(&model, &mcfg, image, image_len);
 	if (dfuse_profile)
 		model.dfuse = &dfuse_dev;
+	if (opt_apple) {
+		start_apple();
+		model.apple = &apple_dev;
+		gcfg.reattach_ms = APPLE_AWAY_MS;
+	}
 	write_stats();
 
 	catch_signal(SIGTERM, on_signal);
@@ -821,6 +932,10 @@ int main(int argc, char **argv)
 		dfuse_free(&dfuse_dev);
 	}
 	model_free(&model);
+	if (opt_apple) {
+		apple_free(&apple_dev);
+		free(apple_accept);
+	}
 	emu_log("exit (%s)", ret == GADGET_FAILED ? "error" :
 		ret == GADGET_DISCONNECT ? "disconnect" : "signal");
 	return ret == GADGET_FAILED ? 1 : 0;

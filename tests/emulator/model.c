@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apple.h"
 #include "log.h"
 #include "model.h"
 
@@ -394,6 +395,10 @@ void model_data(struct dfu_model *m, const uint8_t *data, size_t len,
 	unsigned long index;
 	unsigned i;
 
+	if (m->apple) {
+		apple_data(m->apple, data, len, r);
+		return;
+	}
 	memset(r, 0, sizeof(*r));
 	r->action = MODEL_ACK;
 	if (m->state == DFU_IDLE) {	/* a new download starts */
@@ -722,6 +727,11 @@ void model_request(struct dfu_model *m, uint8_t bmRequestType,
 	int in = (bmRequestType & 0x80) != 0;
 	unsigned long count;
 
+	if (m->apple) {
+		apple_request(m->apple, bmRequestType, bRequest, wValue,
+			      wLength, r);
+		return;
+	}
 	memset(r, 0, sizeof(*r));
 	r->action = MODEL_ACK;
 	run_timers(m, now_us, r);
@@ -848,6 +858,8 @@ unsigned model_usb_reset(struct dfu_model *m, int disconnect,
 {
 	int was_wait_reset = m->state == DFU_MANIFEST_WAIT_RESET;
 
+	if (m->apple)
+		return apple_usb_reset(m->apple, disconnect);
 	if (!disconnect)
 		m->st.resets++;
 	if (m->runtime_mode) {
@@ -881,6 +893,8 @@ unsigned model_suspend(struct dfu_model *m)
  * manifestation runs its new firmware (run-time mode, with --runtime). */
 unsigned model_reattach(struct dfu_model *m)
 {
+	if (m->apple)
+		return apple_reattach(m->apple);
 	return switch_mode(m, !m->runtime_mode && m->cfg.runtime);
 }
 
@@ -891,6 +905,10 @@ void model_image(const struct dfu_model *m, const uint8_t **data,
 		dfuse_image(m->dfuse, data, len);
 		return;
 	}
+	if (m->apple) {
+		apple_image(m->apple, data, len);
+		return;
+	}
 	*data = m->mem;
 	*len = m->mem_len;
 }
@@ -899,6 +917,10 @@ void model_write_stats(const struct dfu_model *m, FILE *f)
 {
 	const struct model_stats *s = &m->st;
 
+	if (m->apple) {
+		apple_write_stats(m->apple, f);
+		return;
+	}
 	fprintf(f, "state=%d\nstatus=%u\nmanifests=%lu\nimage_bytes=%lu\n"
 		"dnload_requests=%lu\nblocks=%lu\nearly_polls=%lu\n"
 		"aborts=%lu\nclrstatus=%lu\nset_interface=%lu\nalt=%u\n"

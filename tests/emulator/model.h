@@ -19,6 +19,8 @@
 
 #include "dfuse.h"
 
+struct apple;	/* apple.h */
+
 /* bRequest values of the DFU class requests. */
 enum dfu_request {
 	DFU_DETACH = 0,
@@ -156,6 +158,9 @@ struct dfu_model {
 	/* --dfuse: the DfuSe dialect and its memory (owned by the caller);
 	 * NULL for plain DFU 1.1. */
 	struct dfuse *dfuse;
+	/* --apple: the SecureROM answers everything instead (apple.h, owned
+	 * by the caller); NULL otherwise. */
+	struct apple *apple;
 
 	uint8_t reply[6];
 	uint8_t *pad;		/* --upload-full frames, transfer_size bytes */
