@@ -104,6 +104,54 @@ int dfu_apple_manifest(struct dfu_dev *dfu, u32 block)
 	return i == DFU_APPLE_MANIFEST_POLLS ? -ETIMEDOUT : -EIO;
 }
 
+/* A short bound for requests to a ROM that is leaving the bus */
+#define DFU_APPLE_ABORT_TIMEOUT_MS	1000
+
+/**
+ * dfu_apple_abort() - end the ROM's DFU session, and with it the image
+ * @dfu: the device
+ *
+ * DFU_ABORT makes the ROM drop what it received, leave the bus and come
+ * back in DFU mode, from any state: a partial image, or a whole one short
+ * of its reset, is then never booted. Not killable, as a dying writer
+ * calls it; the answer, if any, is not waited for.
+ *
+ * Context: process; io_mutex held.
+ */
+void dfu_apple_abort(struct dfu_dev *dfu)
+{
+	dfu_request_timeout(dfu, DFU_ABORT, 0, NULL, 0,
+			    DFU_APPLE_ABORT_TIMEOUT_MS, false);
+}
+
+/**
+ * dfu_apple_prepare() - check that the ROM waits for an image
+ * @dfu: the device
+ *
+ * A ROM that another program left in the middle of an image (or in
+ * dfuERROR) is not resumed: its session is ended (dfu_apple_abort()), and
+ * it comes back in DFU mode as a new node.
+ *
+ * Context: process; io_mutex held.
+ * Return: 0 in dfuIDLE; -ENODEV after ending a session; or a transfer
+ * error.
+ */
+int dfu_apple_prepare(struct dfu_dev *dfu)
+{
+	struct usb_dfu_status st;
+	int ret;
+
+	ret = dfu_get_status(dfu, &st);
+	if (ret)
+		return ret;
+	if (st.bState == USB_DFU_STATE_DFU_IDLE)
+		return 0;
+	dev_err(&dfu->dev, "the ROM is in %s (%s), not dfuIDLE: its DFU session is ended, and it comes back in DFU mode as a new node\n",
+		dfu_state_name(st.bState), dfu_status_name(st.bStatus));
+	dfu_apple_abort(dfu);
+	return -ENODEV;
+}
+
 /*
  * The value of KEY:VALUE in the ROM's serial number string, up to the next
  * space; "?" when the field is missing or has bytes a log line must not.

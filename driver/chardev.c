@@ -101,10 +101,9 @@ static void dfu_leave(struct dfu_dev *dfu)
 		/*
 		 * The device lock was busy (usbfs, hub_wq) for the second
 		 * usb_lock_device_for_reset() waits: usbcore's work item
-		 * resets the device once it is free. Apple's ROM leaves the
-		 * bus as the reset ends: any error is that.
+		 * resets the device once it is free.
 		 */
-		if (ret && ret != -ENODEV && !dfu_apple(dfu)) {
+		if (ret && ret != -ENODEV) {
 			dev_warn(&dfu->dev, "reset after manifestation failed (%d), queued\n",
 				 ret);
 			usb_queue_reset_device(dfu->intf);

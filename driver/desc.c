@@ -113,9 +113,6 @@ static unsigned int dfu_count_endpoints(struct usb_interface *intf)
 	return n;
 }
 
-/* The largest block Apple's ROM takes: a longer DFU_DNLOAD stalls. */
-#define DFU_APPLE_TRANSFER_SIZE	2048
-
 /*
  * Apple's SecureROM in DFU mode has protocol 0 and a 7-byte DFU 1.0
  * descriptor (protocol reference, section 16); its IDs in another shape
@@ -159,10 +156,12 @@ int dfu_parse_descriptors(struct dfu_dev *dfu, struct usb_interface *intf)
 	struct usb_host_interface *cur = intf->cur_altsetting;
 	const struct usb_dfu_functional_descriptor *desc;
 	struct usb_dfu_info *info = &dfu->info;
+	unsigned int endpoints;
 
-	if (dfu_count_endpoints(intf) && !(dfu->quirks & DFU_QUIRK_ENDPOINTS)) {
+	endpoints = dfu_count_endpoints(intf);
+	if (endpoints && !(dfu->quirks & DFU_QUIRK_ENDPOINTS)) {
 		dev_info(&intf->dev, "interface %u has %u endpoints: not DFU, which uses the control pipe only; left alone\n",
-			 cur->desc.bInterfaceNumber, dfu_count_endpoints(intf));
+			 cur->desc.bInterfaceNumber, endpoints);
 		return -ENODEV;
 	}
 	if (dfu_find_functional(intf, &desc))

@@ -378,7 +378,11 @@ int dfu_dfuse_ioctl(struct dfu_stream *s, unsigned int cmd, const void *arg);
 int dfu_dfuse_learn(struct dfu_dev *dfu, unsigned int timeout_ms);
 
 /* apple.c */
+/* The largest block Apple's ROM takes: a longer DFU_DNLOAD stalls. */
+#define DFU_APPLE_TRANSFER_SIZE	2048
 void dfu_apple_suffix(u8 *out, u32 crc);
+void dfu_apple_abort(struct dfu_dev *dfu);
+int dfu_apple_prepare(struct dfu_dev *dfu);
 int dfu_apple_manifest(struct dfu_dev *dfu, u32 block);
 void dfu_apple_log(struct dfu_dev *dfu);
 

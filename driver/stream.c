@@ -53,11 +53,18 @@ int dfu_stream_told(struct dfu_stream *s, int ret)
 	return ret;
 }
 
-/* Give up the transfer and return the device to dfuIDLE. */
+/*
+ * Give up the transfer and return the device to dfuIDLE; Apple's ROM
+ * ends its session instead, dropping the image.
+ */
 static int dfu_stream_cancel(struct dfu_stream *s, int err)
 {
-	if (!dfu_gone(s->dfu))
-		dfu_stop(s->dfu);
+	struct dfu_dev *dfu = s->dfu;
+
+	if (!dfu_gone(dfu) && dfu_apple(dfu))
+		dfu_apple_abort(dfu);
+	else if (!dfu_gone(dfu))
+		dfu_stop(dfu);
 	return dfu_stream_finish(s, err);
 }
 
@@ -65,6 +72,8 @@ static int dfu_stream_cancel(struct dfu_stream *s, int err)
  * A transfer failed. When the device reported the error it stays as it is,
  * in dfuERROR with its bStatus for the user to read; when the host gave up
  * (signal, refused image, bad buffer) the device is told with DFU_ABORT.
+ * Apple's ROM is told in every case: a ROM left holding the image could
+ * boot it at the next USB reset.
  */
 int dfu_stream_fail(struct dfu_stream *s, int err)
 {
@@ -76,6 +85,8 @@ int dfu_stream_fail(struct dfu_stream *s, int err)
 	case -ENODATA:
 		return dfu_stream_cancel(s, err);
 	default:
+		if (dfu_apple(s->dfu))
+			return dfu_stream_cancel(s, err);
 		return dfu_stream_finish(s, err);
 	}
 }
@@ -113,7 +124,7 @@ int dfu_stream_begin(struct dfu_stream *s, bool upload, u64 pos)
 	s->pos = pos;
 	s->start = ktime_get();
 	WRITE_ONCE(dfu->owner, s);
-	ret = dfu_prepare(dfu, s->alt);
+	ret = dfu_apple(dfu) ? dfu_apple_prepare(dfu) : dfu_prepare(dfu, s->alt);
 	if (!ret && dfu->dfuse) {
 		dfu_dfuse_begin(dfu, !upload && !s->dfuse_erased);
 		s->dfuse_erased |= !upload;
@@ -414,9 +425,10 @@ static int dfu_stream_apple_end(struct dfu_stream *s)
 		return dfu_stream_fail(s, ret);
 	s->bytes -= DFU_SUFFIX_LEN;	/* bytes of the image, as for others */
 	ret = dfu_apple_manifest(dfu, s->block);
-	if (!ret)
-		s->flags |= USB_DFU_RESULT_LEFT;
-	return dfu_stream_finish(s, ret);
+	if (ret)
+		return dfu_stream_fail(s, ret);
+	s->flags |= USB_DFU_RESULT_LEFT;
+	return dfu_stream_finish(s, 0);
 }
 
 /* Check the suffix, send the rest and the zero-length DFU_DNLOAD, manifest. */

@@ -185,8 +185,9 @@ struct usb_dfu_info {
  * zero-length DFU_DNLOAD), and answered dfuMANIFEST or left the bus.
  * Without it (the sysfs attribute dfuse_leave is 0) the device stays in
  * its bootloader, in dfuIDLE.
- * Apple: the ROM reached dfuMANIFEST-WAIT-RESET and its port was reset;
- * it checks the image now, and leaves the bus whatever it finds.
+ * Apple: the ROM reached dfuMANIFEST-WAIT-RESET, and the driver resets
+ * its port as the call that committed returns; the ROM then checks the
+ * image, and leaves the bus whatever it finds.
  */
 #define USB_DFU_RESULT_LEFT			0x08
 
