@@ -3,15 +3,22 @@
  * dfuctl_test - the userspace helper against emulated devices: list,
  * image validation before anything reaches the device, device selection,
  * alt settings, verify, detach, upload, recovery, commit policies,
- * write access for control requests, sysexits codes.
+ * write access for control requests, sysexits codes; ST DfuSe devices;
+ * Apple devices in DFU mode (the chip in list and info, flash and the way
+ * the ROM went) and in recovery mode.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -817,6 +824,403 @@ TEST(dfuse_two_targets_need_root)
 	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " flash %s %s --verify 2>/tmp/dfuctl.err", dfu, e.node));
 	EXPECT_EQ(0, run_sh("grep -q -- '--verify.*add --stay' /tmp/dfuctl.err"));
 	EXPECT_EQ(0, dnloads_after_stop(&e));
+}
+
+/*
+ * Apple devices (dfu-emu --apple, the SecureROM in DFU mode, 05ac:1227).
+ * Each device gets the ROM's identity string as its serial number, with
+ * an ECID of its own, by which it is found (emu_start()'s short serial
+ * would not be an identity).
+ */
+#define APPLE_ROM	"iBoot-3332.0.0.1.23"
+#define APPLE_EXTRA	6
+
+struct apple_emu {
+	struct emu e;		/* pid, dir (stats, image), node and sysfs */
+	char ecid[17];
+	char serial[160];
+	char usb[32];		/* the USB port: 1-1 */
+};
+
+static const char *emu_bin(void)
+{
+	const char *p = getenv("DFU_EMU");
+
+	return p ? p : "/payload/dfu-emu";
+}
+
+/* The sysfs file of the first entry in dir whose file "serial" reads serial. */
+static int find_by_serial(const char *dir, const char *sub, const char *serial,
+			  char *name, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[512], buf[256];
+	int found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s", dir, de->d_name, sub);
+		if (read_sysfs(path, buf, sizeof(buf)) || strcmp(buf, serial))
+			continue;
+		snprintf(name, len, "%.30s", de->d_name);
+		found = 1;
+	}
+	closedir(d);
+	return found;
+}
+
+/* The node of a's device, if it has one now: fills a->e.node and sysfs. */
+static int apple_find_node(struct apple_emu *a)
+{
+	char name[64];
+
+	if (!find_by_serial("/sys/class/dfu", "device/../serial", a->serial, name, sizeof(name)))
+		return 0;
+	snprintf(a->e.node, sizeof(a->e.node), "/dev/%.16s", name);
+	snprintf(a->e.sysfs, sizeof(a->e.sysfs), "/sys/class/dfu/%.16s", name);
+	return !access(a->e.node, F_OK);
+}
+
+/* The USB port of a's device (enumerated, node or not), into a->usb. */
+static int apple_find_usb(struct apple_emu *a)
+{
+	return find_by_serial("/sys/bus/usb/devices", "serial", a->serial, a->usb,
+			      sizeof(a->usb)) && !strchr(a->usb, ':');
+}
+
+/*
+ * Start dfu-emu --apple with up to APPLE_EXTRA more arguments
+ * (NULL-terminated) and wait for its node (want_node), or for its USB
+ * device and, half a second later, still no node. Returns 0, or -1.
+ */
+static int apple_start(struct apple_emu *a, int want_node, ...)
+{
+	static unsigned int counter;
+	char out[96], stats[96], *argv[16 + APPLE_EXTRA];
+	int argc = 0, tries, waited, status;
+	va_list ap;
+	char *arg;
+
+	memset(a, 0, sizeof(*a));
+	snprintf(a->ecid, sizeof(a->ecid), "00D%05X%08X", getpid() & 0xfffff, counter++);
+	snprintf(a->serial, sizeof(a->serial),
+		 "CPID:8015 CPRV:11 CPFM:03 SCEP:01 BDID:0E ECID:%s IBFL:3C SRTG:[" APPLE_ROM "]",
+		 a->ecid);
+	snprintf(a->e.serial, sizeof(a->e.serial), "A%.16s", a->ecid);
+	snprintf(a->e.dir, sizeof(a->e.dir), "/tmp/emu-apple-%s", a->ecid);
+	mkdir(a->e.dir, 0755);
+	snprintf(out, sizeof(out), "%s/image", a->e.dir);
+	snprintf(stats, sizeof(stats), "%s/stats", a->e.dir);
+	argv[argc++] = (char *)emu_bin();
+	argv[argc++] = "--apple";
+	argv[argc++] = "--serial";
+	argv[argc++] = a->serial;
+	argv[argc++] = "--out";
+	argv[argc++] = out;
+	argv[argc++] = "--stats";
+	argv[argc++] = stats;
+	va_start(ap, want_node);
+	while ((arg = va_arg(ap, char *)) && argc < 8 + APPLE_EXTRA)
+		argv[argc++] = arg;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	/* the UDC may still be held by the previous test's device */
+	for (tries = 0; tries < 50; tries++) {
+		a->e.pid = fork();
+		if (!a->e.pid) {
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			execv(argv[0], argv);
+			perror(argv[0]);
+			_exit(127);
+		}
+		for (waited = 0; waited < 20000; waited += 10) {
+			if (want_node && apple_find_node(a) && apple_find_usb(a))
+				return 0;
+			if (!want_node && apple_find_usb(a)) {
+				sleep_ms(500);
+				return apple_find_node(a) ? -1 : 0;
+			}
+			if (waitpid(a->e.pid, &status, WNOHANG) == a->e.pid) {
+				a->e.pid = 0;
+				break;
+			}
+			sleep_ms(10);
+		}
+		if (a->e.pid) {
+			fprintf(stderr, "# no %s for ECID %s after 20 s\n",
+				want_node ? "/dev/dfu node" : "USB device", a->ecid);
+			emu_stop(&a->e);
+			return -1;
+		}
+		sleep_ms(100);
+	}
+	fprintf(stderr, "# %s --apple keeps exiting before enumeration\n", argv[0]);
+	return -1;
+}
+
+/* Wait up to timeout_ms for a's device to have a node again (back in DFU mode). */
+static int apple_wait_node(struct apple_emu *a, int timeout_ms)
+{
+	int waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 10) {
+		if (apple_find_node(a))
+			return 0;
+		sleep_ms(10);
+	}
+	return -1;
+}
+
+/* Show the file on stderr (a failed check's context). */
+static void show(const char *path)
+{
+	run_sh("sed 's/^/# /' %s >&2", path);
+}
+
+FIXTURE(apple) {
+	struct apple_emu a;
+};
+
+FIXTURE_SETUP(apple)
+{
+	memset(&self->a, 0, sizeof(self->a));
+}
+
+FIXTURE_TEARDOWN(apple)
+{
+	emu_stop(&self->a.e);
+	if (set_param("bind_apple", "Y"))
+		fprintf(stderr, "# could not set bind_apple back to Y\n");
+}
+
+/*
+ * list, list --json and info show the chip the ROM's serial names; upload,
+ * detach and flash options that make no sense are refused with what to
+ * do, and none of it sends a request that changes the ROM's state.
+ */
+TEST_F_TIMEOUT(apple, list_info_and_refusals, 90)
+{
+	struct apple_emu *a = &self->a;
+	const char *f = "/tmp/dfuctl-apple-x.bin";
+	unsigned char *img = make_pattern_file(f, 100, 40);
+	long getstatus;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, apple_start(a, 1, NULL));
+	getstatus = emu_stat(&a->e, "apple_getstatus");
+	EXPECT_EQ(0, run_sh(DFUCTL " list > /tmp/dfuctl.out"));
+	EXPECT_EQ(0, run_sh("grep -qF '%s  05ac:1227  serial \"%s\"  dfu mode, ' /tmp/dfuctl.out",
+			    a->e.node, a->serial)) {
+		show("/tmp/dfuctl.out");
+	}
+	EXPECT_EQ(0, run_sh("grep -qxF '    Apple device in DFU mode: CPID 8015, BDID 0E, ECID %s, ROM " APPLE_ROM "' /tmp/dfuctl.out",
+			    a->ecid)) {
+		show("/tmp/dfuctl.out");
+	}
+	EXPECT_EQ(0, run_sh(DFUCTL " list --json > /tmp/dfuctl.out"));
+	EXPECT_EQ(0, run_sh("grep -qF '\"dialect\": \"apple\", \"apple\": {\"mode\": \"dfu\", \"cpid\": \"8015\", \"bdid\": \"0E\", \"ecid\": \"%s\", \"rom\": \"" APPLE_ROM "\"}' /tmp/dfuctl.out",
+			    a->ecid)) {
+		show("/tmp/dfuctl.out");
+	}
+	EXPECT_EQ(0, run_sh(DFUCTL " info %s > /tmp/dfuctl.out", a->e.node));
+	EXPECT_EQ(0, run_sh("grep -q '^dialect: *Apple SecureROM (DFU mode)$' /tmp/dfuctl.out &&"
+			    " grep -qF 'Apple device in DFU mode: CPID 8015, BDID 0E, ECID %s, ROM " APPLE_ROM "' /tmp/dfuctl.out",
+			    a->ecid)) {
+		show("/tmp/dfuctl.out");
+	}
+
+	/* no upload: refused before the backup file is made */
+	unlink("/tmp/dfuctl-apple-backup.bin");
+	EXPECT_EQ(EX_UNAVAILABLE, run_sh(DFUCTL " upload /tmp/dfuctl-apple-backup.bin %s 2>/tmp/dfuctl.err",
+					 a->e.node));
+	EXPECT_EQ(0, run_sh("grep -q 'Apple device in DFU mode: its ROM has no upload' /tmp/dfuctl.err")) {
+		show("/tmp/dfuctl.err");
+	}
+	EXPECT_NE(0, access("/tmp/dfuctl-apple-backup.bin", F_OK));
+	/* no DETACH: it is in DFU mode, and leaves it only with an image */
+	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " detach %s 2>/tmp/dfuctl.err", a->e.node));
+	EXPECT_EQ(0, run_sh("grep -q 'its ROM has no DFU_DETACH' /tmp/dfuctl.err")) {
+		show("/tmp/dfuctl.err");
+	}
+	/* options without a meaning here, and an empty image */
+	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " flash %s %s --verify 2>/tmp/dfuctl.err", f, a->e.node));
+	EXPECT_EQ(0, run_sh("grep -q -- '--verify does not apply: its ROM has no upload' /tmp/dfuctl.err")) {
+		show("/tmp/dfuctl.err");
+	}
+	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " flash %s %s --require-suffix 2>/dev/null", f, a->e.node));
+	EXPECT_EQ(EX_DATAERR, run_sh(": > /tmp/empty.bin; " DFUCTL " flash /tmp/empty.bin %s 2>/tmp/dfuctl.err",
+				     a->e.node));
+	EXPECT_EQ(0, run_sh("grep -q 'the file is empty; nothing was sent' /tmp/dfuctl.err"));
+	/* nothing reached the ROM but what reading the state takes */
+	EXPECT_EQ(getstatus, emu_stat(&a->e, "apple_getstatus"));
+	EXPECT_EQ(0, emu_stat(&a->e, "apple_dnloads"));
+	EXPECT_EQ(0, emu_stat(&a->e, "apple_stalls"));
+	EXPECT_EQ(0, emu_stat(&a->e, "apple_sessions_ended"));
+	EXPECT_EQ(0, emu_stat(&a->e, "apple_resets_early"));
+	free(img);
+}
+
+/*
+ * flash: the ROM boots the image and comes back in recovery mode
+ * (05ac:1281), which dfuctl reports (exit 0); the ROM got the file
+ * itself, with no DFU suffix of dfuctl's. Then list shows the device in
+ * recovery mode, with no node, and which tools serve it.
+ */
+TEST_F_TIMEOUT(apple, flash_boots, 120)
+{
+	struct apple_emu *a = &self->a;
+	const char *f = "/tmp/dfuctl-apple.img4";
+	unsigned char *img = make_pattern_file(f, 5000, 41);
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, apple_start(a, 1, NULL));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash %s %s 2>/tmp/dfuctl.err", f, a->e.node)) {
+		show("/tmp/dfuctl.err");
+	}
+	EXPECT_EQ(0, run_sh("grep -qF '%s: booted the image (now in recovery mode, 05ac:1281)' /tmp/dfuctl.err",
+			    a->e.node)) {
+		show("/tmp/dfuctl.err");
+	}
+	EXPECT_EQ(0, run_sh("grep -q 'use irecovery or idevicerestore\\|continue with irecovery or idevicerestore' /tmp/dfuctl.err"));
+	EXPECT_EQ(1, emu_wait_stat(&a->e, "apple_boots", 1, 5000));
+	EXPECT_EQ(0, emu_stat(&a->e, "apple_rejects"));
+	EXPECT_EQ(1, emu_stat(&a->e, "apple_resets_state8"));
+	EXPECT_TRUE(emu_has_image(&a->e, img, 5000));
+	/* recovery mode: no node, listed with what to use */
+	EXPECT_FALSE(apple_find_node(a));
+	EXPECT_EQ(0, run_sh(DFUCTL " list > /tmp/dfuctl.out"));
+	EXPECT_EQ(0, run_sh("grep -qF 'USB %s  05ac:1281  serial \"%s\"  recovery mode, no DFU node' /tmp/dfuctl.out",
+			    a->usb, a->serial)) {
+		show("/tmp/dfuctl.out");
+	}
+	EXPECT_EQ(0, run_sh("grep -qF 'Apple device in recovery mode: CPID 8015, BDID 0E, ECID %s' /tmp/dfuctl.out",
+			    a->ecid)) {
+		show("/tmp/dfuctl.out");
+	}
+	EXPECT_EQ(0, run_sh("grep -qF 'recovery mode is not DFU and not served by dfu.ko: use irecovery or idevicerestore' /tmp/dfuctl.out"));
+	free(img);
+}
+
+/*
+ * An image not signed for the device (--apple-accept names another): the
+ * ROM comes back in DFU mode, and dfuctl says so (exit 65), naming the
+ * ECID. The device is flashed again through its new node with the image
+ * it accepts, found by its serial number: booted.
+ */
+TEST_F_TIMEOUT(apple, flash_rejected, 150)
+{
+	struct apple_emu *a = &self->a;
+	const char *bad = "/tmp/dfuctl-apple-bad.img4", *good = "/tmp/dfuctl-apple-good.img4";
+	unsigned char *ib = make_pattern_file(bad, 3000, 42);
+	unsigned char *ig = make_pattern_file(good, 2040, 43);
+	char old_node[32];
+
+	ASSERT_NE(NULL, ib);
+	ASSERT_NE(NULL, ig);
+	ASSERT_EQ(0, apple_start(a, 1, "--apple-accept", good, NULL));
+	snprintf(old_node, sizeof(old_node), "%s", a->e.node);
+	EXPECT_EQ(EX_DATAERR, run_sh(DFUCTL " flash --quiet %s %s 2>/tmp/dfuctl.err", bad, a->e.node)) {
+		show("/tmp/dfuctl.err");
+	}
+	EXPECT_EQ(0, run_sh("grep -qF '%s: rejected the image (back in DFU mode): the ROM boots only images signed for this device (ECID %s)' /tmp/dfuctl.err",
+			    old_node, a->ecid)) {
+		show("/tmp/dfuctl.err");
+	}
+	EXPECT_EQ(1, emu_wait_stat(&a->e, "apple_rejects", 1, 5000));
+	EXPECT_EQ(0, emu_stat(&a->e, "apple_boots"));
+	EXPECT_TRUE(emu_has_image(&a->e, ib, 3000));
+	/* back as 1227: a new node */
+	ASSERT_EQ(0, apple_wait_node(a, 10000));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash --quiet %s --serial '%s' 2>/tmp/dfuctl.err", good, a->serial)) {
+		show("/tmp/dfuctl.err");
+	}
+	EXPECT_EQ(0, run_sh("grep -qF 'booted the image (now in recovery mode, 05ac:1281)' /tmp/dfuctl.err"));
+	EXPECT_EQ(1, emu_wait_stat(&a->e, "apple_boots", 1, 5000));
+	EXPECT_EQ(1, emu_stat(&a->e, "apple_rejects"));
+	EXPECT_TRUE(emu_has_image(&a->e, ig, 2040));
+	free(ib);
+	free(ig);
+}
+
+/*
+ * The device never comes back after the image (unplugged as soon as the
+ * port reset reached the ROM, before it re-enumerates 200 ms later): exit
+ * 69 after --timeout, with what to do. Inconclusive when dfuctl saw the
+ * device back before the unplug.
+ */
+TEST_F_TIMEOUT(apple, flash_device_never_back, 120)
+{
+	struct apple_emu *a = &self->a;
+	const char *f = "/tmp/dfuctl-apple-gone.img4";
+	unsigned char *img = make_pattern_file(f, 300000, 44);
+	int st;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, apple_start(a, 1, NULL));
+	unlink("/tmp/dfuctl.rc");
+	ASSERT_EQ(0, run_sh("(" DFUCTL " flash --quiet --timeout 4 %s %s 2>/tmp/dfuctl.err;"
+			    " echo $? > /tmp/dfuctl.rc) &", f, a->e.node));
+	EXPECT_EQ(1, emu_wait_stat(&a->e, "apple_resets_state8", 1, 60000));
+	kill(a->e.pid, SIGTERM);
+	waitpid(a->e.pid, NULL, 0);
+	a->e.pid = 0;
+	ASSERT_EQ(0, run_sh("for i in $(seq 300); do [ -s /tmp/dfuctl.rc ] && exit 0; sleep 0.1; done; exit 1"));
+	st = run_sh("exit $(cat /tmp/dfuctl.rc)");
+	free(img);
+	if (!run_sh("grep -q 'booted the image' /tmp/dfuctl.err"))
+		SKIP(return, "the device was back before it was unplugged");
+	EXPECT_EQ(EX_UNAVAILABLE, st) {
+		show("/tmp/dfuctl.err");
+	}
+	EXPECT_EQ(0, run_sh("grep -q 'no device came back on USB port %s within 4 s after the image.*DFU mode again' /tmp/dfuctl.err",
+			    a->usb)) {
+		show("/tmp/dfuctl.err");
+	}
+}
+
+/* Recovery mode (05ac:1281): no node, listed as not DFU, with the tools to use. */
+TEST_F_TIMEOUT(apple, recovery_mode_listed, 60)
+{
+	struct apple_emu *a = &self->a;
+
+	ASSERT_EQ(0, apple_start(a, 0, "--apple-recovery", NULL));
+	EXPECT_EQ(0, run_sh(DFUCTL " list > /tmp/dfuctl.out"));
+	EXPECT_EQ(0, run_sh("grep -qF 'USB %s  05ac:1281  serial \"%s\"  recovery mode, no DFU node' /tmp/dfuctl.out && "
+			    "grep -qxF '    Apple device in recovery mode: CPID 8015, BDID 0E, ECID %s, ROM " APPLE_ROM "' /tmp/dfuctl.out && "
+			    "grep -qxF '    recovery mode is not DFU and not served by dfu.ko: use irecovery or idevicerestore' /tmp/dfuctl.out",
+			    a->usb, a->serial, a->ecid)) {
+		show("/tmp/dfuctl.out");
+	}
+	EXPECT_NE(0, run_sh("grep -q '^no DFU devices' /tmp/dfuctl.out"));
+	EXPECT_EQ(0, run_sh(DFUCTL " list --json > /tmp/dfuctl.out"));
+	EXPECT_EQ(0, run_sh("grep -qF '{\"node\": null, \"vid\": \"05ac\", \"pid\": \"1281\", \"serial\": \"%s\", \"mode\": \"recovery\", \"usb_path\": \"%s\"' /tmp/dfuctl.out && "
+			    "grep -qF '\"apple\": {\"mode\": \"recovery\", \"cpid\": \"8015\", \"bdid\": \"0E\", \"ecid\": \"%s\"' /tmp/dfuctl.out",
+			    a->serial, a->usb, a->ecid)) {
+		show("/tmp/dfuctl.out");
+	}
+	/* and no DFU device to flash */
+	EXPECT_EQ(EX_UNAVAILABLE, run_sh(DFUCTL " info --serial '%s' 2>/dev/null", a->serial));
+}
+
+/* bind_apple=N: the ROM has no node, and list says irecovery owns it. */
+TEST_F_TIMEOUT(apple, unbound_dfu_mode_listed, 60)
+{
+	struct apple_emu *a = &self->a;
+
+	ASSERT_EQ(0, set_param("bind_apple", "N"));
+	ASSERT_EQ(0, apple_start(a, 0, NULL));
+	EXPECT_EQ(0, run_sh(DFUCTL " list > /tmp/dfuctl.out"));
+	EXPECT_EQ(0, run_sh("grep -qF 'USB %s  05ac:1227  serial \"%s\"  dfu mode, no DFU node' /tmp/dfuctl.out && "
+			    "grep -qxF '    Apple device in DFU mode: CPID 8015, BDID 0E, ECID %s, ROM " APPLE_ROM "' /tmp/dfuctl.out && "
+			    "grep -qF \"    no DFU node: dfu.ko's bind_apple is N, so irecovery owns it\" /tmp/dfuctl.out",
+			    a->usb, a->serial, a->ecid)) {
+		show("/tmp/dfuctl.out");
+	}
 }
 
 TEST_HARNESS_MAIN
