@@ -6,7 +6,8 @@
 #
 # It installs the rules where "make install" puts them, starts systemd-udevd
 # and stops it again at the end, and starts emulated devices (dfu-emu) with
-# the serial numbers UDEV0..UDEV3. Users: alice (uid 1000, in plugdev) and
+# the serial numbers UDEV0..UDEV5, and an Apple device in DFU mode (dfu-emu
+# --apple) whose serial number is its ROM's identity string. Users: alice (uid 1000, in plugdev) and
 # bob (uid 1001, not in plugdev), from the VM's /etc/passwd and /etc/group;
 # setpriv runs commands as them.
 #
@@ -597,6 +598,66 @@ else
 	not_ok "serial '$odd': a node within 20 s ($(cat "$work/UDEV4.err"))"
 fi
 emu_stop "$pid4" "$odd"
+
+# ---- an Apple device in DFU mode (dfu-emu --apple, 05ac:1227) ----------------
+# Its node gets what every DFU-mode node gets: group, mode, tag, links
+# (its serial number is the ROM's identity string, which usb_id turns into
+# a file name), ID_DFU_MODE and the recovery service. alice flashes it
+# with dfuctl through the by-serial link: the ROM boots the image and
+# comes back in recovery mode (05ac:1281), with no node and no links.
+apple_serial='CPID:8015 CPRV:11 CPFM:03 SCEP:01 BDID:0E ECID:00000000000ADF00 IBFL:3C SRTG:[iBoot-3332.0.0.1.23]'
+# usb_id's ID_SERIAL_SHORT: white space and the brackets become "_"
+apple_short='CPID:8015_CPRV:11_CPFM:03_SCEP:01_BDID:0E_ECID:00000000000ADF00_IBFL:3C_SRTG:_iBoot-3332.0.0.1.23_'
+./dfu-emu --apple --serial "$apple_serial" --out "$work/apple.out" \
+	--stats "$work/apple.stats" 2>"$work/apple.err" &
+pidA=$!
+pids="$pids $pidA"
+if wait_until 200 has_node "$apple_serial"; then
+	settle
+	nA=$(node_of "$apple_serial")
+	ok "Apple DFU mode (05ac:1227) plugged in: /dev/$nA"
+	check "Apple DFU mode: /dev/$nA is 0660 root:plugdev" mode_group "$nA"
+	check "Apple DFU mode: /dev/$nA has the tag uaccess" has_tag "$nA" uaccess
+	check "Apple DFU mode: ID_DFU_MODE=dfu" prop_is "$nA" ID_DFU_MODE dfu
+	check "Apple DFU mode: ID_SERIAL_SHORT=$apple_short" \
+		prop_is "$nA" ID_SERIAL_SHORT "$apple_short"
+	check "Apple DFU mode: /dev/dfu/by-id/05ac-1227-$apple_short -> /dev/$nA" \
+		wait_link "/dev/dfu/by-id/05ac-1227-$apple_short" "$nA"
+	check "Apple DFU mode: /dev/dfu/by-id/05ac-1227-$apple_short-if00 -> /dev/$nA" \
+		wait_link "/dev/dfu/by-id/05ac-1227-$apple_short-if00" "$nA"
+	check "Apple DFU mode: /dev/dfu/by-serial/$apple_short -> /dev/$nA" \
+		wait_link "/dev/dfu/by-serial/$apple_short" "$nA"
+	idpathA=$(prop "$nA" ID_PATH)
+	if [ -n "$idpathA" ] && [ "${idpathA%"$(path_suffix "$nA")"}" != "$idpathA" ]; then
+		check "Apple DFU mode: /dev/dfu/by-path/$idpathA -> /dev/$nA" \
+			wait_link "/dev/dfu/by-path/$idpathA" "$nA"
+	else
+		not_ok "Apple DFU mode: by-path link of /dev/$nA: ID_PATH '$idpathA' does not end in $(path_suffix "$nA")"
+	fi
+	check "Apple DFU mode: /dev/$nA wants dfu-recovery@$nA.service, as DFU-mode nodes do" \
+		prop_is "$nA" SYSTEMD_WANTS "dfu-recovery@$nA.service"
+	rc=0
+	as bob /payload/dfuctl info "/dev/dfu/by-serial/$apple_short" >/dev/null 2>"$work/bob.err" || rc=$?
+	if [ $rc = 77 ]; then
+		ok "Apple DFU mode: bob (not in plugdev) gets exit 77 from dfuctl info"
+	else
+		not_ok "Apple DFU mode: bob (not in plugdev) gets exit 77 from dfuctl info (exit $rc): $(cat "$work/bob.err")"
+	fi
+	if as alice /payload/dfuctl flash --quiet "$image" "/dev/dfu/by-serial/$apple_short" \
+		2>"$work/alice.err" && grep -q 'booted the image (now in recovery mode, 05ac:1281)' "$work/alice.err"; then
+		check "Apple DFU mode: alice (plugdev) flashes with dfuctl flash IMAGE /dev/dfu/by-serial/...: booted, the ROM got the image" \
+			cmp "$image" "$work/apple.out"
+	else
+		note "$(cat "$work/alice.err")"
+		not_ok "Apple DFU mode: alice (plugdev) flashes with dfuctl flash IMAGE /dev/dfu/by-serial/...: booted"
+	fi
+	settle
+	check "Apple recovery mode: no node, and /dev/dfu/by-serial/$apple_short is gone" \
+		wait_gone "/dev/dfu/by-serial/$apple_short"
+else
+	not_ok "Apple DFU mode (05ac:1227): a node within 20 s ($(cat "$work/apple.err"))"
+fi
+emu_stop "$pidA" "$apple_serial"
 
 # ---- stop udevd -------------------------------------------------------------
 finished=yes
