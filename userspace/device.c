@@ -381,6 +381,23 @@ int dev_find(const struct dev_filter *f, struct dfu_dev_desc *out)
 	return hits == 1;
 }
 
+/* After "no DFU device matches": the Apple devices that have no node, and why. */
+static void apple_hint(void)
+{
+	struct apple_usb *a;
+	int i, n = dev_list_apple(&a);
+
+	for (i = 0; i < n; i++) {
+		if (apple_mode_of(a[i].vid, a[i].pid) == APPLE_RECOVERY)
+			fprintf(stderr, "dfuctl: the Apple device on USB port %s (%04x:%04x) is in recovery mode, which is not DFU and not served by dfu.ko: use irecovery or idevicerestore\n",
+				a[i].usb_path, a[i].vid, a[i].pid);
+		else
+			fprintf(stderr, "dfuctl: the Apple device on USB port %s (%04x:%04x) is in DFU mode but has no DFU node (dfu.ko's bind_apple is N, or it was unbound): irecovery owns it; see dfuctl list\n",
+				a[i].usb_path, a[i].vid, a[i].pid);
+	}
+	free(a);
+}
+
 int dev_select(const struct dev_filter *f, struct dfu_dev_desc *out)
 {
 	struct dfu_dev_desc *v;
@@ -404,6 +421,7 @@ int dev_select(const struct dev_filter *f, struct dfu_dev_desc *out)
 	} else if (!hits) {
 		fprintf(stderr, "dfuctl: no DFU device matches%s; plug it in, or see what is there with: dfuctl list\n",
 			n ? "" : " (none is bound to dfu.ko)");
+		apple_hint();
 	}
 	free(v);
 	return hits == 1 ? EX_OK : hits ? EX_USAGE : EX_UNAVAILABLE;

@@ -1203,8 +1203,12 @@ TEST_F_TIMEOUT(apple, recovery_mode_listed, 60)
 			    a->serial, a->usb, a->ecid)) {
 		show("/tmp/dfuctl.out");
 	}
-	/* and no DFU device to flash */
-	EXPECT_EQ(EX_UNAVAILABLE, run_sh(DFUCTL " info --serial '%s' 2>/dev/null", a->serial));
+	/* no DFU device to flash, and the message says what the device is */
+	EXPECT_EQ(EX_UNAVAILABLE, run_sh(": > /tmp/empty.bin; " DFUCTL " flash /tmp/empty.bin 2>/tmp/dfuctl.err"));
+	EXPECT_EQ(0, run_sh("grep -qF 'the Apple device on USB port %s (05ac:1281) is in recovery mode, which is not DFU and not served by dfu.ko: use irecovery or idevicerestore' /tmp/dfuctl.err",
+			    a->usb)) {
+		show("/tmp/dfuctl.err");
+	}
 }
 
 /* bind_apple=N: the ROM has no node, and list says irecovery owns it. */
