@@ -6,7 +6,6 @@
  * permission on the nodes themselves.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
