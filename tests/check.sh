@@ -191,11 +191,13 @@ result "dfu-util flashes and reads the emulated DfuSe devices (stm32f4, stusbd, 
 # The emulator's Apple SecureROM (dfu-emu --apple) against Debian's
 # irecovery, the reference host, and dfu-util, without dfu.ko: the device
 # the driver's Apple support is tested on gets from irecovery what it
-# expects, and boots or rejects the image as a real ROM would.
+# expects, and boots or rejects the image as a real ROM would. Then dfu.ko
+# on the same images: the same DNLOADs and dwCRC as irecovery; and
+# irecovery beside dfu.ko (bind_apple=N, or the interface unbound).
 log=build/check/apple-irecovery.log
 t=$SECONDS
 tests/apple-irecovery.sh >"$log" 2>&1
-result "irecovery boots images on the emulated Apple ROM and --apple-accept rejects others; dfu-util's downloads are rejected ($((SECONDS - t)) s)" $? "$log"
+result "irecovery boots images on the emulated Apple ROM and --apple-accept rejects others; dfu-util's downloads are rejected; dfu.ko sends what irecovery sends ($((SECONDS - t)) s)" $? "$log"
 
 # make install and make uninstall into a staging DESTDIR, as a local
 # install (PREFIX=/usr/local) and as a package or an appliance image would

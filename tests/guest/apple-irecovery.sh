@@ -190,9 +190,12 @@ for size in 1 2032 2033 2048 300001 1048576; do
 	want_dn=$1 want_last=$2
 	start_emu
 	old=$(devnum)
+	t0=$(now_ms)
 	irec flash-$size -f "$img"
+	eval "ims_$size=$(($(now_ms) - t0))"
 	wait_stat apple_reattaches 1 && wait_dev 1281 "$old"
 	back=$?
+	eval "icrc_$size=$(stat_of apple_crc)"
 	check "irecovery -f, $size bytes: the ROM boots it and comes back as 05ac:1281 (recovery mode)" \
 		'irec_done && [ $back = 0 ] &&
 			stats apple_boots=1 apple_rejects=0 apple_mode=recovery'
@@ -270,6 +273,97 @@ check "dfu-util -D of that file with the ROM's suffix: sends the 2033 bytes befo
 		apple_boots=0 apple_rejects=2 apple_resets_state8=2 apple_mode=dfu' ||
 	tr '\r' '\n' </tmp/du-dfu.out | grep -v '%' | tail -8 | sed 's/^/#   /'
 stop_emu
+
+# --- the driver on the same bytes ---------------------------------------------
+# dfu.ko must put on the wire what irecovery does: the same DNLOADs and the
+# same dwCRC for the same file, and the ROM boots it. Then the two side by
+# side: irecovery works with dfu.ko loaded when bind_apple is N, or when
+# the one interface is unbound.
+# The node dfu.ko made for the 05ac device, or nothing
+apple_node() {
+	for d in /sys/class/dfu/dfu*; do
+		[ -e "$d/device/../idVendor" ] || continue
+		[ "$(cat "$d/device/../idVendor")" = 05ac ] && echo "/dev/${d##*/}"
+	done
+}
+# wait_node: $node is the ROM's node, within 10 s
+wait_node() {
+	n=0
+	until node=$(apple_node) && [ -n "$node" ] && [ -c "$node" ]; do
+		n=$((n + 1))
+		[ $n -lt 1000 ] || { echo "#   no dfu node for the ROM"; return 1; }
+		sleep 0.01
+	done
+}
+if insmod ./dfu.ko; then ok "insmod dfu.ko"; else nok "insmod dfu.ko"; fi
+for size in 1 2032 2033 2048 300001 1048576; do
+	img=images/apple-$size.bin
+	set -- $(dnloads $size)
+	want_dn=$1 want_last=$2
+	eval "want_crc=\${icrc_$size:-none} irec_ms=\${ims_$size:-?}"
+	start_emu
+	wait_node || true
+	old=$(devnum)
+	t0=$(now_ms)
+	cat "$img" >"$node"
+	crc=$?
+	ms=$(($(now_ms) - t0))
+	wait_stat apple_reattaches 1 && wait_dev 1281 "$old"
+	back=$?
+	echo "# $size bytes: cat to dfu.ko $ms ms, irecovery -f $irec_ms ms (with its device lookup)"
+	check "dfu.ko, cat of $size bytes: exit 0, the ROM boots it (05ac:1281) and got the file; the same $want_dn DNLOADs (last $want_last) and dwCRC ($want_crc) as irecovery, one reset in state 8" \
+		'[ $crc = 0 ] && [ $back = 0 ] && cmp -s /tmp/apple-out "$img" && max_ok &&
+			stats apple_boots=1 apple_suffix_ok=1 apple_crc_ok=1 \
+			apple_dnloads=$want_dn apple_last_dnload=$want_last apple_crc=$want_crc \
+			apple_zlp=1 apple_resets_state8=1 apple_resets_early=0 apple_stalls=0'
+	stop_emu
+done
+
+# The file with the ROM's own suffix (dfu-suffix 05ac:ffff), which dfu-util
+# cannot flash: the suffix guard takes it off, the driver appends its own,
+# and the ROM gets what irecovery sends for the bare image.
+start_emu
+wait_node || true
+old=$(devnum)
+cat images/apple-2033.dfu >"$node"
+crc=$?
+wait_stat apple_reattaches 1 && wait_dev 1281 "$old"
+back=$?
+check "dfu.ko, cat of the 2033 bytes with dfu-suffix's 05ac:ffff suffix (rejected through dfu-util): the ROM boots the 2033 bytes, dwCRC as irecovery's (${crc_2033:-none})" \
+	'[ $crc = 0 ] && [ $back = 0 ] && cmp -s /tmp/apple-out images/apple-2033.bin &&
+		stats apple_boots=1 apple_crc=${crc_2033:-none} apple_dnloads=2'
+stop_emu
+
+# bind_apple=N: the ROM gets no node, and irecovery flashes it with dfu.ko loaded
+echo N >/sys/module/dfu/parameters/bind_apple
+start_emu
+sleep 1
+node=$(apple_node)
+old=$(devnum)
+irec bound-n -f images/apple-2033.bin
+wait_stat apple_reattaches 1 && wait_dev 1281 "$old"
+back=$?
+check "dfu.ko loaded with bind_apple=N: no node for the ROM, and irecovery -f boots the image" \
+	'[ -z "$node" ] && irec_done && [ $back = 0 ] && stats apple_boots=1 apple_crc_ok=1'
+stop_emu
+echo Y >/sys/module/dfu/parameters/bind_apple
+
+# bind_apple=Y and the one interface unbound: irecovery has it again
+start_emu
+wait_node || true
+intf=$(basename "$(readlink "/sys/class/dfu/${node#/dev/}/device")")
+irec bound-y -q
+bound_rc=$irc
+echo "$intf" >/sys/bus/usb/drivers/dfu/unbind
+old=$(devnum)
+irec unbound -f images/apple-2033.bin
+wait_stat apple_reattaches 1 && wait_dev 1281 "$old"
+back=$?
+echo "# irecovery -q while dfu.ko holds $intf: exit $bound_rc"
+check "dfu.ko bound: the ROM has a node; after echo $intf > /sys/bus/usb/drivers/dfu/unbind irecovery -f boots the image" \
+	'[ -n "$intf" ] && irec_done && [ $back = 0 ] && stats apple_boots=1'
+stop_emu
+if rmmod dfu; then ok "rmmod dfu"; else nok "rmmod dfu"; fi
 
 echo "# apple: all cases $(($(now_ms) - all0)) ms"
 echo "1..$t"
