@@ -1,11 +1,14 @@
 #!/bin/bash
 # The emulated Apple SecureROM (dfu-emu --apple, issue 13) against Debian's
 # irecovery (libirecovery 1.0.0, the reference host) and dfu-util in the
-# test VM, without dfu.ko: irecovery -f of 1, 2032, 2033, 2048, 300001
+# test VM, first without dfu.ko: irecovery -f of 1, 2032, 2033, 2048, 300001
 # bytes and 1 MiB boots each (the device got the file, suffix and CRC right,
 # back as 05ac:1281), --apple-accept rejects another image (back as 1227),
 # irecovery -q shows the identity sent, and what dfu-util makes of the ROM
-# and of a file with dfu-suffix's suffix (tests/guest/apple-irecovery.sh).
+# and of a file with dfu-suffix's suffix; then dfu.ko loaded: cat of the
+# same images sends what irecovery sent (DNLOADs, dwCRC) and boots them,
+# and irecovery works beside dfu.ko with bind_apple=N or after an unbind
+# (tests/guest/apple-irecovery.sh).
 # Prints the guest's TAP lines; exit status 0 when all pass.
 # Usage: tests/apple-irecovery.sh   (make check runs it)
 # DFU_APPLE_LOG: the VM's console log (default build/apple/vm.log).
