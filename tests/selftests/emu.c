@@ -132,7 +132,7 @@ static int find_node(struct emu *e)
 {
 	DIR *d = opendir("/sys/class/dfu");
 	struct dirent *de;
-	char serial[64];
+	char serial[192];
 	int found = -1;
 
 	if (!d)
@@ -171,7 +171,7 @@ static int usb_device_present(struct emu *e)
 {
 	DIR *d = opendir("/sys/bus/usb/devices");
 	struct dirent *de;
-	char path[320], serial[64];
+	char path[320], serial[192];
 	int found = 0;
 	FILE *f;
 
@@ -192,18 +192,22 @@ static int usb_device_present(struct emu *e)
 	return found;
 }
 
-/* Wait for the node (want_node) or for enumeration without one. */
-static int emu_startv(struct emu *e, int want_node, va_list ap)
+/*
+ * Wait for the node (want_node) or for enumeration without one; serial
+ * NULL: a generated one.
+ */
+static int emu_startv(struct emu *e, int want_node, const char *serial, va_list ap)
 {
 	static unsigned int counter;
 	char *argv[EMU_MAX_ARGS];
-	char out[96], stats[96];
+	char out[96], stats[96], token[32];
 	int argc = 0, tries, waited;
 	char *arg;
 
 	memset(e, 0, sizeof(*e));
-	snprintf(e->serial, sizeof(e->serial), "T%d-%u", getpid(), counter++);
-	snprintf(e->dir, sizeof(e->dir), "/tmp/emu-%s", e->serial);
+	snprintf(token, sizeof(token), "T%d-%u", getpid(), counter++);
+	snprintf(e->serial, sizeof(e->serial), "%s", serial ? serial : token);
+	snprintf(e->dir, sizeof(e->dir), "/tmp/emu-%s", token);
 	mkdir(e->dir, 0755);
 	snprintf(out, sizeof(out), "%s/image", e->dir);
 	snprintf(stats, sizeof(stats), "%s/stats", e->dir);
@@ -257,7 +261,7 @@ int emu_start(struct emu *e, ...)
 	int ret;
 
 	va_start(ap, e);
-	ret = emu_startv(e, 1, ap);
+	ret = emu_startv(e, 1, NULL, ap);
 	va_end(ap);
 	return ret;
 }
@@ -268,7 +272,18 @@ int emu_start_unbound(struct emu *e, ...)
 	int ret;
 
 	va_start(ap, e);
-	ret = emu_startv(e, 0, ap);
+	ret = emu_startv(e, 0, NULL, ap);
+	va_end(ap);
+	return ret;
+}
+
+int emu_start_serial(struct emu *e, int want_node, const char *serial, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, serial);
+	ret = emu_startv(e, want_node, serial, ap);
 	va_end(ap);
 	return ret;
 }

@@ -13,7 +13,7 @@
 struct emu {
 	pid_t pid;
 	char dir[64];		/* scratch directory: image, stats */
-	char serial[32];	/* unique per start; finds the node */
+	char serial[160];	/* unique per start; finds the node */
 	char node[32];		/* /dev/dfuN */
 	char sysfs[64];		/* /sys/class/dfu/dfuN */
 };
@@ -28,6 +28,13 @@ int emu_start(struct emu *e, ...);
  * device is enumerated and, half a second later, still has no node.
  */
 int emu_start_unbound(struct emu *e, ...);
+/*
+ * emu_start() (want_node) or emu_start_unbound() of a device with this
+ * serial number (at most 159 bytes) instead of a generated one, for a
+ * serial that means something (an Apple ROM's identity string). It must be
+ * unique among the devices present.
+ */
+int emu_start_serial(struct emu *e, int want_node, const char *serial, ...);
 /* SIGTERM, reap, and wait for the node to go away. */
 void emu_stop(struct emu *e);
 /*
