@@ -19,6 +19,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/crc32.h>
+#include <linux/delay.h>
 #include <linux/string.h>
 #include "dfu.h"
 
@@ -106,6 +107,11 @@ int dfu_apple_manifest(struct dfu_dev *dfu, u32 block)
 
 /* A short bound for requests to a ROM that is leaving the bus */
 #define DFU_APPLE_ABORT_TIMEOUT_MS	1000
+/*
+ * DFU_ABORT requests tried when the ROM stalls them: a device can stall a
+ * request that arrives while it is still ending one a signal cut short.
+ */
+#define DFU_APPLE_ABORT_TRIES		3
 
 /**
  * dfu_apple_abort() - end the ROM's DFU session, and with it the image
@@ -114,14 +120,23 @@ int dfu_apple_manifest(struct dfu_dev *dfu, u32 block)
  * DFU_ABORT makes the ROM drop what it received, leave the bus and come
  * back in DFU mode, from any state: a partial image, or a whole one short
  * of its reset, is then never booted. Not killable, as a dying writer
- * calls it; the answer, if any, is not waited for.
+ * calls it; a stalled request is tried again after 10 to 20 ms, up to
+ * DFU_APPLE_ABORT_TRIES times.
  *
  * Context: process; io_mutex held.
  */
 void dfu_apple_abort(struct dfu_dev *dfu)
 {
-	dfu_request_timeout(dfu, DFU_ABORT, 0, NULL, 0,
-			    DFU_APPLE_ABORT_TIMEOUT_MS, false);
+	unsigned int i;
+
+	for (i = 0; i < DFU_APPLE_ABORT_TRIES; i++) {
+		if (i)
+			usleep_range(10000, 20000);
+		if (dfu_request_timeout(dfu, DFU_ABORT, 0, NULL, 0,
+					DFU_APPLE_ABORT_TIMEOUT_MS, false) != -EPIPE)
+			return;
+	}
+	dev_warn(&dfu->dev, "the ROM stalls DFU_ABORT: it keeps the partial image, never booted, until the next write ends its session\n");
 }
 
 /**
