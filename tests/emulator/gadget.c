@@ -59,7 +59,7 @@ struct gadget {
 	 * answers (the first func_get_len bytes; 0: stall). */
 	uint8_t func_desc[FUNC_DESC_MAX];
 	size_t func_len, func_get_len;
-	uint8_t conf_desc[9 + 9 * GADGET_MAX_NUM_ALTS + FUNC_DESC_MAX];
+	uint8_t conf_desc[9 + 9 * GADGET_MAX_NUM_ALTS + 7 + FUNC_DESC_MAX];
 	size_t conf_len;
 	uint8_t str_desc[2 + 2 * 126];
 	uint8_t fuzz_str[256];	/* --fuzz: a broken string descriptor */
@@ -228,7 +228,19 @@ static void build_descriptors(struct gadget *g)
 			p[8] = (uint8_t)(STR_FIRST_ALT + i);	/* iInterface */
 	}
 	memcpy(p, g->func_desc, g->func_len);
-	g->conf_len = (size_t)(p + g->func_len - d);
+	p += g->func_len;
+	if (c->endpoint) {
+		/* --endpoint: bulk OUT 0x02 of the last alt setting, after
+		 * its functional descriptor, never enabled; a DFU host must
+		 * not take such an interface for DFU */
+		static const uint8_t ep[7] = { 7, 5, 0x02, 0x02, 0x00, 0x02, 0 };
+		uint8_t *last = p - g->func_len - 9;	/* last alt's */
+
+		last[4] = 1;				/* bNumEndpoints */
+		memcpy(p, ep, sizeof(ep));
+		p += sizeof(ep);
+	}
+	g->conf_len = (size_t)(p - d);
 	put16(d + 2, (uint16_t)g->conf_len);	/* wTotalLength */
 }
 

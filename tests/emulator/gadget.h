@@ -44,6 +44,7 @@ struct gadget_config {
 	unsigned reattach_ms;	/* off the bus when leaving, 0: 200 ms */
 	enum gadget_func_desc func_desc;	/* --func-desc */
 	unsigned func_desc_len;	/* --func-desc len=N */
+	int endpoint;		/* --endpoint: a bulk OUT endpoint in the last alt */
 
 	/* Called before the request that caused them is answered. */
 	void (*on_events)(void *ctx, unsigned events);

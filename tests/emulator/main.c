@@ -62,6 +62,9 @@ static const char usage_text[] =
 "                           len=N (0..255), dup (differing), dup-same,\n"
 "                           v10\n"
 "  --alts N                 N alt settings alt0..altN-1 (1..255)\n"
+"  --endpoint               the last alt setting has a bulk OUT endpoint\n"
+"                           (0x02, after the functional descriptor), which a\n"
+"                           DFU interface never has\n"
 "  --start-error CODE       start in dfuERROR with bStatus CODE\n"
 "  --stall-busy-getstatus N stall the first N GETSTATUS after each block\n"
 "  --stall-busy-every N     stall every Nth GETSTATUS sent while a block is\n"
@@ -408,7 +411,7 @@ static void parse_args(int argc, char **argv)
 		{ "leave-after-manifest", 0, 0, 'l' },
 		{ "upload-full", 0, 0, 'y' },
 		{ "stall-keeps-state", 0, 0, 'e' },
-		{ "stall-manifest", 0, 0, 'G' },
+		{ "stall-manifest", 0, 0, 'G' }, { "endpoint", 0, 0, 266 },
 		{ "dfuse", 1, 0, 256 }, { "dfuse-erase-ms", 1, 0, 257 },
 		{ "dfuse-mass-erase-ms", 1, 0, 258 },
 		{ "dfuse-write-ms", 1, 0, 259 },
@@ -598,6 +601,7 @@ static void parse_args(int argc, char **argv)
 		case 262:
 			dfuse_layout(optarg, argc, argv);
 			break;
+		case 266: gcfg.endpoint = 1; break;
 		case 263: opt_apple = 1; break;
 		case 264: opt_apple_accept = optarg; break;
 		case 265: apple_cfg.recovery = 1; break;

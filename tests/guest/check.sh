@@ -14,7 +14,7 @@ all=yes
 # which dfu.ko runs: tests/check.sh compares this with the module it built
 echo "# dfu.ko sha256 $(sha256sum <./dfu.ko | cut -d' ' -f1)"
 # quirks= entries that dfu_quirk_test checks
-if insmod ./dfu.ko quirks=1209:df01:p,1209:df02:i,1209:df03:d; then
+if insmod ./dfu.ko quirks=1209:df01:p,1209:df02:i,1209:df03:d,1209:df04:e; then
 	echo "ok - insmod dfu.ko"
 else
 	echo "not ok - insmod dfu.ko"

@@ -3,7 +3,7 @@
  * dfu_quirk_test - devices that deviate from DFU 1.1: the built-in quirk
  * table (the emulated device poses as each VID:PID) and the quirks= module
  * parameter, which tests/guest/check.sh sets to
- * "1209:df01:p,1209:df02:i,1209:df03:d".
+ * "1209:df01:p,1209:df02:i,1209:df03:d,1209:df04:e".
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -114,6 +114,24 @@ TEST(quirks_parameter)
 	emu_stop(&e);
 	ASSERT_EQ(0, emu_start(&e, "--pid", "df00", NULL));
 	expect_attr(_metadata, &e, "quirks", "0x0");
+	emu_stop(&e);
+}
+
+/*
+ * An interface of the DFU class with an endpoint is not DFU (Apple's
+ * recovery mode is one): never bound, unless quirks= says e (1209:df04).
+ */
+TEST(endpoints)
+{
+	struct emu e;
+
+	EXPECT_EQ(0, emu_start_unbound(&e, "--endpoint", NULL));
+	emu_stop(&e);
+	ASSERT_EQ(0, emu_start(&e, "--pid", "df04", "--endpoint", NULL));
+	expect_attr(_metadata, &e, "quirks", "0x80");
+	emu_stop(&e);
+	ASSERT_EQ(0, emu_start(&e, "--pid", "df04", NULL));
+	expect_attr(_metadata, &e, "quirks", "0x80");
 	emu_stop(&e);
 }
 
