@@ -719,9 +719,9 @@ TEST_F_TIMEOUT(apple, read_and_detach_refused, 60)
 
 /*
  * Recovery mode (05ac:1281, interface FE/01/02 with a bulk OUT endpoint
- * and no functional descriptor) is not DFU: no node, no driver. (A DFU
- * interface with a functional descriptor and endpoints is not tested:
- * dfu-emu gives endpoints to recovery mode only.)
+ * and no functional descriptor) is not DFU: no node, no driver. A DFU
+ * interface with a functional descriptor and an endpoint is
+ * dfu_quirk_test's endpoints test (dfu-emu --endpoint).
  */
 TEST_F_TIMEOUT(apple, recovery_mode_unbound, 60)
 {
