@@ -13,10 +13,8 @@
 #include <stdio.h>
 #include <dirent.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -833,7 +831,6 @@ TEST(dfuse_two_targets_need_root)
  * would not be an identity).
  */
 #define APPLE_ROM	"iBoot-3332.0.0.1.23"
-#define APPLE_EXTRA	6
 
 struct apple_emu {
 	struct emu e;		/* pid, dir (stats, image), node and sysfs */
@@ -841,13 +838,6 @@ struct apple_emu {
 	char serial[160];
 	char usb[32];		/* the USB port: 1-1 */
 };
-
-static const char *emu_bin(void)
-{
-	const char *p = getenv("DFU_EMU");
-
-	return p ? p : "/payload/dfu-emu";
-}
 
 /* The sysfs file of the first entry in dir whose file "serial" reads serial. */
 static int find_by_serial(const char *dir, const char *sub, const char *serial,
@@ -893,74 +883,23 @@ static int apple_find_usb(struct apple_emu *a)
 }
 
 /*
- * Start dfu-emu --apple with up to APPLE_EXTRA more arguments
- * (NULL-terminated) and wait for its node (want_node), or for its USB
- * device and, half a second later, still no node. Returns 0, or -1.
+ * Start dfu-emu --apple, with OPT and ARG after it when not NULL, under an
+ * identity serial of its own, and wait for its node (want_node), or for
+ * its USB device and, half a second later, still no node. Returns 0, or -1.
  */
-static int apple_start(struct apple_emu *a, int want_node, ...)
+static int apple_start(struct apple_emu *a, int want_node, const char *opt,
+		       const char *arg)
 {
 	static unsigned int counter;
-	char out[96], stats[96], *argv[16 + APPLE_EXTRA];
-	int argc = 0, tries, waited, status;
-	va_list ap;
-	char *arg;
 
 	memset(a, 0, sizeof(*a));
 	snprintf(a->ecid, sizeof(a->ecid), "00D%05X%08X", getpid() & 0xfffff, counter++);
 	snprintf(a->serial, sizeof(a->serial),
 		 "CPID:8015 CPRV:11 CPFM:03 SCEP:01 BDID:0E ECID:%s IBFL:3C SRTG:[" APPLE_ROM "]",
 		 a->ecid);
-	snprintf(a->e.serial, sizeof(a->e.serial), "A%.16s", a->ecid);
-	snprintf(a->e.dir, sizeof(a->e.dir), "/tmp/emu-apple-%s", a->ecid);
-	mkdir(a->e.dir, 0755);
-	snprintf(out, sizeof(out), "%s/image", a->e.dir);
-	snprintf(stats, sizeof(stats), "%s/stats", a->e.dir);
-	argv[argc++] = (char *)emu_bin();
-	argv[argc++] = "--apple";
-	argv[argc++] = "--serial";
-	argv[argc++] = a->serial;
-	argv[argc++] = "--out";
-	argv[argc++] = out;
-	argv[argc++] = "--stats";
-	argv[argc++] = stats;
-	va_start(ap, want_node);
-	while ((arg = va_arg(ap, char *)) && argc < 8 + APPLE_EXTRA)
-		argv[argc++] = arg;
-	va_end(ap);
-	argv[argc] = NULL;
-
-	/* the UDC may still be held by the previous test's device */
-	for (tries = 0; tries < 50; tries++) {
-		a->e.pid = fork();
-		if (!a->e.pid) {
-			prctl(PR_SET_PDEATHSIG, SIGTERM);
-			execv(argv[0], argv);
-			perror(argv[0]);
-			_exit(127);
-		}
-		for (waited = 0; waited < 20000; waited += 10) {
-			if (want_node && apple_find_node(a) && apple_find_usb(a))
-				return 0;
-			if (!want_node && apple_find_usb(a)) {
-				sleep_ms(500);
-				return apple_find_node(a) ? -1 : 0;
-			}
-			if (waitpid(a->e.pid, &status, WNOHANG) == a->e.pid) {
-				a->e.pid = 0;
-				break;
-			}
-			sleep_ms(10);
-		}
-		if (a->e.pid) {
-			fprintf(stderr, "# no %s for ECID %s after 20 s\n",
-				want_node ? "/dev/dfu node" : "USB device", a->ecid);
-			emu_stop(&a->e);
-			return -1;
-		}
-		sleep_ms(100);
-	}
-	fprintf(stderr, "# %s --apple keeps exiting before enumeration\n", argv[0]);
-	return -1;
+	if (emu_start_serial(&a->e, want_node, a->serial, "--apple", opt, arg, NULL))
+		return -1;
+	return apple_find_usb(a) ? 0 : -1;
 }
 
 /* Wait up to timeout_ms for a's device to have a node again (back in DFU mode). */
@@ -1011,7 +950,7 @@ TEST_F_TIMEOUT(apple, list_info_and_refusals, 90)
 	long getstatus;
 
 	ASSERT_NE(NULL, img);
-	ASSERT_EQ(0, apple_start(a, 1, NULL));
+	ASSERT_EQ(0, apple_start(a, 1, NULL, NULL));
 	getstatus = emu_stat(&a->e, "apple_getstatus");
 	EXPECT_EQ(0, run_sh(DFUCTL " list > /tmp/dfuctl.out"));
 	EXPECT_EQ(0, run_sh("grep -qF '%s  05ac:1227  serial \"%s\"  dfu mode, ' /tmp/dfuctl.out",
@@ -1078,7 +1017,7 @@ TEST_F_TIMEOUT(apple, flash_boots, 120)
 	unsigned char *img = make_pattern_file(f, 5000, 41);
 
 	ASSERT_NE(NULL, img);
-	ASSERT_EQ(0, apple_start(a, 1, NULL));
+	ASSERT_EQ(0, apple_start(a, 1, NULL, NULL));
 	EXPECT_EQ(0, run_sh(DFUCTL " flash %s %s 2>/tmp/dfuctl.err", f, a->e.node)) {
 		show("/tmp/dfuctl.err");
 	}
@@ -1122,7 +1061,7 @@ TEST_F_TIMEOUT(apple, flash_rejected, 150)
 
 	ASSERT_NE(NULL, ib);
 	ASSERT_NE(NULL, ig);
-	ASSERT_EQ(0, apple_start(a, 1, "--apple-accept", good, NULL));
+	ASSERT_EQ(0, apple_start(a, 1, "--apple-accept", good));
 	snprintf(old_node, sizeof(old_node), "%s", a->e.node);
 	EXPECT_EQ(EX_DATAERR, run_sh(DFUCTL " flash --quiet %s %s 2>/tmp/dfuctl.err", bad, a->e.node)) {
 		show("/tmp/dfuctl.err");
@@ -1161,7 +1100,7 @@ TEST_F_TIMEOUT(apple, flash_device_never_back, 120)
 	int st;
 
 	ASSERT_NE(NULL, img);
-	ASSERT_EQ(0, apple_start(a, 1, NULL));
+	ASSERT_EQ(0, apple_start(a, 1, NULL, NULL));
 	unlink("/tmp/dfuctl.rc");
 	ASSERT_EQ(0, run_sh("(" DFUCTL " flash --quiet --timeout 4 %s %s 2>/tmp/dfuctl.err;"
 			    " echo $? > /tmp/dfuctl.rc) &", f, a->e.node));
@@ -1217,7 +1156,7 @@ TEST_F_TIMEOUT(apple, unbound_dfu_mode_listed, 60)
 	struct apple_emu *a = &self->a;
 
 	ASSERT_EQ(0, set_param("bind_apple", "N"));
-	ASSERT_EQ(0, apple_start(a, 0, NULL));
+	ASSERT_EQ(0, apple_start(a, 0, NULL, NULL));
 	EXPECT_EQ(0, run_sh(DFUCTL " list > /tmp/dfuctl.out"));
 	EXPECT_EQ(0, run_sh("grep -qF 'USB %s  05ac:1227  serial \"%s\"  dfu mode, no DFU node' /tmp/dfuctl.out && "
 			    "grep -qxF '    Apple device in DFU mode: CPID 8015, BDID 0E, ECID %s, ROM " APPLE_ROM "' /tmp/dfuctl.out && "
