@@ -110,6 +110,28 @@ result "unit tests of the suffix, DfuSe and image checks and the progress displa
 log=build/check/cli.log
 tests/unit.sh cli >"$log" 2>&1
 result "dfuctl suffix: exit codes, and the same bytes as dfu-suffix" $? "$log"
+# dfuctl's Makefile takes a packager's CPPFLAGS, CFLAGS and LDFLAGS on top
+# of its own flags, and makes warnings errors only in our own builds.
+log=build/check/packager-flags.log
+(
+	own=$(make -s -n -B -C userspace dfuctl)
+	pkg=$(make -s -n -B -C userspace CPPFLAGS=-DPKG_CPP CFLAGS="-O1 -gz" LDFLAGS=-Wl,-z,now dfuctl)
+	printf 'own build:\n%s\npackager build:\n%s\n' "$own" "$pkg"
+	st=0
+	for f in -std=c11 -Wall -Wextra -Werror -O2; do
+		[[ " $own " == *" $f "* ]] || { st=1; echo "own build lacks $f"; }
+	done
+	for f in -std=c11 -Wall -Wextra -DPKG_CPP -O1 -gz -Wl,-z,now; do
+		[[ " $pkg " == *" $f "* ]] || { st=1; echo "packager build lacks $f"; }
+	done
+	[[ " $pkg " != *" -Werror "* ]] || { st=1; echo "packager build has -Werror"; }
+	exit $st
+) >"$log" 2>&1
+result "dfuctl builds with a packager's CPPFLAGS, CFLAGS and LDFLAGS, without -Werror" $? "$log"
+log=build/check/version.log
+make -s -C userspace >"$log" 2>&1 && userspace/dfuctl --version >>"$log" 2>&1 &&
+	[ "$(tail -n1 "$log")" = "dfuctl $(cat VERSION)" ]
+result "dfuctl --version prints the package's VERSION" $? "$log"
 for f in suffix dfuse image; do
 	log=build/check/fuzz-$f.log
 	tests/unit.sh fuzz "$f" >"$log" 2>&1
@@ -142,6 +164,27 @@ vm_lane() {
 		sed -n '/kernel log problems =====$/,/end of kernel log problems/p' "$vmlog"
 	fi >"build/check/vm-$name-why.log"
 	result "$name: the VM ran every test and its kernel log is clean" "$vmst" "build/check/vm-$name-why.log"
+	# Each kselftest program announced its plan (1..N after "TAP version
+	# 13") and reported N results and its totals: one that died halfway
+	# fails here instead of shrinking the count.
+	tr -d '\r' <"$vmlog" | sed -n '/=== dmesg/q;p' | awk '
+		function done_prog(why) {
+			if (seen != plan || why != "") {
+				printf "program %d: plan 1..%d, %d results%s\n", progs, plan, seen, why
+				bad++
+			}
+			inprog = 0
+		}
+		/^TAP version 13/ { if (inprog) done_prog(", no totals"); inprog = 1; progs++; plan = -1; seen = 0; next }
+		inprog && plan < 0 && /^1\.\.[0-9]+/ { plan = substr($0, 4) + 0; next }
+		inprog && /^(not )?ok [0-9]+ / { seen++ }
+		inprog && /^# Totals:/ { done_prog("") }
+		END {
+			if (inprog) done_prog(", no totals")
+			printf "%d kselftest programs, %d short of their plan\n", progs, bad
+			exit (bad > 0 || progs == 0)
+		}' >"build/check/vm-$name-plans.log"
+	result "$name: every selftest program reported as many results as its plan announced" $? "build/check/vm-$name-plans.log"
 	ran=$(tr -d '\r' <"$vmlog" | sed -n 's/^# dfu.ko sha256 //p' | head -n1)
 	built=$(sha256sum <"$want_ko" 2>/dev/null | cut -d' ' -f1)
 	st=0
@@ -173,7 +216,14 @@ if [ "$kst" -eq 0 ] && . build/kernel.env &&
    DFU_VM_KERNEL=debug tests/payload.sh --ko "$DEBUG_DFU_KO" --out build/payload-debug >"$log" 2>&1; then
 	result "driver, emulator and selftests build for the debug kernel" 0
 	t=$SECONDS
-	DFU_FUZZ_SEEDS=${DFU_FUZZ_SEEDS:-1-24} vm_lane debug debug build/payload-debug check "$DEBUG_DFU_KO"
+	seeds=${DFU_FUZZ_SEEDS:-1-24}
+	DFU_FUZZ_SEEDS=$seeds vm_lane debug debug build/payload-debug check "$DEBUG_DFU_KO"
+	# the fuzzer ran every seed it was given, no fewer
+	want=$(( ${seeds#*-} - ${seeds%-*} + 1 ))
+	ran=$(tr -d '\r' <build/check/vm-debug.log | sed -n 's/^# summary: \([0-9]*\) seeds,.*/\1/p' | tail -n1)
+	echo "the fuzzer ran '${ran}' seeds of $seeds ($want)" >build/check/fuzz-seeds.log
+	[ "$ran" = "$want" ]
+	result "the USB fuzzer ran all $want seeds" $? build/check/fuzz-seeds.log
 	echo "# debug kernel lane: $((SECONDS - t)) s"
 else
 	result "driver, emulator and selftests build for the debug kernel" 1 "$log"

@@ -15,7 +15,7 @@
 #include "commands.h"
 
 static const char usage_text[] =
-"usage: dfuctl COMMAND [ARGS]\n"
+"usage: dfuctl COMMAND [ARGS]   (dfuctl --help, dfuctl --version)\n"
 "  list [--json]                 every DFU device: IDs, serial, mode, state, alt settings,\n"
 "                                the memory map of ST DfuSe devices, the chip of Apple\n"
 "                                devices in DFU mode, and Apple devices in recovery mode\n"
@@ -70,6 +70,10 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(usage_text, stdout);
+		return EX_OK;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "--version")) {
+		printf("dfuctl %s\n", DFUCTL_VERSION);
 		return EX_OK;
 	}
 	for (i = 0; argc >= 2 && i < sizeof(commands) / sizeof(commands[0]); i++)
