@@ -3,6 +3,7 @@
  * common.c - what dfuctl's subcommands share: device options, opening a
  * node with errors that say what to do, choosing the alt setting
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,19 +21,54 @@ int usage_error(const char *msg)
 	return EX_USAGE;
 }
 
+/*
+ * Numbers as people write them: decimal ("010" is ten, not eight), or hex
+ * after 0x. No sign, no blanks, no octal: strtoull() would take " +10" and
+ * read "010" as 8, and a size or an address the user did not mean is worse
+ * than a usage error.
+ */
 int parse_number(const char *s, uint64_t max, uint64_t *v)
 {
-	unsigned long long n;
-	char *end;
+	int base = 10;
+	const char *p = s;
+	uint64_t n = 0;
 
-	if (!*s || strchr(s, '-'))
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	if (!*p)
 		return -1;
-	errno = 0;
-	n = strtoull(s, &end, 0);
-	if (errno || *end || n > max)
+	for (; *p; p++) {
+		unsigned int d;
+
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned int)(*p - '0');
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			d = (unsigned int)(*p - 'a' + 10);
+		else if (base == 16 && *p >= 'A' && *p <= 'F')
+			d = (unsigned int)(*p - 'A' + 10);
+		else
+			return -1;
+		if (n > (UINT64_MAX - d) / (unsigned int)base)
+			return -1;	/* beyond 64 bits */
+		n = n * (unsigned int)base + d;
+	}
+	if (n > max)
 		return -1;
 	*v = n;
 	return 0;
+}
+
+/*
+ * --device: dev_parse_ids() reads dfu-util's syntax (hex IDs, "*" and "-"
+ * wildcards, IDs and pairs left out); whatever it accepts, no 0x, sign or
+ * blank gets through here, so "0x12:34" or "+483:df11" is never read as
+ * something the user did not write.
+ */
+static int device_chars_valid(const char *s)
+{
+	return *s && strspn(s, "0123456789abcdefABCDEF:,*-") == strlen(s);
 }
 
 int select_option(int c, const char *arg, struct dev_filter *f)
@@ -45,8 +81,11 @@ int select_option(int c, const char *arg, struct dev_filter *f)
 		f->path = arg;
 		return 0;
 	case 'D':
-		if (dev_parse_ids(arg, f))
-			return usage_error("--device wants VID:PID or VID:PID,VID:PID in hex");
+		if (!device_chars_valid(arg) || dev_parse_ids(arg, f)) {
+			fprintf(stderr, "dfuctl: --device '%s': give VID:PID, or RUNTIME_VID:PID,DFU_VID:PID, each ID in hex as lsusb shows it (up to four digits, no 0x, sign or blank; * for any): --device 1209:df00 (see dfuctl --help)\n",
+				arg);
+			return EX_USAGE;
+		}
 		return 0;
 	default:
 		return 1;
