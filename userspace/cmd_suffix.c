@@ -6,6 +6,11 @@
  * (same bytes, same option meanings), with sysexits.h exit codes: 65
  * (EX_DATAERR) for a file without a valid suffix where one is needed or
  * with one where none may be, 66 (EX_NOINPUT) for a file that cannot be read.
+ *
+ * Unlike dfu-suffix, add refuses a file whose end looks like a damaged
+ * suffix (suffix_near_miss()): a second suffix after it would be valid, and
+ * the damaged bytes would be flashed as firmware. remove --force cuts such
+ * a suffix off; add --force adds one anyway, for bytes that are firmware.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -27,15 +32,19 @@ enum action { ADD, REMOVE, CHECK };
 
 static void usage(FILE *out)
 {
-	fputs("usage: dfuctl suffix add FILE [--vid HEX] [--pid HEX] [--did HEX] [--spec HEX]\n"
+	fputs("usage: dfuctl suffix add FILE [--vid HEX] [--pid HEX] [--did HEX] [--spec HEX] [--force]\n"
 	      "       dfuctl suffix check FILE\n"
-	      "       dfuctl suffix remove FILE\n"
+	      "       dfuctl suffix remove FILE [--force]\n"
 	      "  add     append a 16-byte DFU suffix, as dfu-suffix --add does; an ID not\n"
 	      "          given is 0xffff (any device), --spec (bcdDFU) defaults to 0100,\n"
 	      "          011a marks an ST DfuSe file. Short options: -v -p -d -S\n"
 	      "  check   show the suffix (and the layout of a DfuSe file)\n"
 	      "  remove  cut a valid suffix off, all its bLength bytes\n"
-	      "Exit status: 0 done, 64 usage, 65 no valid suffix (add: already has one),\n"
+	      "  --force add: even after bytes that look like a damaged suffix (they stay\n"
+	      "          and are flashed as firmware); remove: cut off a damaged suffix\n"
+	      "          (and any bytes after it)\n"
+	      "Exit status: 0 done, 64 usage, 65 no valid suffix (add: already has one,\n"
+	      "or the file ends in what looks like a damaged one),\n"
 	      "66 cannot read the file, 73 cannot write it, 74 I/O error.\n",
 	      out);
 }
@@ -184,10 +193,12 @@ static int check(const char *path, const uint8_t *buf, size_t len)
 }
 
 static int add(const char *path, int fd, const uint8_t *buf, size_t len,
-	       const struct dfu_suffix *fields)
+	       const struct dfu_suffix *fields, bool force)
 {
 	uint8_t tail[SUFFIX_LEN];
 	struct dfu_suffix old;
+	enum suffix_near near;
+	size_t keep, end;
 	ssize_t n;
 
 	if (suffix_parse(buf, len, &old) == SUFFIX_OK) {
@@ -196,6 +207,27 @@ static int add(const char *path, int fd, const uint8_t *buf, size_t len,
 			path, old.idVendor, old.idProduct, path);
 		return EX_DATAERR;
 	}
+	near = suffix_near_miss(buf, len, &keep, &end);
+	if (near && !force) {
+		fprintf(stderr, "dfuctl: %s: %s", path, suffix_near_str(near));
+		if (near == SUFFIX_NEAR_DAMAGED &&
+		    suffix_parse(buf, len, &old) == SUFFIX_ERR_CRC)
+			fprintf(stderr, " (CRC 0x%08x in it, 0x%08x computed)", old.dwCRC,
+				suffix_crc(buf, len - 4));
+		else if (near == SUFFIX_NEAR_DAMAGED)
+			fprintf(stderr, " (bLength %u, file %zu bytes)", old.bLength, len);
+		fprintf(stderr, ". A second suffix after it would be valid, and these bytes would be flashed as firmware; nothing was changed: ");
+		if (near == SUFFIX_NEAR_TRAILING)
+			fprintf(stderr, "cut the %zu byte%s after the suffix off (truncate -s %zu %s) to keep it, or remove it and what follows with 'dfuctl suffix remove --force %s' before adding a new one\n",
+				len - end, len - end == 1 ? "" : "s", end, path, path);
+		else
+			fprintf(stderr, "get a fresh copy of the file, or cut the damaged suffix off with 'dfuctl suffix remove --force %s' (%zu bytes left) and add it again; if those bytes are really firmware, add the suffix with --force\n",
+				path, keep);
+		return EX_DATAERR;
+	}
+	if (near)
+		fprintf(stderr, "dfuctl: warning: %s: %s; adding a suffix after it anyway (--force)\n",
+			path, suffix_near_str(near));
 	if (fields->bcdDFU != SUFFIX_BCD_DFUSE && dfuse_is_dfuse(buf, len))
 		fprintf(stderr, "dfuctl: warning: %s starts like an ST DfuSe file: "
 			"a DfuSe suffix needs --spec 011a\n", path);
@@ -216,14 +248,18 @@ static int add(const char *path, int fd, const uint8_t *buf, size_t len,
 	return EX_OK;
 }
 
-static int remove_suffix(const char *path, int fd, const uint8_t *buf, size_t len)
+static int remove_suffix(const char *path, int fd, const uint8_t *buf, size_t len, bool force)
 {
+	enum suffix_near near = SUFFIX_NEAR_NONE;
 	enum suffix_err err;
-	size_t keep;
+	size_t keep, end;
 
 	err = suffix_remove(buf, len, &keep);
-	if (err) {
-		fprintf(stderr, "dfuctl: %s: nothing removed: %s\n", path, suffix_strerror(err));
+	if (err && force)
+		near = suffix_near_miss(buf, len, &keep, &end);
+	if (err && !near) {
+		fprintf(stderr, "dfuctl: %s: nothing removed: %s%s\n", path, suffix_strerror(err),
+			force ? " (and nothing like a damaged one either)" : "");
 		return EX_DATAERR;
 	}
 	if (ftruncate(fd, (off_t)keep) || fsync(fd)) {
@@ -231,7 +267,11 @@ static int remove_suffix(const char *path, int fd, const uint8_t *buf, size_t le
 			strerror(errno));
 		return EX_IOERR;
 	}
-	printf("%s: DFU suffix removed (%zu bytes), %zu bytes left\n", path, len - keep, keep);
+	if (near)
+		printf("%s: %s: cut off %zu bytes (--force), %zu bytes left\n", path,
+		       suffix_near_str(near), len - keep, keep);
+	else
+		printf("%s: DFU suffix removed (%zu bytes), %zu bytes left\n", path, len - keep, keep);
 	return EX_OK;
 }
 
@@ -242,11 +282,12 @@ int cmd_suffix(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "did", required_argument, NULL, 'd' },
 		{ "spec", required_argument, NULL, 'S' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dfu_suffix fields;
-	bool ids_given = false;
+	bool ids_given = false, force = false;
 	enum action action;
 	const char *path;
 	uint8_t *buf;
@@ -302,6 +343,9 @@ int cmd_suffix(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return EX_OK;
+		case 'f':
+			force = true;
+			continue;
 		case ':':
 			fprintf(stderr, "dfuctl: suffix: %s needs a hex value\n", argv[optind - 1]);
 			return EX_USAGE;
@@ -326,6 +370,10 @@ int cmd_suffix(int argc, char **argv)
 			argv[0]);
 		return EX_USAGE;
 	}
+	if (force && action == CHECK) {
+		fprintf(stderr, "dfuctl: suffix check: --force is for add and remove only\n");
+		return EX_USAGE;
+	}
 	path = argv[optind];
 
 	fd = open(path, (action == CHECK ? O_RDONLY : O_RDWR) | O_CLOEXEC);
@@ -337,9 +385,9 @@ int cmd_suffix(int argc, char **argv)
 		return open_error(path, err, false);
 	}
 	if (action == ADD)
-		ret = add(path, fd, buf, len, &fields);
+		ret = add(path, fd, buf, len, &fields, force);
 	else if (action == REMOVE)
-		ret = remove_suffix(path, fd, buf, len);
+		ret = remove_suffix(path, fd, buf, len, force);
 	else
 		ret = check(path, buf, len);
 	free(buf);

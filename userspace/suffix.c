@@ -32,8 +32,8 @@ static const char *const messages[SUFFIX_ERR_COUNT] = {
 	[SUFFIX_ERR_CRC] =
 		"damaged DFU suffix: its CRC does not match the file, which was changed "
 		"or cut after the suffix was added: get a fresh copy, or if you changed "
-		"it on purpose, cut the old suffix off (truncate -s -16 FILE) and add a "
-		"new one with 'dfuctl suffix add'",
+		"it on purpose, cut the old suffix off with 'dfuctl suffix remove --force "
+		"FILE' and add a new one with 'dfuctl suffix add'",
 };
 
 const char *suffix_strerror(enum suffix_err err)
@@ -96,6 +96,57 @@ enum suffix_err suffix_remove(const uint8_t *buf, size_t len, size_t *payload_le
 	if (err == SUFFIX_OK)
 		*payload_len = len - s.bLength;
 	return err;
+}
+
+enum suffix_near suffix_near_miss(const uint8_t *buf, size_t len, size_t *payload_len,
+				  size_t *suffix_end)
+{
+	struct dfu_suffix s;
+	enum suffix_err err = suffix_parse(buf, len, &s);
+	const uint8_t *t;
+	size_t k, end, same;
+
+	if (err == SUFFIX_OK || len < SUFFIX_LEN)
+		return SUFFIX_NEAR_NONE;
+	if (!suffix_absent(err)) {
+		*suffix_end = len;
+		*payload_len = s.bLength >= SUFFIX_LEN && s.bLength <= len ?
+			len - s.bLength : len - SUFFIX_LEN;
+		return SUFFIX_NEAR_DAMAGED;
+	}
+	/* a valid suffix that ends k bytes before the end */
+	for (k = 1; k <= SUFFIX_TRAILING_MAX && k <= len - SUFFIX_LEN; k++) {
+		end = len - k;
+		if (buf[end - 8] == 'U' && buf[end - 7] == 'F' && buf[end - 6] == 'D' &&
+		    suffix_parse(buf, end, &s) == SUFFIX_OK) {
+			*payload_len = end - s.bLength;
+			*suffix_end = end;
+			return SUFFIX_NEAR_TRAILING;
+		}
+	}
+	t = buf + len - SUFFIX_LEN;
+	same = (t[OFF_SIGNATURE] == 'U') + (t[OFF_SIGNATURE + 1] == 'F') +
+	       (t[OFF_SIGNATURE + 2] == 'D');
+	if (same == 2 && t[OFF_LENGTH] == SUFFIX_LEN) {
+		*payload_len = len - SUFFIX_LEN;
+		*suffix_end = len;
+		return SUFFIX_NEAR_SIGNATURE;
+	}
+	return SUFFIX_NEAR_NONE;
+}
+
+const char *suffix_near_str(enum suffix_near n)
+{
+	switch (n) {
+	case SUFFIX_NEAR_DAMAGED:
+		return "it ends in a damaged DFU suffix";
+	case SUFFIX_NEAR_TRAILING:
+		return "it has a valid DFU suffix, followed by more bytes (padding or a newline added after it?)";
+	case SUFFIX_NEAR_SIGNATURE:
+		return "its last 16 bytes look like a DFU suffix whose \"UFD\" signature is damaged";
+	default:
+		return "nothing like a DFU suffix at its end";
+	}
 }
 
 void suffix_init(struct dfu_suffix *s)

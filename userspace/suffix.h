@@ -66,6 +66,45 @@ enum suffix_err suffix_parse(const uint8_t *buf, size_t len, struct dfu_suffix *
  */
 enum suffix_err suffix_remove(const uint8_t *buf, size_t len, size_t *payload_len);
 
+/*
+ * How the end of a buffer without a valid suffix still looks like one
+ * (suffix_near_miss()). Adding a suffix after such bytes would hide them:
+ * the new suffix is valid, and the damaged one is flashed as firmware.
+ */
+enum suffix_near {
+	SUFFIX_NEAR_NONE = 0,	/* nothing like a suffix */
+	SUFFIX_NEAR_DAMAGED,	/* "UFD" in place, but bLength or dwCRC wrong */
+	SUFFIX_NEAR_TRAILING,	/* a valid suffix, then bytes after it */
+	SUFFIX_NEAR_SIGNATURE,	/* 2 of the 3 signature bytes and bLength 16 */
+};
+
+/* How far past a valid suffix suffix_near_miss() looks for one: a 4 KiB page. */
+#define SUFFIX_TRAILING_MAX	4096
+
+/*
+ * For a buffer in which suffix_parse() finds no valid suffix: do its last
+ * bytes look like a damaged one? The checks, each unlikely by chance in
+ * firmware (the odds for random bytes in brackets):
+ *  - DAMAGED: the signature "UFD" where it belongs (2^-24), and a bLength
+ *    or dwCRC that does not fit (what suffix_parse() calls damaged);
+ *  - TRAILING: a whole valid suffix, CRC included (2^-56), that ends 1 to
+ *    SUFFIX_TRAILING_MAX bytes before the end: padding or a newline added;
+ *  - SIGNATURE: two of the three signature bytes in place and bLength 16
+ *    (about 2^-30): one byte of the signature damaged.
+ *  - CRC: the last 4 bytes are the DFU CRC of the ones before (2^-32), but
+ *    there is no signature: a suffix whose signature was overwritten.
+ * *@payload_len gets the length of the bytes before what looks like the
+ * suffix: for DAMAGED, len - bLength when bLength fits, else len - 16; for
+ * TRAILING, where that valid suffix starts; else len - 16. *@suffix_end
+ * gets where it ends: len, but for TRAILING where the extra bytes start.
+ * Both are left alone for SUFFIX_NEAR_NONE.
+ */
+enum suffix_near suffix_near_miss(const uint8_t *buf, size_t len, size_t *payload_len,
+				  size_t *suffix_end);
+
+/* One line: what suffix_near_miss() found. */
+const char *suffix_near_str(enum suffix_near n);
+
 /* dfu-suffix's defaults: every ID 0xffff, bcdDFU 0x0100, bLength 16. */
 void suffix_init(struct dfu_suffix *s);
 
