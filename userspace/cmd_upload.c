@@ -2,18 +2,36 @@
 /*
  * cmd_upload.c - dfuctl upload FILE [NODE] [options]: back up what the
  * device holds
+ *
+ * A backup that is cut short is worse than none: it looks like the old
+ * firmware. So the image goes to a temporary file beside FILE (made with
+ * O_EXCL, mode 0644 less the umask, as FILE would get), which is fsync'ed
+ * and renamed to FILE only after the whole upload succeeded, without ever
+ * replacing a file (RENAME_NOREPLACE, or link() where the file system has
+ * no such rename); the directory is fsync'ed after. A failed upload, or a
+ * SIGINT, SIGTERM or SIGHUP on the way, removes the temporary file and
+ * leaves no FILE.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sysexits.h>
 #include <unistd.h>
 #include <linux/usb/dfu.h>
 
 #include "commands.h"
 #include "progress.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE	(1 << 0)
+#endif
 
 #define UPLOAD_CHUNK	(64 * 1024)
 
@@ -51,6 +69,193 @@ static int copy_out(int in, int out, const char *node, unsigned long long limit,
 	return EX_OK;
 }
 
+/*
+ * The temporary file, for the signal handler: its name, and whether it
+ * exists (set and cleared with the signals blocked).
+ */
+static char tmp_path[PATH_MAX];
+static volatile sig_atomic_t tmp_exists;
+static const int cleanup_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+
+	if (tmp_exists)
+		unlink(tmp_path);
+	tmp_exists = 0;
+	/* SA_RESETHAND and SA_NODEFER: die of the signal, as without a handler */
+	raise(sig);
+	errno = saved;
+}
+
+static void block_signals(sigset_t *old)
+{
+	sigset_t set;
+	size_t i;
+
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(cleanup_signals) / sizeof(cleanup_signals[0]); i++)
+		sigaddset(&set, cleanup_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(cleanup_signals) / sizeof(cleanup_signals[0]); i++)
+		sigaction(cleanup_signals[i], &sa, NULL);
+}
+
+/* Remove the temporary file, if there is one. */
+static void drop_tmp(void)
+{
+	sigset_t old;
+
+	block_signals(&old);
+	if (tmp_exists)
+		unlink(tmp_path);
+	tmp_exists = 0;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The directory of path, for the temporary file and the fsync after the rename. */
+static void dir_of(const char *path, char *dir, size_t size)
+{
+	char copy[PATH_MAX];
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	snprintf(dir, size, "%s", dirname(copy));
+}
+
+/*
+ * Create the temporary file beside path: "DIR/.NAME.dfuctl-PID-N", O_EXCL.
+ * Returns the fd, or -1 with errno.
+ */
+static int make_tmp(const char *path)
+{
+	char copy[PATH_MAX], dir[PATH_MAX];
+	sigset_t old;
+	int fd = -1, i, err = 0;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir_of(path, dir, sizeof(dir));
+	for (i = 0; i < 100; i++) {
+		if ((size_t)snprintf(tmp_path, sizeof(tmp_path), "%s/.%s.dfuctl-%ld-%d", dir,
+				     basename(copy), (long)getpid(), i) >= sizeof(tmp_path)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		block_signals(&old);
+		fd = open(tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		err = errno;
+		if (fd >= 0)
+			tmp_exists = 1;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (fd >= 0 || err != EEXIST)
+			break;
+	}
+	errno = err;
+	return fd;
+}
+
+/*
+ * Give the temporary file the name path, never replacing a file there.
+ * Returns 0, or -1 with errno (EEXIST: path appeared meanwhile).
+ */
+static int publish(const char *path)
+{
+	sigset_t old;
+	long r;
+	int err;
+
+	block_signals(&old);
+	r = syscall(SYS_renameat2, AT_FDCWD, tmp_path, AT_FDCWD, path, RENAME_NOREPLACE);
+	err = errno;
+	if (r && (err == EINVAL || err == ENOSYS)) {
+		/* a file system without RENAME_NOREPLACE: link() never replaces either */
+		r = link(tmp_path, path);
+		err = errno;
+		if (!r)
+			unlink(tmp_path);
+	}
+	if (!r)
+		tmp_exists = 0;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = err;
+	return r ? -1 : 0;
+}
+
+/* fsync the directory of path, so that the new name survives a power cut. */
+static int sync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	int fd, r;
+
+	dir_of(path, dir, sizeof(dir));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	/* some file systems cannot sync a directory: the rename is done anyway */
+	if (r && (errno == EINVAL || errno == EROFS))
+		r = 0;
+	close(fd);
+	return r;
+}
+
+static const char never_overwritten[] =
+	"choose a new file name, a backup is never overwritten";
+
+/* Upload into path through a temporary file; see the top of the file. */
+static int backup(const char *path, int in, const char *node, unsigned long long limit,
+		  int quiet)
+{
+	int out, ret, err;
+
+	catch_signals();
+	out = make_tmp(path);
+	if (out < 0) {
+		fprintf(stderr, "dfuctl: %s: cannot create a temporary file in its directory: %s: choose a directory you can write to\n",
+			tmp_path, strerror(errno));
+		return EX_CANTCREAT;
+	}
+	ret = copy_out(in, out, node, limit, quiet);
+	if (!ret && fsync(out)) {
+		fprintf(stderr, "dfuctl: %s: %s; nothing was saved\n", tmp_path, strerror(errno));
+		ret = EX_IOERR;
+	}
+	if (close(out) && !ret) {
+		fprintf(stderr, "dfuctl: %s: %s; nothing was saved\n", tmp_path, strerror(errno));
+		ret = EX_IOERR;
+	}
+	if (!ret && publish(path)) {
+		err = errno;
+		fprintf(stderr, "dfuctl: %s: %s%s%s; nothing was saved\n", path, strerror(err),
+			err == EEXIST ? ": " : "", err == EEXIST ? never_overwritten : "");
+		ret = err == EEXIST ? EX_CANTCREAT : EX_IOERR;
+	}
+	drop_tmp();
+	if (ret) {
+		if (ret != EX_CANTCREAT)
+			fprintf(stderr, "dfuctl: the upload did not complete: %s was not created\n",
+				path);
+		return ret;
+	}
+	if (sync_dir(path)) {
+		fprintf(stderr, "dfuctl: %s: saved, but syncing its directory failed: %s: run sync before unplugging the disk\n",
+			path, strerror(errno));
+		return EX_IOERR;
+	}
+	return EX_OK;
+}
+
 int cmd_upload(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -63,7 +268,8 @@ int cmd_upload(int argc, char **argv)
 	uint64_t limit = 0;
 	const char *alt = NULL;
 	struct dfu_dev_desc d;
-	int c, ret, in, out, quiet = 0;
+	struct stat st;
+	int c, ret, in, quiet = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -82,6 +288,12 @@ int cmd_upload(int argc, char **argv)
 	if (argc - optind < 1 || argc - optind > 2)
 		return usage_error("usage: dfuctl upload FILE [NODE] [--size BYTES] [--alt N|NAME] [--quiet] [--serial S] [--path P] [--device VID:PID]");
 	f.node = argv[optind + 1];
+	/* never overwrite: a backup may be the only copy of the old firmware */
+	if (!lstat(argv[optind], &st)) {
+		fprintf(stderr, "dfuctl: %s: %s: %s\n", argv[optind], strerror(EEXIST),
+			never_overwritten);
+		return EX_CANTCREAT;
+	}
 	ret = dev_select(&f, &d);
 	if (ret)
 		return ret;
@@ -97,21 +309,7 @@ int cmd_upload(int argc, char **argv)
 		close(in);
 		return ret;
 	}
-	/* never overwrite: a backup may be the only copy of the old firmware */
-	out = open(argv[optind], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (out < 0) {
-		fprintf(stderr, "dfuctl: %s: %s%s\n", argv[optind], strerror(errno),
-			errno == EEXIST ? ": choose a new file name, a backup is never overwritten" : "");
-		close(in);
-		return EX_CANTCREAT;
-	}
-	ret = copy_out(in, out, d.node, limit, quiet);
+	ret = backup(argv[optind], in, d.node, limit, quiet);
 	close(in);
-	if (close(out) && !ret) {
-		fprintf(stderr, "dfuctl: %s: %s\n", argv[optind], strerror(errno));
-		ret = EX_IOERR;
-	}
-	if (ret)
-		unlink(argv[optind]);
 	return ret;
 }
