@@ -1,7 +1,10 @@
 #!/bin/bash
 # tests/unit/cli.sh DFUCTL - test "dfuctl suffix": exit codes (sysexits.h),
 # output, and the bytes it writes against the public vectors and against
-# dfu-util's own dfu-suffix. Needs dfu-suffix and tests/unit/mkdfuse.
+# dfu-util's own dfu-suffix; a damaged suffix is never buried under a new
+# one; and the options that need no device: numbers (decimal unless 0x),
+# --device IDs, upload's refusal to overwrite. Needs dfu-suffix and
+# tests/unit/mkdfuse.
 # Ends with "N passed, N failed"; exits 1 when any failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,6 +58,46 @@ t 64 "upload --size negative" upload x --size -1
 t 64 "upload --size zero" upload x --size 0
 t 64 "upload --size beyond 64 bits" upload x --size 18446744073709551616
 t 64 "upload --size not a number" upload x --size 12k
+# numbers are decimal unless 0x: "08" is eight (octal would refuse it)
+# and no sign or blank gets in; 69 (no device) means the number passed
+t 69 "upload --size 08 is decimal" upload x --size 08
+t 69 "upload --size 010 is decimal" upload x --size 010
+t 69 "upload --size 0x10" upload x --size 0x10
+t 69 "upload --size 0X1f" upload x --size 0X1f
+t 64 "upload --size +10" upload x --size +10
+t 64 "upload --size ' 10'" upload x --size " 10"
+t 64 "upload --size '10 '" upload x --size "10 "
+t 64 "upload --size 0x" upload x --size 0x
+t 64 "upload --size 0x-1" upload x --size 0x-1
+t 64 "upload --size 1e3" upload x --size 1e3
+t 64 "upload --size 0b101" upload x --size 0b101
+t 64 "upload --size 99999999999999999999 (beyond 64 bits)" upload x --size 99999999999999999999
+t 69 "upload --size 18446744073709551615 (64 bits)" upload x --size 18446744073709551615
+t 69 "upload --size 0xffffffffffffffff" upload x --size 0xffffffffffffffff
+t 64 "upload --size 0x10000000000000000" upload x --size 0x10000000000000000
+t 66 "flash --timeout 09 is decimal (then the missing image)" flash "$tmp/missing.bin" --timeout 09
+t 64 "flash --timeout 86401" flash "$tmp/missing.bin" --timeout 86401
+t 64 "flash --address 010000000 is decimal, beyond 32 bits" flash "$tmp/missing.bin" --address 010000000000
+# --device: hex IDs as lsusb shows them (dfu-util's syntax); no 0x, sign or
+# blank, never more than 4 digits
+t 69 "--device 1209:df00" upload x --device 1209:df00
+t 69 "--device 1209:DF00,1209:df01" upload x --device 1209:DF00,1209:df01
+t 69 "--device 483:df11 (dfu-util's leading zero left out)" upload x --device 483:df11
+for bad in 0x12:34 0X12:34 +483:df11 -483:df11 12090:df00 " 1209:df00" "1209:df00 " \
+	"1209 :df00" 1209:+f00 1209:0xdf 1209-df00 1209:df00x 1209:df00,0x1209:df01 \
+	1209:df00,1209:df01,1209:df02 1209:df00:1 "" "+1209:df00,-1"; do
+	t 64 "--device '$bad' refused" upload x --device "$bad"
+done
+says "as lsusb shows it" "the --device error says what it wants"
+# upload never overwrites: refused before any device is looked for
+printf 'old backup' >backup.bin
+t 73 "upload onto an existing file" upload backup.bin
+says "never overwritten" "the upload error says why"
+printf 'old backup' >expect.bin
+same backup.bin expect.bin "the existing backup is untouched"
+ln -s "$tmp/nowhere" dangling.bin
+t 73 "upload onto a dangling symlink" upload dangling.bin
+[ -e "$tmp/nowhere" ] && bad "upload created the symlink's target" || ok "nothing created through the symlink"
 t 64 "unknown option" suffix add --frob x
 t 64 "bare 'dfuctl' still a usage error" 
 
@@ -117,6 +160,76 @@ t 66 "add to a missing file" suffix add "$tmp/missing.bin"
 t 0 "add to an empty file" suffix add empty.bin
 t 0 "check the suffix-only file" suffix check empty.bin
 has "payload +0 bytes" "the suffix-only file has 0 bytes of payload"
+
+# --- add after a damaged suffix: refused, nothing changed (65); --force ---------------
+# near DAMAGED: "UFD" in place, but the CRC or bLength is wrong
+for f in badcrc.dfu short.dfu cut.dfu; do
+	cp "$f" "near-$f"
+	t 65 "add after a damaged suffix ($f)" suffix add "near-$f" --vid 1209 --pid df00
+	same "near-$f" "$f" "$f: the refused add leaves the file alone"
+done
+cp badcrc.dfu near.dfu
+t 65 "add after a suffix with a wrong CRC" suffix add near.dfu
+says "damaged DFU suffix \(CRC 0x[0-9a-f]{8} in it" "the error shows the CRCs"
+says "dfuctl suffix remove --force near.dfu" "the error says how to cut it off"
+# near TRAILING: a valid suffix, then a newline or padding
+cp "$vectors/firmware.dfu" nl.dfu
+echo >>nl.dfu
+cp nl.dfu nl.orig
+t 65 "add after a valid suffix and a newline" suffix add nl.dfu
+says "followed by more bytes" "the error says what follows the suffix"
+says "truncate -s 152 nl.dfu" "the error gives the size that keeps the suffix"
+same nl.dfu nl.orig "the refused add leaves the file alone"
+cp "$vectors/firmware.dfu" pad.dfu
+head -c $((512 - 152)) /dev/zero | tr '\0' '\377' >>pad.dfu
+t 65 "add after a valid suffix and 0xff padding to 512 bytes" suffix add pad.dfu
+# near SIGNATURE: one byte of "UFD" changed, bLength 16, CRC fixed
+cp "$vectors/firmware.dfu" sig.dfu
+printf 'E' | dd of=sig.dfu bs=1 seek=146 conv=notrunc status=none
+reseal sig.dfu
+t 65 "check sees no suffix in 'UFE'" suffix check sig.dfu
+t 65 "add after a suffix whose signature reads UFE" suffix add sig.dfu
+says "signature is damaged" "the error names the signature"
+# not near: the last 4 bytes are the CRC of the ones before, but no
+# signature (firmware may end in its own CRC so): a suffix goes on
+cp "$vectors/firmware.dfu" crc.dfu
+printf 'XYZ' | dd of=crc.dfu bs=1 seek=144 conv=notrunc status=none
+reseal crc.dfu
+t 0 "add after 16 bytes that end in their CRC, no signature" suffix add crc.dfu
+# not near: a valid suffix more than 4 KiB before the end is firmware
+cp "$vectors/firmware.dfu" far.dfu
+head -c 4097 /dev/zero >>far.dfu
+t 0 "add after a suffix 4097 bytes before the end" suffix add far.dfu
+cp "$vectors/firmware.dfu" near4k.dfu
+head -c 4096 /dev/zero >>near4k.dfu
+t 65 "add after a suffix 4096 bytes before the end" suffix add near4k.dfu
+# --force: the suffix goes on anyway, after the old bytes
+cp badcrc.dfu forced.dfu
+t 0 "add --force after a damaged suffix" suffix add --force forced.dfu --vid 1209
+says "anyway \(--force\)" "add --force warns"
+t 0 "the forced file checks" suffix check forced.dfu
+has "payload +152 bytes" "the damaged suffix stayed as payload"
+t 64 "check --force" suffix check --force badcrc.dfu
+# remove --force cuts the damaged suffix off; then add works
+head -c 136 "$vectors/firmware.dfu" >fw136.bin
+for f in badcrc.dfu sig.dfu nl.orig pad.dfu; do
+	cp "$f" "rf-$f"
+	head -c 136 "$f" >"rf-$f.want"
+	t 65 "remove without --force ($f)" suffix remove "rf-$f"
+	t 0 "remove --force ($f)" suffix remove --force "rf-$f"
+	same "rf-$f" "rf-$f.want" "$f: remove --force leaves the 136 bytes before the suffix"
+done
+cp fw136.bin rf-again.bin
+t 0 "add after remove --force" suffix add rf-again.bin --vid 1234 --pid 4321 --did dead
+same rf-again.bin "$vectors/firmware.dfu" "the suffix is whole again"
+cp cut.dfu rf-cut.dfu
+t 0 "remove --force with bLength past the file: 16 bytes" suffix remove --force rf-cut.dfu
+[ "$(stat -c %s rf-cut.dfu)" -eq 20 ] && ok "cut.dfu: 20 bytes left" ||
+	bad "cut.dfu: $(stat -c %s rf-cut.dfu) bytes left, want 20"
+printf 'plain firmware, no suffix at all' >plain2.bin
+cp plain2.bin plain2.orig
+t 65 "remove --force with nothing like a suffix" suffix remove --force plain2.bin
+same plain2.bin plain2.orig "nothing removed from a plain file"
 
 # --- remove ---------------------------------------------------------------------
 cp "$vectors/firmware.dfu" rm.dfu
