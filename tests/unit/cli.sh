@@ -59,11 +59,12 @@ t 64 "upload --size zero" upload x --size 0
 t 64 "upload --size beyond 64 bits" upload x --size 18446744073709551616
 t 64 "upload --size not a number" upload x --size 12k
 # numbers are decimal unless 0x: "08" is eight (octal would refuse it)
-# and no sign or blank gets in; 69 (no device) means the number passed
-t 69 "upload --size 08 is decimal" upload x --size 08
-t 69 "upload --size 010 is decimal" upload x --size 010
-t 69 "upload --size 0x10" upload x --size 0x10
-t 69 "upload --size 0X1f" upload x --size 0X1f
+# and no sign or blank gets in; 69 (no device on the port "none") means
+# the number passed
+t 69 "upload --size 08 is decimal" upload x --size 08 --path none
+t 69 "upload --size 010 is decimal" upload x --size 010 --path none
+t 69 "upload --size 0x10" upload x --size 0x10 --path none
+t 69 "upload --size 0X1f" upload x --size 0X1f --path none
 t 64 "upload --size +10" upload x --size +10
 t 64 "upload --size ' 10'" upload x --size " 10"
 t 64 "upload --size '10 '" upload x --size "10 "
@@ -72,21 +73,21 @@ t 64 "upload --size 0x-1" upload x --size 0x-1
 t 64 "upload --size 1e3" upload x --size 1e3
 t 64 "upload --size 0b101" upload x --size 0b101
 t 64 "upload --size 99999999999999999999 (beyond 64 bits)" upload x --size 99999999999999999999
-t 69 "upload --size 18446744073709551615 (64 bits)" upload x --size 18446744073709551615
-t 69 "upload --size 0xffffffffffffffff" upload x --size 0xffffffffffffffff
+t 69 "upload --size 18446744073709551615 (64 bits)" upload x --size 18446744073709551615 --path none
+t 69 "upload --size 0xffffffffffffffff" upload x --size 0xffffffffffffffff --path none
 t 64 "upload --size 0x10000000000000000" upload x --size 0x10000000000000000
 t 66 "flash --timeout 09 is decimal (then the missing image)" flash "$tmp/missing.bin" --timeout 09
 t 64 "flash --timeout 86401" flash "$tmp/missing.bin" --timeout 86401
 t 64 "flash --address 010000000 is decimal, beyond 32 bits" flash "$tmp/missing.bin" --address 010000000000
 # --device: hex IDs as lsusb shows them (dfu-util's syntax); no 0x, sign or
 # blank, never more than 4 digits
-t 69 "--device 1209:df00" upload x --device 1209:df00
-t 69 "--device 1209:DF00,1209:df01" upload x --device 1209:DF00,1209:df01
-t 69 "--device 483:df11 (dfu-util's leading zero left out)" upload x --device 483:df11
+t 69 "--device 1209:df00" upload x --device 1209:df00 --path none
+t 69 "--device 1209:DF00,1209:df01" upload x --device 1209:DF00,1209:df01 --path none
+t 69 "--device 483:df11 (dfu-util's leading zero left out)" upload x --device 483:df11 --path none
 for bad in 0x12:34 0X12:34 +483:df11 -483:df11 12090:df00 " 1209:df00" "1209:df00 " \
 	"1209 :df00" 1209:+f00 1209:0xdf 1209-df00 1209:df00x 1209:df00,0x1209:df01 \
 	1209:df00,1209:df01,1209:df02 1209:df00:1 "" "+1209:df00,-1"; do
-	t 64 "--device '$bad' refused" upload x --device "$bad"
+	t 64 "--device '$bad' refused" upload x --device "$bad" --path none
 done
 says "as lsusb shows it" "the --device error says what it wants"
 # upload never overwrites: refused before any device is looked for
