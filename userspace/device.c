@@ -311,26 +311,111 @@ long dev_find_alt(const char *alt_names, const char *arg)
 	return -1;
 }
 
+/*
+ * One ID of --device at s: 1 to 4 hex digits, "*" (any), "-" (none), or
+ * nothing (*given 0). Sets *v or the any/none bit in *wild. Returns the
+ * character after it, or NULL.
+ */
+static const char *parse_id(const char *s, uint16_t *v, unsigned int *wild,
+			    unsigned int any, unsigned int none, int *given)
+{
+	unsigned int n = 0;
+	int i;
+
+	*given = 1;
+	if (*s == '*' || *s == '-') {
+		*wild |= *s == '*' ? any : none;
+		return s + 1;
+	}
+	for (i = 0; i < 4 && isxdigit((unsigned char)s[i]); i++)
+		n = n * 16 + (unsigned int)(isdigit((unsigned char)s[i]) ? s[i] - '0' :
+					    tolower((unsigned char)s[i]) - 'a' + 10);
+	if (isxdigit((unsigned char)s[i]))
+		return NULL;	/* more than four digits */
+	if (!i) {
+		*given = 0;
+		*wild |= any;
+		return s;
+	}
+	*v = (uint16_t)n;
+	return s + i;
+}
+
+/* "VID:PID" at s into pair i of f; given[] says which IDs were written. */
+static const char *parse_pair(const char *s, struct dev_filter *f, int i, int given[2])
+{
+	s = parse_id(s, &f->vid[i], &f->wild[i], DEV_VID_ANY, DEV_VID_NONE, &given[0]);
+	if (!s || *s++ != ':')
+		return NULL;
+	return parse_id(s, &f->pid[i], &f->wild[i], DEV_PID_ANY, DEV_PID_NONE, &given[1]);
+}
+
 int dev_parse_ids(const char *s, struct dev_filter *f)
 {
-	unsigned int v, p;
-	int used;
+	const char *comma = strchr(s, ',');
+	int given[2], rt_given = 0;
 
 	f->n_ids = 0;
-	while (f->n_ids < 2) {
-		if (!isxdigit((unsigned char)*s) ||
-		    sscanf(s, "%4x:%4x%n", &v, &p, &used) != 2 ||
-		    !isxdigit((unsigned char)s[strcspn(s, ":") + 1]))
+	memset(f->vid, 0, sizeof(f->vid));
+	memset(f->pid, 0, sizeof(f->pid));
+	memset(f->wild, 0, sizeof(f->wild));
+	if (!comma) {
+		s = parse_pair(s, f, 0, given);
+		if (!s || *s)
 			return -1;
-		f->vid[f->n_ids] = v;
-		f->pid[f->n_ids++] = p;
-		s += used;
-		if (!*s)
-			return 0;
-		if (*s++ != ',')
+		f->n_ids = 1;
+		return 0;
+	}
+	if (comma == s) {
+		f->wild[0] = DEV_VID_NONE | DEV_PID_NONE;	/* ",VID:PID": no run-time device */
+	} else {
+		rt_given = 1;
+		s = parse_pair(s, f, 0, given);
+		if (!s || s != comma)
 			return -1;
 	}
-	return -1;
+	s = comma + 1;
+	if (!*s) {
+		f->wild[1] = DEV_VID_ANY | DEV_PID_ANY;	/* "VID:PID,": any DFU-mode device */
+	} else {
+		s = parse_pair(s, f, 1, given);
+		if (!s || *s)
+			return -1;
+		/* an ID left out in DFU mode is the run-time one (dfu-util) */
+		if (!given[0] && rt_given) {
+			f->wild[1] = (f->wild[1] & ~(unsigned int)DEV_VID_ANY) |
+				     (f->wild[0] & (DEV_VID_ANY | DEV_VID_NONE));
+			f->vid[1] = f->vid[0];
+		}
+		if (!given[1] && rt_given) {
+			f->wild[1] = (f->wild[1] & ~(unsigned int)DEV_PID_ANY) |
+				     (f->wild[0] & (DEV_PID_ANY | DEV_PID_NONE));
+			f->pid[1] = f->pid[0];
+		}
+	}
+	f->n_ids = 2;
+	return 0;
+}
+
+int dev_ids_match(const struct dev_filter *f, int i, uint16_t vid, uint16_t pid)
+{
+	unsigned int w = f->wild[i];
+
+	if (w & (DEV_VID_NONE | DEV_PID_NONE))
+		return 0;
+	return ((w & DEV_VID_ANY) || f->vid[i] == vid) && ((w & DEV_PID_ANY) || f->pid[i] == pid);
+}
+
+const char *dev_ids_str(const struct dev_filter *f, int i, char *buf, size_t size)
+{
+	unsigned int w = f->wild[i];
+	char v[8], p[8];
+
+	snprintf(v, sizeof(v), "%04x", f->vid[i]);
+	snprintf(p, sizeof(p), "%04x", f->pid[i]);
+	snprintf(buf, size, "%s:%s", w & DEV_VID_NONE ? "-" : w & DEV_VID_ANY ? "*" : v,
+		 w & DEV_PID_NONE ? "-" : w & DEV_PID_ANY ? "*" : p);
+	return buf;
 }
 
 /* The same file: a node given by one of its udev links matches too. */
@@ -346,7 +431,7 @@ static int same_node(const char *a, const char *b)
 
 int dev_matches(const struct dfu_dev_desc *d, const struct dev_filter *f)
 {
-	int i, id_ok = !f->n_ids;
+	int id_ok = !f->n_ids;
 
 	if (f->node && !same_node(f->node, d->node))
 		return 0;
@@ -356,13 +441,15 @@ int dev_matches(const struct dfu_dev_desc *d, const struct dev_filter *f)
 		return 0;
 	if (f->mode && strcmp(f->mode, d->mode))
 		return 0;
-	for (i = 0; i < f->n_ids; i++)
-		if (f->vid[i] == d->vid && f->pid[i] == d->pid)
-			id_ok = 1;
+	/* one pair: either mode; two: the run-time pair, or the DFU-mode one */
+	if (f->n_ids == 1)
+		id_ok = dev_ids_match(f, 0, d->vid, d->pid);
+	else if (f->n_ids == 2)
+		id_ok = dev_ids_match(f, !strcmp(d->mode, "dfu"), d->vid, d->pid);
 	return id_ok;
 }
 
-static void describe_line(const struct dfu_dev_desc *d)
+void dev_print_candidate(const struct dfu_dev_desc *d)
 {
 	fprintf(stderr, "  %s  %04x:%04x  serial \"%s\"  path %s  %s mode\n",
 		d->node, d->vid, d->pid, d->serial, d->usb_path, d->mode);
@@ -413,7 +500,7 @@ int dev_select(const struct dev_filter *f, struct dfu_dev_desc *out)
 			hits);
 		for (i = 0; i < n; i++)
 			if (dev_matches(&v[i], f))
-				describe_line(&v[i]);
+				dev_print_candidate(&v[i]);
 	} else if (!hits && f->node && access(f->node, F_OK)) {
 		fprintf(stderr, "dfuctl: %s: no such device: is dfu.ko loaded and the device plugged in? (dfuctl list)\n",
 			f->node);
@@ -515,37 +602,19 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* A matching node other than old, in the current list. */
-static int find_new(struct udev *udev, const struct dev_filter *f, int flags,
-		    const struct dfu_dev_desc *old, struct dfu_dev_desc *out)
-{
-	struct dfu_dev_desc *v;
-	int i, n = scan(udev, &v, flags), found = 0;
-
-	for (i = 0; i < n && !found; i++) {
-		if (!dev_matches(&v[i], f))
-			continue;
-		if (old && v[i].busnum == old->busnum && v[i].devnum == old->devnum)
-			continue;
-		*out = v[i];
-		found = 1;
-	}
-	free(v);
-	return found;
-}
-
-int dev_wait(const struct dev_filter *f, const struct dfu_dev_desc *old,
-	     int timeout_ms, struct dfu_dev_desc *out)
+int dev_watch(int (*look)(const struct dfu_dev_desc *v, int n, void *arg), void *arg,
+	      long long timeout_ms)
 {
 	struct udev *udev = udev_new();
 	struct udev_monitor *mon = NULL;
 	long long end = now_ms() + timeout_ms;
 	int udevd = !access("/run/udev/control", F_OK);
-	int ret = EX_UNAVAILABLE;
+	int ret;
 
 	/*
-	 * With udevd running, wait for its events, so that the node already
-	 * has its permissions and links; without it, the kernel's.
+	 * With udevd running, wait for its events and take only the nodes it
+	 * has finished, so that a node found has its permissions and links;
+	 * without it, the kernel's events.
 	 */
 	if (udev)
 		mon = udev_monitor_new_from_netlink(udev, udevd ? "udev" : "kernel");
@@ -556,20 +625,101 @@ int dev_wait(const struct dev_filter *f, const struct dfu_dev_desc *old,
 		ret = EX_OSERR;
 		goto out;
 	}
-	/* the monitor runs first, so an arrival before this scan is not lost */
-	while (!find_new(udev, f, udevd ? SCAN_INITIALIZED : 0, old, out)) {
+	/* the monitor runs first, so an arrival before a scan is not lost */
+	for (;;) {
 		struct pollfd pfd = { .fd = udev_monitor_get_fd(mon), .events = POLLIN };
-		long long left = end - now_ms();
+		struct dfu_dev_desc *v;
 		struct udev_device *dev;
+		long long left = 250;
+		int n = scan(udev, &v, udevd ? SCAN_INITIALIZED : 0);
 
-		if (left <= 0 || poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left) < 0)
-			goto out;
+		if (n < 0) {
+			ret = EX_OSERR;
+			break;
+		}
+		ret = look(v, n, arg);
+		free(v);
+		if (ret != DEV_WATCH_MORE)
+			break;
+		if (timeout_ms != DEV_FOREVER) {
+			left = end - now_ms();
+			if (left <= 0) {
+				ret = DEV_WATCH_TIMEOUT;
+				break;
+			}
+		}
+		/* the events only wake us: each round looks at the whole list */
+		if (poll(&pfd, 1, left > 250 ? 250 : (int)left) < 0 && errno != EINTR) {
+			fprintf(stderr, "dfuctl: waiting for devices: %s\n", strerror(errno));
+			ret = EX_OSERR;
+			break;
+		}
 		while ((dev = udev_monitor_receive_device(mon)))
 			udev_device_unref(dev);
 	}
-	ret = EX_OK;
 out:
 	udev_monitor_unref(mon);
 	udev_unref(udev);
 	return ret;
+}
+
+struct new_match {
+	const struct dev_filter *f;
+	const struct dfu_dev_desc *old;
+	struct dfu_dev_desc *out;
+};
+
+/* dev_watch(): the first node that passes f and is not old. */
+static int look_new(const struct dfu_dev_desc *v, int n, void *arg)
+{
+	struct new_match *m = arg;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!dev_matches(&v[i], m->f))
+			continue;
+		if (m->old && v[i].busnum == m->old->busnum && v[i].devnum == m->old->devnum)
+			continue;
+		*m->out = v[i];
+		return EX_OK;
+	}
+	return DEV_WATCH_MORE;
+}
+
+int dev_wait(const struct dev_filter *f, const struct dfu_dev_desc *old,
+	     int timeout_ms, struct dfu_dev_desc *out)
+{
+	struct new_match m = { f, old, out };
+	int ret = dev_watch(look_new, &m, timeout_ms);
+
+	return ret == DEV_WATCH_TIMEOUT ? EX_UNAVAILABLE : ret;
+}
+
+int dev_select_wait(const struct dev_filter *f, long long timeout_ms, struct dfu_dev_desc *out)
+{
+	struct new_match m = { f, NULL, out };
+	struct dfu_dev_desc *v;
+	int i, n, ret;
+
+	if (!timeout_ms)
+		return dev_select(f, out);
+	n = list_devices(&v, 0);
+	for (i = 0; i < n && !dev_matches(&v[i], f); i++)
+		;
+	free(v);
+	/* one there (or several: dev_select() says which) */
+	if (n < 0 || i < n)
+		return dev_select(f, out);
+	if (timeout_ms == DEV_FOREVER)
+		fprintf(stderr, "dfuctl: no DFU device matches yet: waiting for one to appear (--wait; Ctrl-C stops)\n");
+	else
+		fprintf(stderr, "dfuctl: no DFU device matches yet: waiting up to %lld s for one to appear (--wait)\n",
+			(timeout_ms + 999) / 1000);
+	ret = dev_watch(look_new, &m, timeout_ms);
+	if (ret != EX_OK && ret != DEV_WATCH_TIMEOUT)
+		return ret;
+	if (ret == DEV_WATCH_TIMEOUT)
+		fprintf(stderr, "dfuctl: waited %lld s (--wait)\n", (timeout_ms + 999) / 1000);
+	/* the final choice, with its messages: also when two arrived at once */
+	return dev_select(f, out);
 }

@@ -98,14 +98,26 @@ int dev_next_alt(const char **pos, struct dev_alt *alt);
  */
 long dev_find_alt(const char *alt_names, const char *arg);
 
+/* dfu-util's wildcards in an ID of --device, bits of dev_filter.wild[] */
+#define DEV_VID_ANY	0x1	/* "*", or left out */
+#define DEV_PID_ANY	0x2
+#define DEV_VID_NONE	0x4	/* "-": matches nothing */
+#define DEV_PID_NONE	0x8
+
 /* What the user asked for; unset fields match anything. */
 struct dev_filter {
 	const char *node;	/* a node or link path */
 	const char *serial;
 	const char *path;	/* USB port (1-1.2) or udev ID_PATH */
-	/* --device VID:PID[,VID:PID]: run-time and DFU-mode IDs */
+	/*
+	 * --device: one pair (n_ids 1) matches a device in either mode; two
+	 * (n_ids 2) are the run-time IDs (pair 0, for run-time nodes) and
+	 * the DFU-mode IDs (pair 1, for DFU-mode nodes), as dfu-util -d.
+	 * wild[i] has the DEV_*_ANY/NONE bits of pair i (0: exact IDs).
+	 */
 	int n_ids;
 	uint16_t vid[2], pid[2];
+	unsigned int wild[2];
 	const char *mode;	/* "dfu" or "runtime", or NULL */
 };
 
@@ -117,8 +129,23 @@ struct dev_filter {
  */
 int dev_list(struct dfu_dev_desc **list);
 
-/* Parse "VID:PID[,VID:PID]" (hex) into f. Returns 0 or -1. */
+/*
+ * Parse --device "VID:PID[,VID:PID]" into f, as dfu-util -d reads it: each
+ * ID 1 to 4 hex digits (no 0x, no sign), "*" for any, "-" for none, or left
+ * out (any; in the DFU-mode pair: the run-time pair's value). An empty
+ * run-time pair (",VID:PID") matches no run-time device, an empty DFU-mode
+ * pair ("VID:PID,") any DFU-mode device. Returns 0 or -1.
+ */
 int dev_parse_ids(const char *s, struct dev_filter *f);
+
+/* Does pair i of f (dev_parse_ids()) match vid:pid? */
+int dev_ids_match(const struct dev_filter *f, int i, uint16_t vid, uint16_t pid);
+
+/* Pair i of f as the user wrote it, wildcards included ("1209:*"). */
+const char *dev_ids_str(const struct dev_filter *f, int i, char *buf, size_t size);
+
+/* One line on stderr for a list of candidates: node, IDs, serial, port, mode. */
+void dev_print_candidate(const struct dfu_dev_desc *d);
 
 /* Does d pass the filter? */
 int dev_matches(const struct dfu_dev_desc *d, const struct dev_filter *f);
@@ -141,5 +168,28 @@ int dev_select(const struct dev_filter *f, struct dfu_dev_desc *out);
  */
 int dev_wait(const struct dev_filter *f, const struct dfu_dev_desc *old,
 	     int timeout_ms, struct dfu_dev_desc *out);
+
+/* timeout_ms of dev_watch() and dev_select_wait(): no end */
+#define DEV_FOREVER	(-1)
+
+/*
+ * Look at the DFU nodes now and again at each udev event, at least every
+ * 250 ms, until look() returns anything but DEV_WATCH_MORE, or timeout_ms
+ * (DEV_FOREVER: none) has passed. look() gets the nodes (those udevd has
+ * finished, when udevd runs) and arg. Returns look()'s answer,
+ * DEV_WATCH_TIMEOUT, or EX_OSERR after a message. Nothing is sent to any
+ * device.
+ */
+#define DEV_WATCH_MORE		(-1)
+#define DEV_WATCH_TIMEOUT	(-2)
+int dev_watch(int (*look)(const struct dfu_dev_desc *v, int n, void *arg), void *arg,
+	      long long timeout_ms);
+
+/*
+ * dev_select(), but when no device matches, wait up to timeout_ms
+ * (DEV_FOREVER: without end; 0: not at all) for one to appear (dfu-util
+ * -w). Says so on stderr once when it starts to wait.
+ */
+int dev_select_wait(const struct dev_filter *f, long long timeout_ms, struct dfu_dev_desc *out);
 
 #endif
