@@ -44,7 +44,8 @@ int cmd_flash(int argc, char **argv)
 		{ "address", required_argument, 0, 'A' },
 		{ "stay", no_argument, 0, 's' },
 		{ "timeout", required_argument, 0, 't' },
-		SELECT_OPTIONS, { 0 }
+		{ "reset", no_argument, 0, 'R' },
+		DETACH_OPTIONS, SELECT_OPTIONS, { 0 }
 	};
 	struct flash_opts o = { 0 };
 	uint8_t *img;
@@ -59,6 +60,7 @@ int cmd_flash(int argc, char **argv)
 		case 'q': o.quiet = 1; break;
 		case 'r': o.require_suffix = 1; break;
 		case 's': o.stay = 1; break;
+		case 'R': o.reset = 1; break;
 		case 't': {
 			uint64_t t;
 
@@ -77,13 +79,18 @@ int cmd_flash(int argc, char **argv)
 			break;
 		}
 		default:
-			ret = select_option(c, optarg, &o.filter);
+			ret = detach_option(c, optarg, argc, argv, &o.find);
+			if (ret == 1)
+				ret = select_option(c, optarg, &o.filter);
 			if (ret)
 				return ret == 1 ? EX_USAGE : ret;
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)
-		return usage_error("usage: dfuctl flash IMAGE [NODE] [--serial S] [--path P] [--device VID:PID[,VID:PID]] [--alt N|NAME] [--address ADDR] [--stay] [--detach] [--verify] [--require-suffix] [--timeout SECONDS] [--quiet]");
+		return usage_error("usage: dfuctl flash IMAGE [NODE] [--serial S] [--path P] [--device VID:PID[,VID:PID]] [--alt N|NAME] [--address ADDR] [--stay] [--detach [--dfu-serial S] [--detach-delay SECONDS]] [--wait [SECONDS]] [--reset] [--verify] [--require-suffix] [--timeout SECONDS] [--quiet]");
+	if ((o.find.dfu_serial || o.find.delay_ms) && !o.detach)
+		return usage_error("--dfu-serial and --detach-delay say how to find the device after --detach: add --detach");
+	o.find.cmd = "flash";
 	o.filter.node = argv[optind + 1];
 	ret = load_image(argv[optind], &img, &len);
 	if (ret)

@@ -264,6 +264,37 @@ out:
 	return ret;
 }
 
+/*
+ * --reset (dfu-util -R): the device d was flashed and is still in DFU mode
+ * on its port, as a manifestation-tolerant device stays: a USB reset, so
+ * that it leaves DFU mode (USB_DFU_IOCTL_RESET). A device that left (the
+ * driver resets one that is not manifestation tolerant, a DfuSe device
+ * leaves) needs none. Returns a sysexits code.
+ */
+static int reset_after(const struct dfu_dev_desc *d)
+{
+	struct dev_filter f = { .node = d->node, .mode = "dfu" };
+	struct dfu_dev_desc now;
+	int fd, ret, ro_why;
+
+	if (!dev_find(&f, &now) || now.busnum != d->busnum || now.devnum != d->devnum) {
+		fprintf(stderr, "dfuctl flash: --reset: %s already left DFU mode after the download (it was reset or left by itself): no reset needed\n",
+			d->node);
+		return EX_OK;
+	}
+	fd = open_ctl(&now, &ro_why, &ret);
+	if (fd < 0)
+		return ret;
+	ret = EX_OK;
+	if (ioctl(fd, USB_DFU_IOCTL_RESET) && errno != ENODEV)
+		ret = ctl_failed(&now, "reset", errno, ro_why);
+	close(fd);
+	if (!ret)
+		fprintf(stderr, "dfuctl flash: --reset: %s got a USB reset, to leave DFU mode and start its firmware\n",
+			d->node);
+	return ret;
+}
+
 /* --address and --stay on a device that is not DfuSe: EX_USAGE. */
 static int dfuse_options(const struct dfu_dev_desc *d, const struct flash_opts *o)
 {
@@ -289,6 +320,9 @@ static int apple_options(const struct dfu_dev_desc *d, const struct flash_opts *
 	} else if (o->has_address || o->stay) {
 		opt = o->has_address ? "--address" : "--stay";
 		why = "that is for ST DfuSe devices only";
+	} else if (o->reset) {
+		opt = "--reset";
+		why = "the driver resets its ROM after the image, which is how the ROM boots it";
 	}
 	if (!opt)
 		return EX_OK;
@@ -375,7 +409,7 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 	struct image_ids ids;
 	int fd, ret, later, ro_why;
 
-	ret = dev_select(&o->filter, &d);
+	ret = dev_select_wait(&o->filter, o->find.wait_ms, &d);
 	if (ret)
 		return ret;
 	if (!strcmp(d.mode, "runtime") && !o->detach) {
@@ -406,11 +440,10 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 		fd = open_ctl(&rt, &ro_why, &ret);
 		if (fd < 0)
 			return ret;
-		ret = detach_and_wait(fd, &rt, &o->filter, ro_why, &d);
+		ret = detach_and_find(fd, &rt, &o->filter, &o->find, ro_why, &d);
 		close(fd);
 		if (ret)
 			return ret;
-		fprintf(stderr, "%s is in DFU mode as %s (%04x:%04x)\n", rt.node, d.node, d.vid, d.pid);
 		/* a suffix for other IDs may name the DFU-mode ones: judge again */
 		ids.dfu_vid = d.vid;
 		ids.dfu_pid = d.pid;
@@ -422,8 +455,10 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 			return ret;
 		}
 	}
-	if (d.dfuse)
-		return flash_dfuse(path, file, len, &info, &d, o);
+	if (d.dfuse) {
+		ret = flash_dfuse(path, file, len, &info, &d, o);
+		return ret || !o->reset ? ret : reset_after(&d);
+	}
 	ret = dfuse_options(&d, o);
 	if (ret)
 		return ret;
@@ -432,12 +467,12 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 	 * not send it; otherwise it is stripped here.
 	 */
 	ret = download(&d, file, o->commit_suffix ? len : info.payload_len, o, &res);
-	if (ret || !o->verify)
-		return ret;
-	if (!(d.attributes & USB_DFU_ATTR_CAN_UPLOAD)) {
+	if (!ret && o->verify && !(d.attributes & USB_DFU_ATTR_CAN_UPLOAD)) {
 		fprintf(stderr, "dfuctl: cannot verify: %s does not support upload (bitCanUpload is 0); the download itself succeeded\n",
 			d.node);
-		return EX_UNAVAILABLE;
+		ret = EX_UNAVAILABLE;
+	} else if (!ret && o->verify) {
+		ret = verify(&d, file, info.payload_len, o);
 	}
-	return verify(&d, file, info.payload_len, o);
+	return ret || !o->reset ? ret : reset_after(&d);
 }

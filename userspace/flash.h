@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "detach.h"
 #include "device.h"
 
 struct flash_opts {
@@ -33,6 +34,17 @@ struct flash_opts {
 	 * back after the image (--timeout), 0 for FLASH_APPLE_WAIT_S
 	 */
 	int timeout_s;
+	/*
+	 * --dfu-serial, --detach-delay (after --detach) and --wait: how to
+	 * find the device (detach.h)
+	 */
+	struct detach_opts find;
+	/*
+	 * --reset: a USB reset at the end when the device is still in DFU
+	 * mode on its port (a manifestation-tolerant one), so that it starts
+	 * its firmware (dfu-util -R)
+	 */
+	int reset;
 };
 
 #define FLASH_APPLE_WAIT_S	30
