@@ -55,6 +55,7 @@ enum image_verdict image_check(const uint8_t *buf, size_t len, const struct imag
 			       struct image_info *out)
 {
 	const struct dfu_suffix *s = &out->suffix;
+	size_t keep, end;
 
 	memset(out, 0, sizeof(*out));
 	out->payload_len = len;
@@ -70,11 +71,19 @@ enum image_verdict image_check(const uint8_t *buf, size_t len, const struct imag
 		memset(&out->suffix, 0, sizeof(out->suffix));
 		if (dfuse_is_dfuse(buf, len))
 			return check_dfuse(buf, len, out);
-		snprintf(out->message, sizeof(out->message),
-			 "no DFU suffix, so the file cannot be checked against the device "
-			 "%04x:%04x (DFU mode %04x:%04x): make sure it is the right image, or "
-			 "add a suffix with 'dfuctl suffix add FILE --vid VID --pid PID'",
-			 dev->runtime_vid, dev->runtime_pid, dev->dfu_vid, dev->dfu_pid);
+		out->near = suffix_near_miss(buf, len, &keep, &end);
+		if (out->near)
+			snprintf(out->message, sizeof(out->message),
+				 "no valid DFU suffix, but %s: those bytes would be flashed as "
+				 "firmware: get a fresh copy of the file, or see 'dfuctl suffix "
+				 "check FILE' and cut them off with 'dfuctl suffix remove --force FILE'",
+				 suffix_near_str(out->near));
+		else
+			snprintf(out->message, sizeof(out->message),
+				 "no DFU suffix, so the file cannot be checked against the device "
+				 "%04x:%04x (DFU mode %04x:%04x): make sure it is the right image, or "
+				 "add a suffix with 'dfuctl suffix add FILE --vid VID --pid PID'",
+				 dev->runtime_vid, dev->runtime_pid, dev->dfu_vid, dev->dfu_pid);
 		return verdict(out, IMAGE_NO_SUFFIX);
 	}
 	if (out->suffix_err) {

@@ -39,6 +39,8 @@ struct image_info {
 	bool has_suffix;		/* a valid suffix, in suffix */
 	struct dfu_suffix suffix;
 	enum suffix_err suffix_err;	/* SUFFIX_OK, or why there is none */
+	/* IMAGE_NO_SUFFIX: does the end look like a damaged suffix anyway? */
+	enum suffix_near near;
 	bool dfuse;			/* DfuSe prefix or suffix bcdDFU 0x011a */
 	enum dfuse_err dfuse_err;	/* with dfuse: DFUSE_OK, or its defect */
 	uint8_t dfuse_targets;		/* with dfuse: bTargets */
