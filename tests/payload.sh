@@ -64,6 +64,8 @@ cp driver/dfu.ko tests/emulator/dfu-emu tests/selftests/dfu_flash_test \
 	tests/selftests/dfu_reset_test tests/selftests/dfu_dfuse_test tests/selftests/dfu_apple_test \
 	userspace/dfuctl "$p/"
 cp tests/guest/run "$p/"
+# jq: dfuctl_test reads dfuctl's JSON with a real parser
+cp "$(command -v jq)" "$p/"
 cp tests/guest/*.sh "$p/guest/"
 # the udev rules and unit, for tests/guest/udev.sh to install
 mkdir -p "$p/udev"

@@ -23,6 +23,8 @@
 #include "emu.h"
 
 #define DFUCTL		"/payload/dfuctl"
+/* a real JSON parser: exit 0 only when the filter's last value is true */
+#define JQ		"/payload/jq -e"
 /* sysexits.h */
 #define EX_USAGE	64
 #define EX_DATAERR	65
@@ -31,6 +33,12 @@
 #define EX_CANTCREAT	73
 #define EX_NOPERM	77
 #define EX_CONFIG	78
+
+/* Show the file on stderr (a failed check's context). */
+static void show(const char *path)
+{
+	run_sh("sed 's/^/# /' %s >&2", path);
+}
 
 /* Nothing at all was sent to the device: read its final counts. */
 static long dnloads_after_stop(struct emu *e)
@@ -44,14 +52,41 @@ TEST(list_shows_the_device)
 	struct emu e;
 
 	ASSERT_EQ(0, emu_start(&e, "--alt", "Flash", "--alt", "Config", NULL));
-	EXPECT_EQ(0, run_sh(DFUCTL " list | grep -q '%s  1209:df00  serial \"%s\"  dfu mode, dfuIDLE'",
+	EXPECT_EQ(0, run_sh(DFUCTL " list > /tmp/dfuctl.out"));
+	EXPECT_EQ(0, run_sh("grep -q '%s  1209:df00  serial \"%s\"  dfu mode, dfuIDLE' /tmp/dfuctl.out",
 			    e.node, e.serial));
-	EXPECT_EQ(0, run_sh(DFUCTL " list | grep -q 'alt 1: Config'"));
-	EXPECT_EQ(0, run_sh(DFUCTL " list --json | grep -q '\"serial\": \"%s\", \"mode\": \"dfu\"'",
-			    e.serial));
-	EXPECT_EQ(0, run_sh(DFUCTL " list --json | grep -q '{\"alt\": 1, \"name\": \"Config\"}'"));
+	EXPECT_EQ(0, run_sh("grep -q 'alt 1: Config' /tmp/dfuctl.out"));
+	EXPECT_EQ(0, run_sh(DFUCTL " list --json > /tmp/dfuctl.json"));
+	EXPECT_EQ(0, run_sh(JQ " '.[] | select(.serial == \"%s\") | .node == \"%s\" and .mode == \"dfu\" and .alts == [{\"alt\": 0, \"name\": \"Flash\"}, {\"alt\": 1, \"name\": \"Config\"}]' /tmp/dfuctl.json",
+			    e.serial, e.node)) {
+		show("/tmp/dfuctl.json");
+	}
 	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " list --frob 2>/dev/null"));
 	emu_stop(&e);
+}
+
+/*
+ * list --json of two devices whose serials need escaping (a quote, a
+ * backslash, a tab): a JSON parser reads both back exactly.
+ */
+TEST(list_json_two_devices)
+{
+	static const char s1[] = "Q\"uote\\1", s2[] = "tab\there 2";
+	struct emu a, b;
+
+	if (access("/sys/class/udc/dummy_udc.1", F_OK))
+		SKIP(return, "needs dummy_hcd num=2 or more");
+	ASSERT_EQ(0, write_file("/tmp/dfuctl-s1", s1, strlen(s1)));
+	ASSERT_EQ(0, write_file("/tmp/dfuctl-s2", s2, strlen(s2)));
+	ASSERT_EQ(0, emu_start_serial(&a, 1, s1, NULL));
+	ASSERT_EQ(0, emu_start_serial(&b, 1, s2, "--udc-device", "dummy_udc.1", "--pid", "df05", NULL));
+	EXPECT_EQ(0, run_sh(DFUCTL " list --json > /tmp/dfuctl.json"));
+	EXPECT_EQ(0, run_sh(JQ " --rawfile s1 /tmp/dfuctl-s1 --rawfile s2 /tmp/dfuctl-s2 '[.[] | select(.node != null) | {serial, node, pid}] | sort_by(.pid) == [{serial: $s1, node: \"%s\", pid: \"df00\"}, {serial: $s2, node: \"%s\", pid: \"df05\"}]' /tmp/dfuctl.json",
+			    a.node, b.node)) {
+		show("/tmp/dfuctl.json");
+	}
+	emu_stop(&b);
+	emu_stop(&a);
 }
 
 /* The suffix is checked and stripped; the device gets the bare image. */
@@ -91,7 +126,8 @@ TEST(flash_commits_explicitly)
 	EXPECT_EQ(0, run_sh(DFUCTL " flash --quiet %s %s 2>/dev/null", f, e.node));
 	EXPECT_TRUE(emu_has_image(&e, img, 3000));
 	EXPECT_EQ(1, emu_stat(&e, "manifests"));
-	EXPECT_EQ(0, run_sh(DFUCTL " result %s | grep -q '^download: ok: 3000 bytes'", e.node));
+	EXPECT_EQ(0, run_sh(DFUCTL " result %s > /tmp/dfuctl.out && grep -q '^download: ok: 3000 bytes' /tmp/dfuctl.out",
+			    e.node));
 	emu_stop(&e);
 	free(img);
 }
@@ -117,7 +153,7 @@ TEST(flash_unverified)
 	}
 	EXPECT_TRUE(emu_has_image(&e, img, 1000));
 	ASSERT_EQ(0, emu_wait_mode(&e, "dfu", 5000));
-	EXPECT_EQ(0, run_sh(DFUCTL " result %s | grep -q 'sent, but the device did not confirm manifestation'",
+	EXPECT_EQ(0, run_sh(DFUCTL " result %s > /tmp/dfuctl.out && grep -q 'sent, but the device did not confirm manifestation' /tmp/dfuctl.out",
 			    e.node));
 	emu_stop(&e);
 	free(img);
@@ -193,7 +229,7 @@ TEST(selection)
 	EXPECT_TRUE(emu_has_image(&b, img, 700));
 	EXPECT_EQ(0, run_sh(DFUCTL " flash --quiet %s --device 1209:df00 2>/dev/null", f));
 	EXPECT_TRUE(emu_has_image(&a, img, 700));
-	EXPECT_EQ(0, run_sh(DFUCTL " status --path $(basename $(readlink -f %s/device/..)) | grep -q dfuIDLE",
+	EXPECT_EQ(0, run_sh(DFUCTL " status --path $(basename $(readlink -f %s/device/..)) > /tmp/dfuctl.out && grep -q dfuIDLE /tmp/dfuctl.out",
 			    a.sysfs));
 	EXPECT_EQ(EX_UNAVAILABLE, run_sh(DFUCTL " status --serial nobody 2>/dev/null"));
 	emu_stop(&b);
@@ -289,7 +325,7 @@ TEST(recover)
 	EXPECT_EQ(EX_DATAERR, run_sh(DFUCTL " recover %s --config %s 2>/dev/null", e.node, conf));
 	/* an unlisted device is left alone */
 	ASSERT_EQ(0, run_sh("sed -i 's/serial=[^ ]*/serial=other/' %s", conf));
-	EXPECT_EQ(0, run_sh(DFUCTL " recover %s --config %s 2>&1 | grep -q 'not listed'",
+	EXPECT_EQ(0, run_sh(DFUCTL " recover %s --config %s > /tmp/dfuctl.out 2>&1 && grep -q 'not listed' /tmp/dfuctl.out",
 			    e.node, conf));
 	EXPECT_EQ(0, dnloads_after_stop(&e));
 	free(img);
@@ -334,7 +370,7 @@ TEST(recover_commit_suffix)
 		run_sh("cat /tmp/dfuctl.err >&2");
 	}
 	EXPECT_TRUE(emu_has_image(&e, img, 2000));
-	EXPECT_EQ(0, run_sh(DFUCTL " result %s | grep -q 'ok: 2000 bytes.*DFU suffix checked'",
+	EXPECT_EQ(0, run_sh(DFUCTL " result %s > /tmp/dfuctl.out && grep -q 'ok: 2000 bytes.*DFU suffix checked' /tmp/dfuctl.out",
 			    e.node));
 	emu_stop(&e);
 	free(img);
@@ -585,7 +621,11 @@ TEST(dfuse_list_and_info)
 		run_sh("cat /tmp/dfuctl.out >&2");
 	}
 	EXPECT_EQ(0, run_sh("grep -q '^      alt 2: 0x1fff7a00-0x1fff7a0f 1\\*16 r-w OTP Memory' /tmp/dfuctl.out"));
-	EXPECT_EQ(0, run_sh(DFUCTL " list --json | grep -q '\"dialect\": \"dfuse\", \"dfuse_leave\": 1, \"dfuse_map\": \\[{\"alt\": 0, \"start\": \"0x08000000\", \"count\": 4, \"size\": 16384, \"perms\": \"rew\", \"name\": \"Internal Flash\"}'"));
+	EXPECT_EQ(0, run_sh(DFUCTL " list --json > /tmp/dfuctl.json"));
+	EXPECT_EQ(0, run_sh(JQ " '.[] | select(.node == \"%s\") | .dialect == \"dfuse\" and .dfuse_leave == 1 and .dfuse_map[0] == {\"alt\": 0, \"start\": \"0x08000000\", \"count\": 4, \"size\": 16384, \"perms\": \"rew\", \"name\": \"Internal Flash\"}' /tmp/dfuctl.json",
+			    e.node)) {
+		show("/tmp/dfuctl.json");
+	}
 	EXPECT_EQ(getstatus, emu_stat(&e, "getstatus"));
 	EXPECT_EQ(dnloads, emu_stat(&e, "dnload_requests"));
 	EXPECT_EQ(0, run_sh(DFUCTL " info %s > /tmp/dfuctl.out", e.node));
@@ -915,12 +955,6 @@ static int apple_wait_node(struct apple_emu *a, int timeout_ms)
 	return -1;
 }
 
-/* Show the file on stderr (a failed check's context). */
-static void show(const char *path)
-{
-	run_sh("sed 's/^/# /' %s >&2", path);
-}
-
 FIXTURE(apple) {
 	struct apple_emu a;
 };
@@ -962,8 +996,8 @@ TEST_F_TIMEOUT(apple, list_info_and_refusals, 90)
 		show("/tmp/dfuctl.out");
 	}
 	EXPECT_EQ(0, run_sh(DFUCTL " list --json > /tmp/dfuctl.out"));
-	EXPECT_EQ(0, run_sh("grep -qF '\"dialect\": \"apple\", \"apple\": {\"mode\": \"dfu\", \"cpid\": \"8015\", \"bdid\": \"0E\", \"ecid\": \"%s\", \"rom\": \"" APPLE_ROM "\"}' /tmp/dfuctl.out",
-			    a->ecid)) {
+	EXPECT_EQ(0, run_sh(JQ " '.[] | select(.node == \"%s\") | .dialect == \"apple\" and .apple == {\"mode\": \"dfu\", \"cpid\": \"8015\", \"bdid\": \"0E\", \"ecid\": \"%s\", \"rom\": \"" APPLE_ROM "\"}' /tmp/dfuctl.out",
+			    a->e.node, a->ecid)) {
 		show("/tmp/dfuctl.out");
 	}
 	EXPECT_EQ(0, run_sh(DFUCTL " info %s > /tmp/dfuctl.out", a->e.node));
@@ -1137,9 +1171,8 @@ TEST_F_TIMEOUT(apple, recovery_mode_listed, 60)
 	}
 	EXPECT_NE(0, run_sh("grep -q '^no DFU devices' /tmp/dfuctl.out"));
 	EXPECT_EQ(0, run_sh(DFUCTL " list --json > /tmp/dfuctl.out"));
-	EXPECT_EQ(0, run_sh("grep -qF '{\"node\": null, \"vid\": \"05ac\", \"pid\": \"1281\", \"serial\": \"%s\", \"mode\": \"recovery\", \"usb_path\": \"%s\"' /tmp/dfuctl.out && "
-			    "grep -qF '\"apple\": {\"mode\": \"recovery\", \"cpid\": \"8015\", \"bdid\": \"0E\", \"ecid\": \"%s\"' /tmp/dfuctl.out",
-			    a->serial, a->usb, a->ecid)) {
+	EXPECT_EQ(0, run_sh(JQ " '.[] | select(.node == null and .usb_path == \"%s\") | .vid == \"05ac\" and .pid == \"1281\" and .serial == \"%s\" and .mode == \"recovery\" and .apple.mode == \"recovery\" and .apple.cpid == \"8015\" and .apple.ecid == \"%s\"' /tmp/dfuctl.out",
+			    a->usb, a->serial, a->ecid)) {
 		show("/tmp/dfuctl.out");
 	}
 	/* no DFU device to flash, and the message says what the device is */

@@ -611,7 +611,7 @@ unsigned char *upload_buf(const char *node, size_t *len, size_t chunk)
 
 int run_sh(const char *fmt, ...)
 {
-	char cmd[512];
+	char cmd[1024];
 	va_list ap;
 	int status;
 

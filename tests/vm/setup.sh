@@ -24,8 +24,9 @@ linux-headers-amd64 qemu-system-x86 busybox-static u-boot-qemu xz-utils cpio
 kmod coreutils build-essential libelf-dev bc bison flex libssl-dev zlib1g-dev
 pkg-config libudev-dev"
 
-# systemd-udevd, udevadm and setpriv for the guest's udev test
-pkgs="$pkgs udev util-linux"
+# systemd-udevd, udevadm and setpriv for the guest's udev test; jq for
+# dfuctl_test's JSON
+pkgs="$pkgs udev util-linux jq"
 
 # for the host checks of make check: sparse on the driver, docutils for
 # Documentation/usb/dfu.rst
