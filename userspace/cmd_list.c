@@ -2,6 +2,13 @@
 /*
  * cmd_list.c - dfuctl list [--json]: every DFU node and what it is, and
  * the Apple devices in recovery mode or in DFU mode without a node
+ *
+ * Nothing is sent to any device: the descriptors, strings and the state
+ * the driver last saw come from sysfs and udev, and the dialect from
+ * USB_DFU_IOCTL_GET_INFO (the driver's copy of the descriptors), so list
+ * neither wakes a device nor waits behind a transfer. dfuctl status is
+ * the command that asks (dfuctl_find_test.list_sends_nothing counts the
+ * requests).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,7 +260,8 @@ int cmd_list(int argc, char **argv)
 	n = dev_list(&v);
 	if (n < 0)
 		return EX_OSERR;
-	/* GET_INFO where the node can be opened (sends nothing), else sysfs */
+	/* GET_INFO where the node can be opened (sends nothing), else sysfs;
+	 * never GET_STATE or GET_STATUS, which would ask the device */
 	for (i = 0; i < n; i++)
 		dev_read_dialect(&v[i]);
 	na = dev_list_apple(&a);
