@@ -2,22 +2,30 @@
 /*
  * cmd_recover.c - dfuctl recover NODE [--config FILE]: flash a device
  * that appeared in DFU mode with the image /etc/dfu/recovery.conf names
- * for it. udev starts it (61-dfu-recovery.rules, dfu-recovery@.service);
- * its messages go to the journal.
+ * for it; dfuctl recover --check [--config FILE]: check that file, and the
+ * images it names, without a device. udev starts recover NODE
+ * (61-dfu-recovery.rules, dfu-recovery@.service); its messages go to the
+ * journal.
  *
- * A device is flashed at most RECOVERY_TRIES times per boot, so that one
+ * What recovery checks before anything reaches the device: every line of
+ * recovery.conf (recovery_conf.c; one bad line and nothing is flashed),
+ * that exactly one line names the device, the image's SHA-256 against the
+ * line's mandatory sha256=, and a valid DFU suffix that names the device
+ * (its DFU-mode IDs, or the run-time IDs the driver saw before a detach;
+ * an ST DfuSe file for a DfuSe device). Apple's ROM is the one exception to
+ * the suffix: its images carry none, and the ROM itself checks their
+ * signature.
+ *
+ * A user's "dfuctl flash" holds the lock of the device's USB port
+ * (devlock.c): recover then steps aside, and exits 0. A device is flashed
+ * at most RECOVERY_TRIES times per boot (recovery_count.c), so that one
  * whose new image does not start (and returns in DFU mode) is not flashed
  * for ever.
  *
- * recovery.conf: one device per line, '#' starts a comment:
- *   VID:PID image=PATH [serial=SERIAL] [alt=N|NAME] [sha256=HEX] [verify=yes]
- * and, anywhere in the file, for every device:
- *   commit = suffix|explicit
- * suffix: the image goes to the driver with its DFU suffix under the
- * driver's commit policy suffix, which manifests it only if the suffix
- * is valid and names the device; an image without such a suffix is
- * refused before the device is opened. explicit (the default): dfuctl
- * strips the suffix and commits with USB_DFU_IOCTL_COMMIT.
+ * commit = suffix: the image goes to the driver with its DFU suffix under
+ * the driver's commit policy suffix, which manifests it only if the suffix
+ * is valid and names the device. explicit (the default): dfuctl strips the
+ * suffix and commits with USB_DFU_IOCTL_COMMIT.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -29,237 +37,336 @@
 #include <sysexits.h>
 #include <unistd.h>
 #include <openssl/evp.h>
+#include <linux/usb/dfu.h>
 
+#include "apple.h"
 #include "commands.h"
+#include "devlock.h"
 #include "flash.h"
+#include "image.h"
+#include "recovery_conf.h"
+#include "recovery_count.h"
 
 #define RECOVERY_CONF	"/etc/dfu/recovery.conf"
-/*
- * A device whose new image fails to start may come back in DFU mode at
- * once: flash it at most this often per boot (the count lives in /run).
- */
-#define RECOVERY_STATE	"/run/dfu"
 #define RECOVERY_TRIES	3
-
-struct recovery_entry {
-	unsigned int vid, pid;
-	char serial[128], alt[64], image[512], sha256[65];
-	int verify;
-};
-
-/* What a line of recovery.conf is. */
-enum line_kind { LINE_ENTRY, LINE_BLANK, LINE_SETTING, LINE_BAD, LINE_BAD_COMMIT };
-
 /*
- * "commit = suffix|explicit" (spaces optional) at p: LINE_SETTING with
- * *commit_suffix set, LINE_BAD_COMMIT for another value, LINE_BAD if the
- * line is not a commit setting at all.
+ * A dfuctl recover of the same port that still holds the lock (it verifies,
+ * and the device came back in DFU mode meanwhile): wait this long for it.
  */
-static enum line_kind parse_commit(const char *p, int *commit_suffix)
-{
-	char value[32];
-	int n = 0;
+#define RECOVER_WAIT_MS	(15 * 60 * 1000)
+#define IMAGE_MAX	(1024L * 1024 * 1024)
 
-	p += strspn(p, " \t");
-	if (strncmp(p, "commit", 6))
-		return LINE_BAD;
-	p += 6;
-	p += strspn(p, " \t");
-	if (*p++ != '=')
-		return LINE_BAD;
-	if (sscanf(p, " %31s %n", value, &n) != 1 || p[n])
-		return LINE_BAD_COMMIT;
-	if (!strcmp(value, "suffix"))
-		*commit_suffix = 1;
-	else if (!strcmp(value, "explicit"))
-		*commit_suffix = 0;
-	else
-		return LINE_BAD_COMMIT;
-	return LINE_SETTING;
-}
+#define P "dfuctl recover: "
 
-/* Parse one line into *e (an entry) or *commit_suffix (a setting). */
-static enum line_kind parse_line(char *line, struct recovery_entry *e, int *commit_suffix)
-{
-	char *tok, *save = NULL;
-	int n;
-
-	memset(e, 0, sizeof(*e));
-	line[strcspn(line, "#\n")] = 0;
-	if (strchr(line, '=') && !strncmp(line + strspn(line, " \t"), "commit", 6))
-		return parse_commit(line, commit_suffix);
-	tok = strtok_r(line, " \t", &save);
-	if (!tok)
-		return LINE_BLANK;
-	if (sscanf(tok, "%4x:%4x%n", &e->vid, &e->pid, &n) != 2 || tok[n])
-		return LINE_BAD;
-	while ((tok = strtok_r(NULL, " \t", &save))) {
-		if (!strncmp(tok, "image=", 6))
-			snprintf(e->image, sizeof(e->image), "%s", tok + 6);
-		else if (!strncmp(tok, "serial=", 7))
-			snprintf(e->serial, sizeof(e->serial), "%s", tok + 7);
-		else if (!strncmp(tok, "alt=", 4))
-			snprintf(e->alt, sizeof(e->alt), "%s", tok + 4);
-		else if (!strncmp(tok, "sha256=", 7) && strlen(tok + 7) == 64)
-			snprintf(e->sha256, sizeof(e->sha256), "%s", tok + 7);
-		else if (!strcmp(tok, "verify=yes"))
-			e->verify = 1;
-		else
-			return LINE_BAD;
-	}
-	return *e->image ? LINE_ENTRY : LINE_BAD;
-}
-
-/*
- * The first entry for device d, and the commit setting (read from the
- * whole file, wherever it is); EX_OK, EX_UNAVAILABLE if d is not listed,
- * or EX_CONFIG after a message.
- */
-static int find_entry(const char *conf, const struct dfu_dev_desc *d, struct recovery_entry *e,
-		      int *commit_suffix)
-{
-	FILE *f = fopen(conf, "r");
-	struct recovery_entry cur;
-	char line[1024];
-	int lineno = 0, found = 0;
-
-	*commit_suffix = 0;
-	if (!f) {
-		fprintf(stderr, "dfuctl: recover: %s: %s\n", conf, strerror(errno));
-		return EX_CONFIG;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		switch (parse_line(line, &cur, commit_suffix)) {
-		case LINE_BAD:
-			fprintf(stderr, "dfuctl: recover: %s:%d: not 'VID:PID image=PATH [serial=S] [alt=A] [sha256=HEX] [verify=yes]' or 'commit = suffix|explicit'\n",
-				conf, lineno);
-			fclose(f);
-			return EX_CONFIG;
-		case LINE_BAD_COMMIT:
-			fprintf(stderr, "dfuctl: recover: %s:%d: commit wants 'suffix' or 'explicit'\n",
-				conf, lineno);
-			fclose(f);
-			return EX_CONFIG;
-		case LINE_ENTRY:
-			if (!found && cur.vid == d->vid && cur.pid == d->pid &&
-			    (!*cur.serial || !strcmp(cur.serial, d->serial))) {
-				*e = cur;
-				found = 1;
-			}
-			break;
-		default:
-			break;
-		}
-	}
-	fclose(f);
-	return found ? EX_OK : EX_UNAVAILABLE;
-}
-
-static int sha256_ok(const uint8_t *buf, size_t len, const char *want)
+/* The SHA-256 of buf in lower-case hex (65 bytes); 0 on failure. */
+static int sha256_hex(const uint8_t *buf, size_t len, char hex[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
-	char hex[2 * EVP_MAX_MD_SIZE + 1];
 
-	if (!EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL))
+	if (!EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
 		return 0;
 	for (i = 0; i < mdlen; i++)
 		sprintf(hex + 2 * i, "%02x", md[i]);
-	for (i = 0; want[i]; i++)
-		if (tolower((unsigned char)want[i]) != hex[i])
-			return 0;
-	return i == 2 * mdlen;
+	return 1;
+}
+
+/* Read path whole; NULL with *err set to errno, or EFBIG. */
+static uint8_t *read_image(const char *path, size_t *len, int *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint8_t *buf = NULL;
+	struct stat st;
+	size_t done = 0;
+	ssize_t n;
+
+	*err = 0;
+	if (fd < 0 || fstat(fd, &st)) {
+		*err = errno;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*err = EISDIR;
+		goto fail;
+	}
+	if (st.st_size > IMAGE_MAX) {
+		*err = EFBIG;
+		goto fail;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		*err = ENOMEM;
+		goto fail;
+	}
+	while (done < (size_t)st.st_size) {
+		n = read(fd, buf + done, (size_t)st.st_size - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			*err = n ? errno : EIO;	/* shrank while read */
+			goto fail;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	*len = done;
+	return buf;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+/* Parse conf whole; EX_OK, or the code after the messages. */
+static int load_conf(const char *conf, struct rconf *c, int bad_code)
+{
+	FILE *f = fopen(conf, "re");
+	int errors;
+
+	memset(c, 0, sizeof(*c));
+	if (!f) {
+		fprintf(stderr, P "%s: %s: %s\n", conf, strerror(errno),
+			errno == ENOENT ? "create it (see dfuctl(1), recover) or give --config FILE" :
+			"check its permissions");
+		return errno == ENOENT ? EX_NOINPUT : EX_NOPERM;
+	}
+	errors = rconf_parse(f, conf, P, c, stderr);
+	fclose(f);
+	if (errors < 0)
+		return EX_OSERR;
+	if (errors && bad_code == EX_CONFIG)
+		fprintf(stderr, P "%s: %d error%s: nothing is flashed until the file is correct; check it with dfuctl recover --check --config %s\n",
+			conf, errors, errors == 1 ? "" : "s", conf);
+	else if (errors)
+		fprintf(stderr, P "%s: %d error%s\n", conf, errors, errors == 1 ? "" : "s");
+	return errors ? bad_code : EX_OK;
+	return EX_OK;
+}
+
+/* --check: the file, then each image as recovery would judge it without a device. */
+static int check(const char *conf)
+{
+	struct rconf c;
+	size_t i, len;
+	int ret, errors = 0, err;
+	char hex[65];
+	uint8_t *img;
+
+	ret = load_conf(conf, &c, EX_DATAERR);
+	if (ret) {
+		rconf_free(&c);
+		return ret;
+	}
+	for (i = 0; i < c.n; i++) {
+		const struct rconf_entry *e = &c.entries[i];
+		struct dfu_suffix s;
+		enum suffix_err se;
+
+		img = read_image(e->image, &len, &err);
+		if (!img) {
+			fprintf(stderr, P "%s:%d: image %s: %s\n", conf, e->lineno, e->image,
+				strerror(err));
+			errors++;
+			continue;
+		}
+		if (!len) {
+			fprintf(stderr, P "%s:%d: image %s is empty\n", conf, e->lineno, e->image);
+			errors++;
+		} else if (!sha256_hex(img, len, hex)) {
+			fprintf(stderr, P "%s:%d: image %s: cannot compute its SHA-256\n", conf,
+				e->lineno, e->image);
+			errors++;
+		} else if (strcmp(hex, e->sha256)) {
+			fprintf(stderr, P "%s:%d: image %s: its SHA-256 is %s, not the line's sha256=: the image is damaged or replaced, or sha256= is out of date\n",
+				conf, e->lineno, e->image, hex);
+			errors++;
+		} else if (apple_mode_of(e->vid, e->pid) != APPLE_DFU &&
+			   (se = suffix_parse(img, len, &s)) != SUFFIX_OK) {
+			if (suffix_absent(se))
+				fprintf(stderr, P "%s:%d: image %s has no valid DFU suffix, and recovery flashes only images whose suffix names the device: dfuctl suffix add %s --vid %04x --pid %04x, then update sha256=\n",
+					conf, e->lineno, e->image, e->image, e->vid, e->pid);
+			else
+				fprintf(stderr, P "%s:%d: image %s has no valid DFU suffix: %s\n",
+					conf, e->lineno, e->image, suffix_strerror(se));
+			errors++;
+		}
+		free(img);
+	}
+	if (errors) {
+		fprintf(stderr, P "%s: %d error%s\n", conf, errors, errors == 1 ? "" : "s");
+		ret = EX_DATAERR;
+	} else {
+		printf("%s: %zu device line%s, commit = %s: no errors\n", conf, c.n,
+		       c.n == 1 ? "" : "s", c.commit_suffix ? "suffix" : "explicit");
+	}
+	rconf_free(&c);
+	return ret;
 }
 
 /*
- * Count one more attempt for d in RECOVERY_STATE/recover-VID-PID-SERIAL
- * (the USB port for a device without a serial). Returns the attempts so
- * far, this one included, or 0 when no count can be kept (then recovery
- * goes on: flashing matters more than the limit).
+ * May img go to d in recovery? Its SHA-256 is the line's, and it has a
+ * valid DFU suffix naming d (an Apple ROM excepted). EX_OK or EX_DATAERR.
  */
-static int count_attempt(const struct dfu_dev_desc *d, char *path, size_t size)
+static int judge(const struct dfu_dev_desc *d, const struct rconf_entry *e, const char *conf,
+		 const uint8_t *img, size_t len)
 {
-	const char *id = *d->serial ? d->serial : d->usb_path;
-	char key[384], buf[16] = "";
-	int fd, n = 0, i;
+	struct image_info info;
+	struct image_ids ids;
+	char hex[65];
 
-	snprintf(key, sizeof(key), "%s", id);
-	for (i = 0; key[i]; i++)
-		if (!isalnum((unsigned char)key[i]) && key[i] != '-' && key[i] != '.')
-			key[i] = '_';
-	snprintf(path, size, RECOVERY_STATE "/recover-%04x-%04x-%s", d->vid, d->pid, key);
-	if (mkdir(RECOVERY_STATE, 0755) && errno != EEXIST)
-		return 0;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return 0;
-	if (read(fd, buf, sizeof(buf) - 1) > 0)
-		n = atoi(buf);
-	n++;
-	i = snprintf(buf, sizeof(buf), "%d\n", n);
-	if (pwrite(fd, buf, i, 0) != i)
-		n = 0;
-	close(fd);
-	return n;
+	if (!sha256_hex(img, len, hex)) {
+		fprintf(stderr, P "%s: cannot compute the SHA-256 of %s; not flashing it\n", d->node,
+			e->image);
+		return EX_SOFTWARE;
+	}
+	if (strcmp(hex, e->sha256)) {
+		fprintf(stderr, P "%s: SHA-256 differs from %s:%d's sha256=: the image is damaged or replaced; not flashing %s\n",
+			e->image, conf, e->lineno, d->node);
+		return EX_DATAERR;
+	}
+	ids.runtime_vid = ids.dfu_vid = d->vid;
+	ids.runtime_pid = ids.dfu_pid = d->pid;
+	if (d->has_runtime_id) {
+		ids.runtime_vid = d->runtime_vid;
+		ids.runtime_pid = d->runtime_pid;
+	}
+	switch (image_check(img, len, &ids, &info)) {
+	case IMAGE_ACCEPT:
+		return EX_OK;
+	case IMAGE_DFUSE:
+		if (d->dfuse && info.has_suffix && info.dfuse_err == DFUSE_OK)
+			return EX_OK;
+		break;
+	default:
+		break;
+	}
+	fprintf(stderr, P "%s: recovery flashes only an image with a valid DFU suffix that names the device (%04x:%04x), and this one is not: %s; not flashing %s\n",
+		e->image, d->vid, d->pid, info.message, d->node);
+	return EX_DATAERR;
 }
 
-int cmd_recover(int argc, char **argv)
+/*
+ * Take the lock of d's USB port. EX_OK with *l held (or l->fd -1 when no
+ * lock can be kept); -1 when recover must step aside and exit 0.
+ */
+static int lock_port(struct dfu_dev_desc *d, struct devlock *l)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, 0, 'c' }, { 0 }
-	};
-	const char *conf = RECOVERY_CONF;
-	struct flash_opts o = { 0 };
-	struct recovery_entry e;
-	struct dfu_dev_desc d;
-	char state[512];
-	uint8_t *img;
-	size_t len;
-	int c, ret, tries, commit_suffix;
+	struct devlock_holder h;
+	struct dfu_dev_desc now;
+	struct dev_filter f = { 0 };
+	char who[64];
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'c')
-			return EX_USAGE;
-		conf = optarg;
+	long pid;
+
+	switch (devlock_take(d->usb_path, DEVLOCK_RECOVER, 0, l, &h)) {
+	case DEVLOCK_TAKEN:
+		if (!devlock_user_flashed(l, d->busnum, d->devnum, &pid))
+			return EX_OK;
+		/* the flash ended before this recovery started: still theirs */
+		fprintf(stderr, P "%s: a user flashed it (dfuctl flash, pid %ld) and it did not re-enumerate since: left to them; 'systemctl start dfu-recovery@%s.service' recovers it if it stays in DFU mode\n",
+			d->node, pid, d->sysname);
+		devlock_release(l);
+		return -1;
+	case DEVLOCK_NONE:
+		fprintf(stderr, P "%s: warning: cannot take %s (is " DEVLOCK_DIR " there, a directory?): recovering without the lock a user's dfuctl flash takes\n",
+			d->node, l->path);
+		return EX_OK;
+	default:
+		break;
 	}
-	if (argc - optind != 1)
-		return usage_error("usage: dfuctl recover NODE [--config FILE]");
-	o.filter.node = argv[optind];
+	devlock_holder_str(&h, who, sizeof(who));
+	if (!h.known || h.who != DEVLOCK_RECOVER) {
+		fprintf(stderr, P "%s: a user is flashing it (%s holds %s): left to them; 'systemctl start dfu-recovery@%s.service' recovers it afterwards if it stays in DFU mode\n",
+			d->node, who, l->path, d->sysname);
+		return -1;
+	}
+	/* an earlier recovery of this port is still verifying: let it finish */
+	fprintf(stderr, P "%s: %s still recovers USB port %s: waiting for it\n", d->node, who,
+		d->usb_path);
+	if (devlock_take(d->usb_path, DEVLOCK_RECOVER, RECOVER_WAIT_MS, l, &h) != DEVLOCK_TAKEN) {
+		devlock_holder_str(&h, who, sizeof(who));
+		fprintf(stderr, P "%s: %s still holds %s after %d s: left alone\n", d->node, who,
+			l->path, RECOVER_WAIT_MS / 1000);
+		return -1;
+	}
+	/* is the node still the device it was? */
+	f.path = d->usb_path;
+	f.mode = "dfu";
+	if (!dev_find(&f, &now) || strcmp(now.sysname, d->sysname) || now.devnum != d->devnum) {
+		fprintf(stderr, P "%s: left DFU mode (or the bus) while the other recovery ran: nothing to do\n",
+			d->node);
+		devlock_release(l);
+		return -1;
+	}
+	return EX_OK;
+}
+
+static int recover(const char *node, const char *conf)
+{
+	const struct rconf_entry *e;
+	struct flash_opts o = { 0 };
+	struct devlock lock = { .fd = -1 };
+	struct dfu_dev_desc d;
+	char key[1400], state[512];
+	struct rconf c;
+	uint8_t *img = NULL;
+	size_t len, n;
+	int ret, tries, err;
+
+	o.filter.node = node;
 	o.quiet = 1;
 	ret = dev_select(&o.filter, &d);
 	if (ret)
 		return ret;
 	if (strcmp(d.mode, "dfu")) {
-		fprintf(stderr, "dfuctl: recover: %s is in run-time mode: nothing to recover\n", d.node);
+		fprintf(stderr, P "%s is in run-time mode: nothing to recover\n", d.node);
 		return EX_OK;
 	}
-	ret = find_entry(conf, &d, &e, &commit_suffix);
-	if (ret == EX_UNAVAILABLE) {
-		fprintf(stderr, "dfuctl: recover: %s (%04x:%04x serial \"%s\") is not listed in %s: left alone\n",
+	ret = load_conf(conf, &c, EX_CONFIG);
+	if (ret)
+		goto out;
+	n = rconf_find(&c, d.vid, d.pid, d.serial, &e);
+	if (!n) {
+		fprintf(stderr, P "%s (%04x:%04x serial \"%s\") is not listed in %s: left alone\n",
 			d.node, d.vid, d.pid, d.serial, conf);
-		return EX_OK;
+		goto out;
 	}
-	if (ret)
-		return ret;
-	ret = load_image(e.image, &img, &len);
-	if (ret)
-		return ret;
-	if (*e.sha256 && !sha256_ok(img, len, e.sha256)) {
-		fprintf(stderr, "dfuctl: recover: %s: SHA-256 differs from %s's sha256=: the image is damaged or replaced; not flashing %s\n",
-			e.image, conf, d.node);
-		free(img);
-		return EX_DATAERR;
+	if (lock_port(&d, &lock)) {
+		ret = EX_OK;
+		goto out;
 	}
-	tries = count_attempt(&d, state, sizeof(state));
+	img = read_image(e->image, &len, &err);
+	if (!img) {
+		fprintf(stderr, P "%s (%s:%d): %s; not flashing %s\n", e->image, conf, e->lineno,
+			strerror(err), d.node);
+		ret = EX_NOINPUT;
+		goto out;
+	}
+	if (dev_read_dialect(&d) == USB_DFU_DIALECT_APPLE) {
+		/* no suffix: the ROM checks the image's signature itself */
+		char hex[65];
+
+		if (!sha256_hex(img, len, hex) || strcmp(hex, e->sha256)) {
+			fprintf(stderr, P "%s: SHA-256 differs from %s:%d's sha256=: the image is damaged or replaced; not flashing %s\n",
+				e->image, conf, e->lineno, d.node);
+			ret = EX_DATAERR;
+			goto out;
+		}
+	} else if ((ret = judge(&d, e, conf, img, len))) {
+		goto out;
+	}
+	rcount_key(d.vid, d.pid, d.usb_path, d.serial, key, sizeof(key));
+	tries = rcount_add(key, RECOVERY_TRIES, state, sizeof(state));
 	if (tries > RECOVERY_TRIES) {
-		fprintf(stderr, "dfuctl: recover: %s was flashed %d times since boot and is back in DFU mode: not again; check %s, then rm %s to retry\n",
-			d.node, RECOVERY_TRIES, e.image, state);
-		free(img);
-		return EX_TEMPFAIL;
+		fprintf(stderr, P "%s was flashed %d times since boot and is back in DFU mode: not again; check %s, then rm %s to retry\n",
+			d.node, RECOVERY_TRIES, e->image, state);
+		ret = EX_TEMPFAIL;
+		goto out;
 	}
-	fprintf(stderr, "dfuctl: recover: flashing %s (%04x:%04x serial \"%s\") with %s\n", d.node,
-		d.vid, d.pid, d.serial, e.image);
+	fprintf(stderr, P "flashing %s (%04x:%04x serial \"%s\", USB port %s) with %s (%s:%d), attempt %d of %d\n",
+		d.node, d.vid, d.pid, d.serial, d.usb_path, e->image, conf, e->lineno, tries,
+		RECOVERY_TRIES);
 	/* this device and no other, should its node name be taken meanwhile */
 	o.filter.path = d.usb_path;
 	o.filter.serial = d.serial;
@@ -267,11 +374,42 @@ int cmd_recover(int argc, char **argv)
 	o.filter.vid[0] = d.vid;
 	o.filter.pid[0] = d.pid;
 	o.filter.mode = "dfu";
-	o.alt = *e.alt ? e.alt : NULL;
-	o.verify = e.verify;
-	o.commit_suffix = commit_suffix;
-	ret = flash_image(e.image, img, len, &o);
+	o.alt = *e->alt ? e->alt : NULL;
+	o.verify = e->verify;
+	o.commit_suffix = c.commit_suffix;
+	ret = flash_image(e->image, img, len, &o);
+	fprintf(stderr, P "%s: %s\n", d.node, ret ? "failed" : "done");
+out:
+	devlock_release(&lock);
 	free(img);
-	fprintf(stderr, "dfuctl: recover: %s: %s\n", d.node, ret ? "failed" : "done");
+	rconf_free(&c);
 	return ret;
+}
+
+int cmd_recover(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, 0, 'c' },
+		{ "check", no_argument, 0, 'k' },
+		{ 0 }
+	};
+	const char *conf = RECOVERY_CONF;
+	int c, check_only = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'c')
+			conf = optarg;
+		else if (c == 'k')
+			check_only = 1;
+		else
+			return usage_error("usage: dfuctl recover NODE [--config FILE] | dfuctl recover --check [--config FILE]");
+	}
+	if (check_only) {
+		if (argc != optind)
+			return usage_error("recover --check takes no NODE: it checks the file and its images without a device");
+		return check(conf);
+	}
+	if (argc - optind != 1)
+		return usage_error("usage: dfuctl recover NODE [--config FILE] | dfuctl recover --check [--config FILE]");
+	return recover(argv[optind], conf);
 }
