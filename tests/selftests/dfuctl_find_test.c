@@ -6,7 +6,9 @@
  * too), by --dfu-serial, or by an unchanged serial number; candidates that
  * no rule ties to it, or several, are an error that names them, and
  * nothing is written to them. --wait, --detach-delay, --reset; --device's
- * dfu-util syntax; dfuctl list sends nothing to the devices.
+ * dfu-util syntax; dfuctl list sends nothing to the devices (a list that
+ * sent GET_STATE would not wait long behind a transfer either: the driver
+ * lets other calls in between blocks, so that is not what is tested).
  *
  * A bootloader that comes back with another serial, product ID or port is
  * played by two emulated devices: a run-time one whose detach timer is 0
@@ -613,33 +615,6 @@ TEST_F_TIMEOUT(find, list_sends_nothing, 60)
 	free(cr.file);
 	emu_stop(&d);
 	emu_stop(&r);
-}
-
-/* dfuctl list does not wait behind a slow transfer on the device. */
-TEST_F_TIMEOUT(find, list_during_transfer, 60)
-{
-	unsigned char *img = make_pattern_file("/tmp/find-slow.bin", 16 * 1024, 78);
-	long long t0, ms;
-	struct emu e;
-	pid_t pid;
-
-	ASSERT_NE(NULL, img);
-	/* 16 blocks of 1 KiB, each busy 400 ms: over 6 s */
-	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "1024", "--poll-ms", "400", "--busy-ms", "400",
-			       "--udc-device", "dummy_udc.0", NULL));
-	pid = bg("cat /tmp/find-slow.bin > %s", e.node);
-	sleep_ms(1500);
-	ASSERT_TRUE(running(pid));
-	t0 = now_us();
-	EXPECT_EQ(0, run_sh(DFUCTL " list >" OUT " 2>" ERR));
-	ms = ms_since(t0);
-	EXPECT_GT(2000, ms);
-	EXPECT_TRUE(running(pid));
-	EXPECT_TRUE(has(OUT, "%s  1209:df00", e.node));
-	EXPECT_EQ(0, bg_wait(pid, 30000));
-	EXPECT_TRUE(emu_has_image(&e, img, 16 * 1024));
-	emu_stop(&e);
-	free(img);
 }
 
 TEST_HARNESS_MAIN
