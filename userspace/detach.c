@@ -10,7 +10,6 @@
  * nodes that were not there before the DETACH count, and whatever is not
  * exactly one device is an error that names the candidates: never a guess.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +38,12 @@ int detach_option(int c, const char *arg, int argc, char **argv, struct detach_o
 		o->dfu_serial = arg;
 		return 0;
 	case DETACH_OPT_WAIT:
-		/* "--wait 30" as well as "--wait=30": a NODE is never a number */
-		if (!arg && optind < argc && isdigit((unsigned char)argv[optind][0]))
+		/*
+		 * "--wait 30" as well as "--wait=30": a word of digits only is
+		 * the seconds (an IMAGE such as 1.bin or a NODE is not)
+		 */
+		if (!arg && optind < argc && *argv[optind] &&
+		    argv[optind][strspn(argv[optind], "0123456789")] == 0)
 			arg = argv[optind++];
 		if (!arg) {
 			o->wait_ms = DEV_FOREVER;
