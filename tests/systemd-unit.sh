@@ -15,9 +15,11 @@
 #    fails, and verify must complain about a copy with a misspelt key.
 #  - The unit agrees with the code it sandboxes: DeviceAllow=char-dfu is
 #    the name driver/chardev.c registers its character devices under, and
-#    RuntimeDirectory= is where userspace/cmd_recover.c keeps its attempt
-#    counters (RECOVERY_STATE), since ProtectSystem=strict makes every
-#    other path read-only.
+#    every /run path in userspace/ (attempt counters, port locks) lies in
+#    the RuntimeDirectory= (ProtectSystem=strict makes every other path
+#    read-only) but libudev's /run/udev.
+#  - udev/dfu.sysusers.conf makes the system group dfu that 60-dfu.rules
+#    names (systemd-sysusers --root on a scratch root).
 # Installs Debian's systemd package (tests/debian-packages.sh) if
 # systemd-analyze is missing. Usage: tests/systemd-unit.sh
 set -euo pipefail
@@ -108,13 +110,52 @@ if [ -n "$chrdev" ] && [ "$allow" = "char-$chrdev rw" ] && grep -qx 'DevicePolic
 else
 	not_ok "DevicePolicy=closed, DeviceAllow='$allow' is 'char-<the driver's region name> rw' (driver/chardev.c: '$chrdev')"
 fi
-state=$(sed -n 's/^#define RECOVERY_STATE[[:space:]]*"\(.*\)"$/\1/p' userspace/cmd_recover.c)
+# Every /run path in dfuctl's sources (string literals) is libudev's
+# /run/udev, which it only reads, or under the RuntimeDirectory=, the only
+# writable place ProtectSystem=strict leaves: the attempt counters and the
+# port locks dfuctl recover keeps.
 rundir=$(sed -n 's/^RuntimeDirectory=//p' "$unit")
-if [ -n "$state" ] && [ "$state" = "/run/$rundir" ] &&
+paths=$(grep -oh '"/run/[^"]*"' userspace/*.c userspace/*.h | tr -d '"' | sort -u)
+bad=""
+for p in $paths; do
+	case $p in
+	/run/udev|/run/udev/*) ;;
+	"/run/$rundir"|"/run/$rundir"/*) ;;
+	*) bad="$bad $p" ;;
+	esac
+done
+if [ -n "$rundir" ] && [ -n "$paths" ] && [ -z "$bad" ] &&
    grep -qx 'RuntimeDirectoryPreserve=yes' "$unit"; then
-	ok "RuntimeDirectory=$rundir (kept) is cmd_recover.c's RECOVERY_STATE $state"
+	ok "RuntimeDirectory=$rundir (kept) holds every /run path of userspace/ but /run/udev: $(tr '\n' ' ' <<<"$paths")"
 else
-	not_ok "RuntimeDirectory='$rundir' (kept) is cmd_recover.c's RECOVERY_STATE '$state'"
+	not_ok "RuntimeDirectory='$rundir' (kept) holds every /run path of userspace/ but /run/udev; not:$bad"
+fi
+
+# ---- the group dfu: udev/dfu.sysusers.conf ------------------------------------
+# systemd-sysusers in a scratch root, as make install runs it (no --root
+# there, on the installed /usr/lib/sysusers.d/dfu.conf): a system group dfu
+# (GID below 1000), nothing else.
+root=$work/root
+mkdir -p "$root/etc" "$root/usr/lib/sysusers.d"
+printf 'root:x:0:\nplugdev:x:46:\n' >"$root/etc/group"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+cp udev/dfu.sysusers.conf "$root/usr/lib/sysusers.d/dfu.conf"
+rc=0
+# (with --root, a file is named as in sysusers.d, found in the root's)
+out=$(systemd-sysusers --root="$root" dfu.conf 2>&1) || rc=$?
+gid=$(sed -n 's/^dfu:x:\([0-9]*\):$/\1/p' "$root/etc/group")
+if [ $rc = 0 ] && [ -n "$gid" ] && [ "$gid" -lt 1000 ] &&
+   [ "$(grep -c . "$root/etc/group")" = 3 ] && [ "$(grep -c . "$root/etc/passwd")" = 1 ]; then
+	ok "systemd-sysusers udev/dfu.sysusers.conf: the system group dfu (gid $gid), no user"
+else
+	not_ok "systemd-sysusers udev/dfu.sysusers.conf: the system group dfu (exit $rc, gid '$gid'): $out"
+	sed 's/^/# group: /' "$root/etc/group"
+fi
+rule_group=$(sed -n 's/^GROUP="\([^"]*\)"$/\1/p' udev/60-dfu.rules)
+if [ "$rule_group" = dfu ]; then
+	ok "60-dfu.rules gives the nodes the group the sysusers file makes (dfu)"
+else
+	not_ok "60-dfu.rules gives the nodes the group the sysusers file makes (dfu), not '$rule_group'"
 fi
 
 echo "1..$n"

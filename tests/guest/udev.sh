@@ -11,6 +11,23 @@
 # bob (uid 1001, not in plugdev), from the VM's /etc/passwd and /etc/group;
 # setpriv runs commands as them.
 #
+# Least privilege (see "Access" in 60-dfu.rules): the group dfu, which
+# "make install" creates with systemd-sysusers, owns every node; the user
+# at the seat gets DFU-mode nodes on ports not known to be fixed (the tag
+# uaccess). This script creates the group with systemd-sysusers from
+# udev/dfu.sysusers.conf (both in the payload) and makes alice a member
+# (alice: plugdev and dfu); carol (uid 1002, plugdev only), made here too,
+# shows that plugdev alone gives nothing; bob is in neither. The VM runs no
+# logind, so for the seat user the tag uaccess is checked (what
+# 73-seat-late.rules acts on), not an ACL. Ports: dummy_hcd's own value of
+# the USB device's sysfs attribute "removable" is the real branch; the
+# VM cannot make a port fixed or removable, so a test-only local rule,
+# /etc/udev/rules.d/59-dfu-test-port.rules (it sorts before 60-dfu.rules),
+# sets DFU_PORT, the property 60-dfu.rules documents for administrators,
+# for the serial numbers UDEVF (fixed) and UDEVR (removable). Before the
+# group exists the rules must fail closed: the coldplug device is checked
+# to be root's alone then.
+#
 # The appliance recovery of udev/61-dfu-recovery.rules: there is no systemd
 # in the VM, so udev's database and a "udevadm monitor" watcher stand in for
 # it to show which nodes would start dfu-recovery@dfuN.service, and
@@ -61,6 +78,7 @@ wait_until() {
 	done
 }
 
+udevd_gone() { ! pidof systemd-udevd >/dev/null; }
 settle() {
 	udevadm settle --timeout=60 || note "udevadm settle timed out"
 }
@@ -170,11 +188,67 @@ has_tag() {	# has_tag NODE TAG
 	note "TAGS of /dev/$1: '$(prop "$1" TAGS)', no $2"
 	return 1
 }
-mode_group() {	# mode_group NODE: 0660 and group plugdev
-	v=$(stat -c '%a %G' "/dev/$1")
-	[ "$v" = "660 plugdev" ] && return 0
-	note "/dev/$1 has mode and group '$v', want '660 plugdev'"
+mode_group() {	# mode_group NODE [GROUP]: 0660, owner root, group GROUP (dfu)
+	v=$(stat -c '%a %U %G' "/dev/$1")
+	[ "$v" = "660 root ${2:-dfu}" ] && return 0
+	note "/dev/$1 has mode, owner and group '$v', want '660 root ${2:-dfu}'"
 	return 1
+}
+no_tag() {	# no_tag NODE TAG: neither TAGS nor CURRENT_TAGS has it
+	case $(prop "$1" TAGS)/$(prop "$1" CURRENT_TAGS) in
+	*:"$2":*) note "TAGS/CURRENT_TAGS of /dev/$1: '$(prop "$1" TAGS)/$(prop "$1" CURRENT_TAGS)', has $2"; return 1 ;;
+	esac
+	return 0
+}
+# seat NODE: what 60-dfu.rules gives the user at the seat (ID_DFU_ACCESS=seat
+# and the tag uaccess), on top of 0660 root:dfu.
+seat() { mode_group "$1" && prop_is "$1" ID_DFU_ACCESS seat && has_tag "$1" uaccess; }
+# group_only NODE: root and the group dfu only: no uaccess.
+group_only() { mode_group "$1" && prop_is "$1" ID_DFU_ACCESS group && no_tag "$1" uaccess; }
+# port_is_sysfs NODE: DFU_PORT is the sysfs attribute removable of the
+# node's USB device (no local rule in the way).
+port_is_sysfs() {
+	r=$(cat "/sys/class/dfu/$1/device/../removable" 2>/dev/null) || r="(none)"
+	prop_is "$1" DFU_PORT "$r"
+}
+
+# denied USER NODE SERIAL: USER's shell cannot open /dev/NODE for writing
+# (EACCES), and nothing reaches the device.
+denied() {
+	rm -f "$work/$3.out"
+	if as "$1" sh -c "cat $image > /dev/$2" 2>"$work/$1.err"; then
+		note "$1 wrote /dev/$2"
+		return 1
+	fi
+	grep -q 'Permission denied' "$work/$1.err" && ! [ -e "$work/$3.out" ] && return 0
+	note "$1: $(cat "$work/$1.err")"
+	return 1
+}
+# reads USER NODE: USER's shell opens /dev/NODE for reading (a run-time
+# node takes no write opens); no_read USER NODE: that open fails, EACCES.
+reads() {
+	as "$1" sh -c ": < /dev/$2" 2>"$work/$1.err" && return 0
+	note "$1: $(cat "$work/$1.err")"
+	return 1
+}
+no_read() {
+	if as "$1" sh -c ": < /dev/$2" 2>"$work/$1.err"; then
+		note "$1 opened /dev/$2"
+		return 1
+	fi
+	grep -q 'Permission denied' "$work/$1.err" && return 0
+	note "$1: $(cat "$work/$1.err")"
+	return 1
+}
+# flashes USER NODE SERIAL: USER flashes /dev/NODE with cat, and the device
+# got the image.
+flashes() {
+	rm -f "$work/$3.out"
+	if ! as "$1" sh -c "cat $image > /dev/$2" 2>"$work/$1.err"; then
+		note "$1: $(cat "$work/$1.err")"
+		return 1
+	fi
+	cmp "$image" "$work/$3.out"
 }
 
 # as USER COMMAND...: run COMMAND as USER with USER's groups from /etc/group.
@@ -242,12 +316,16 @@ recovery_test() {	# recovery_test NODE SERIAL VID:PID
 	cp ./dfuctl /usr/bin/dfuctl
 	rec_image=$work/recovery.img
 	dd if=./dfu-emu of="$rec_image" bs=1024 skip=200 count=80 2>/dev/null
-	sum=$(sha256sum <"$rec_image" | cut -d' ' -f1)
+	# the listed file ends in a DFU suffix for the device; the device gets
+	# the image without it
+	cp "$rec_image" "$rec_image.dfu"
+	./dfuctl suffix add "$rec_image.dfu" --vid "${3%:*}" --pid "${3#*:}" >/dev/null
+	sum=$(sha256sum <"$rec_image.dfu" | cut -d' ' -f1)
 	out=$work/$2.out
 	rm -f "$out"
 
 	# Another serial is listed: the device is left alone.
-	echo "$3 image=$rec_image serial=OTHER sha256=$sum" >/etc/dfu/recovery.conf
+	echo "$3 image=$rec_image.dfu serial=OTHER sha256=$sum" >/etc/dfu/recovery.conf
 	st=0
 	recovery_run "$1" || st=$?
 	if [ $st = 0 ] && ! [ -e "$out" ] && grep -q 'not listed' "$work/recover.out"; then
@@ -260,7 +338,7 @@ recovery_test() {	# recovery_test NODE SERIAL VID:PID
 	# Listed, with the image's SHA-256: flashed.
 	{
 		echo "# recovery images of this appliance"
-		echo "$3 image=$rec_image serial=$2 sha256=$sum"
+		echo "$3 image=$rec_image.dfu serial=$2 sha256=$sum"
 	} >/etc/dfu/recovery.conf
 	st=0
 	recovery_run "$1" || st=$?
@@ -292,8 +370,27 @@ image=$work/image
 dd if=./dfu-emu of="$image" bs=1024 skip=16 count=96 2>/dev/null
 chmod 644 "$image"
 
-check "alice runs with the groups alice and plugdev, bob with bob only" \
-	test "$(as alice id -Gn) / $(as bob id -Gn)" = "alice plugdev / bob"
+# ---- users and the group dfu ------------------------------------------------
+# The group dfu as "make install" creates it: systemd-sysusers on
+# udev/dfu.sysusers.conf. carol and the memberships through sysusers too
+# (m: add to a group). Before udevd starts, the group must not exist yet
+# (the fail-closed check below needs that).
+check "no group dfu before systemd-sysusers" eval '! grep -q "^dfu:" /etc/group'
+sysusers=""
+if [ -x ./systemd-sysusers ] && [ -f udev/dfu.sysusers.conf ]; then
+	sysusers=./systemd-sysusers
+else
+	note "the payload has no systemd-sysusers or udev/dfu.sysusers.conf (tests/payload.sh copies them)"
+fi
+make_group() {
+	$sysusers "$PWD/udev/dfu.sysusers.conf" 2>"$work/sysusers.err" &&
+		printf '%s\n' 'm alice dfu' | $sysusers - 2>>"$work/sysusers.err"
+}
+grep -q '^carol:' /etc/passwd || {
+	echo 'carol:x:1002:1002:carol (in plugdev, not in dfu):/tmp:/bin/sh' >>/etc/passwd
+	echo 'carol:x:1002:' >>/etc/group
+	sed -i 's/^\(plugdev:x:46:.*\)$/\1,carol/' /etc/group
+}
 
 # ---- coldplug: a device present before udevd ------------------------------
 emu_start UDEV0 || true
@@ -315,8 +412,41 @@ t0=$(date +%s%N)
 udevadm trigger --action=add
 settle
 note "coldplug trigger and settle: $((($(date +%s%N) - t0) / 1000000)) ms"
-check "coldplug: /dev/$node0 (UDEV0, there before udevd) is 0660 root:plugdev" \
-	mode_group "$node0"
+check "coldplug, no group dfu yet: /dev/$node0 is 0660 root:root (the rules fail closed)" \
+	mode_group "$node0" root
+# Now the group, as make install creates it; udevd resolves group names
+# when it loads the rules, so reload them and replay the node's event.
+if [ -n "$sysusers" ] && make_group; then
+	gid=$(sed -n 's/^dfu:x:\([0-9]*\):.*$/\1/p' /etc/group)
+	if [ -n "$gid" ] && [ "$gid" -lt 1000 ]; then
+		ok "systemd-sysusers udev/dfu.sysusers.conf: system group dfu (gid $gid)"
+	else
+		not_ok "systemd-sysusers udev/dfu.sysusers.conf: system group dfu (gid '$gid')"
+	fi
+else
+	[ -z "$sysusers" ] || note "systemd-sysusers: $(cat "$work/sysusers.err")"
+	skip "systemd-sysusers udev/dfu.sysusers.conf: system group dfu" \
+		"no systemd-sysusers in the payload; the group is written by hand"
+	echo 'dfu:x:999:alice' >>/etc/group
+fi
+check "alice runs with the groups alice, plugdev and dfu, carol with carol and plugdev, bob with bob only" \
+	test "$(as alice id -Gn) / $(as carol id -Gn) / $(as bob id -Gn)" = "alice plugdev dfu / carol plugdev / bob"
+# udevd resolves group names when it loads its rules, and "udevadm control
+# --reload" reloads them only when a rules file changed (seen with udevd
+# 252): a group made after udevd started counts once udevd starts again,
+# as at the next boot.
+udevadm control --reload
+udevadm trigger --action=change "/sys/class/dfu/$node0"
+settle
+note "after a reload without a changed rules file /dev/$node0 is $(stat -c '%a %U:%G' "/dev/$node0")"
+udevadm control --exit
+wait_until 100 udevd_gone || note "systemd-udevd did not exit"
+/lib/systemd/systemd-udevd --daemon
+wait_until 100 eval 'udevadm control --ping 2>/dev/null' || note "systemd-udevd did not start again"
+udevadm trigger --action=change "/sys/class/dfu/$node0"
+settle
+check "coldplug: with the group dfu, after a restart of systemd-udevd and a change event, /dev/$node0 is 0660 root:dfu, seat access" \
+	seat "$node0"
 check "coldplug: /dev/dfu/by-serial/UDEV0 -> /dev/$node0" \
 	wait_link /dev/dfu/by-serial/UDEV0 "$node0"
 emu_stop "$pid0" UDEV0
@@ -331,8 +461,11 @@ else
 	not_ok "UDEV1 plugged in"
 	exit 1
 fi
-check "/dev/$node1 is 0660 root:plugdev" mode_group "$node1"
+check "/dev/$node1 is 0660 root:dfu" mode_group "$node1"
 check "/dev/$node1 has the tag uaccess" has_tag "$node1" uaccess
+check "DFU mode on dummy_hcd's port: DFU_PORT=$(cat "/sys/class/dfu/$node1/device/../removable" 2>/dev/null), the USB device's sysfs attribute removable" \
+	port_is_sysfs "$node1"
+check "DFU mode on dummy_hcd's port: ID_DFU_ACCESS=seat" prop_is "$node1" ID_DFU_ACCESS seat
 check "ID_DFU_MODE=dfu" prop_is "$node1" ID_DFU_MODE dfu
 check "hwdb entry dfu:v1209pdf00 matched" \
 	prop_is "$node1" DFU_TEST_HWDB "vendor 1209 product df00"
@@ -351,23 +484,24 @@ else
 	not_ok "by-path link of /dev/$node1: ID_PATH '$idpath' does not end in $(path_suffix "$node1")"
 fi
 
-# alice is in plugdev: she flashes through the by-serial link.
+# alice is in dfu: she flashes through the by-serial link.
 if as alice sh -c "cat $image > /dev/dfu/by-serial/UDEV1" 2>"$work/alice.err"; then
-	check "alice (plugdev) flashes with cat image > /dev/dfu/by-serial/UDEV1" \
+	check "alice (dfu) flashes with cat image > /dev/dfu/by-serial/UDEV1" \
 		cmp "$image" "$work/UDEV1.out"
 else
 	note "$(cat "$work/alice.err")"
-	not_ok "alice (plugdev) flashes with cat image > /dev/dfu/by-serial/UDEV1"
+	not_ok "alice (dfu) flashes with cat image > /dev/dfu/by-serial/UDEV1"
 fi
 # bob is not: the shell's open() of the node fails with EACCES.
 rm -f "$work/UDEV1.out"
 if as bob sh -c "cat $image > /dev/dfu/by-serial/UDEV1" 2>"$work/bob.err"; then
-	not_ok "bob (not in plugdev) cannot open /dev/dfu/by-serial/UDEV1: he flashed it"
+	not_ok "bob (not in dfu) cannot open /dev/dfu/by-serial/UDEV1: he flashed it"
 elif grep -q 'Permission denied' "$work/bob.err" && ! [ -e "$work/UDEV1.out" ]; then
-	ok "bob (not in plugdev) cannot open /dev/dfu/by-serial/UDEV1: $(cat "$work/bob.err")"
+	ok "bob (not in dfu) cannot open /dev/dfu/by-serial/UDEV1: $(cat "$work/bob.err")"
 else
-	not_ok "bob (not in plugdev) cannot open /dev/dfu/by-serial/UDEV1: $(cat "$work/bob.err")"
+	not_ok "bob (not in dfu) cannot open /dev/dfu/by-serial/UDEV1: $(cat "$work/bob.err")"
 fi
+check "carol (plugdev, not dfu) cannot open /dev/$node1 either" denied carol "$node1" UDEV1
 # dfuctl, as user tools go: alice flashes with it, bob is told what to do.
 if as alice /payload/dfuctl flash --quiet "$image" /dev/dfu/by-serial/UDEV1 2>"$work/alice.err"; then
 	check "alice flashes with dfuctl flash IMAGE /dev/dfu/by-serial/UDEV1" \
@@ -379,7 +513,7 @@ fi
 rm -f "$work/UDEV1.out"
 rc=0
 as bob /payload/dfuctl flash --quiet "$image" /dev/dfu/by-serial/UDEV1 2>"$work/bob.err" || rc=$?
-if [ $rc = 77 ] && grep -q 'permission denied: install the udev rule 60-dfu.rules.*plugdev' "$work/bob.err" &&
+if [ $rc = 77 ] && grep -q 'permission denied: install the udev rule 60-dfu.rules' "$work/bob.err" &&
    ! [ -e "$work/UDEV1.out" ]; then
 	ok "bob gets exit 77 from dfuctl, naming the udev rule and the group: $(cat "$work/bob.err")"
 else
@@ -417,6 +551,12 @@ else
 fi
 [ -z "$filler" ] || emu_stop "$filler" UDEV9
 check "run-time: ID_DFU_MODE=runtime" prop_is "$rt" ID_DFU_MODE runtime
+check "run-time on dummy_hcd's port: /dev/$rt is root's and dfu's only (0660 root:dfu, ID_DFU_ACCESS=group, no uaccess)" \
+	group_only "$rt"
+check "run-time: DFU_PORT is the sysfs attribute removable" port_is_sysfs "$rt"
+check "run-time: alice (dfu) opens /dev/$rt" reads alice "$rt"
+check "run-time: carol (plugdev) cannot open /dev/$rt" no_read carol "$rt"
+check "run-time: bob cannot open /dev/$rt" no_read bob "$rt"
 check "run-time: /dev/dfu/by-serial/UDEV2 -> /dev/$rt" \
 	wait_link /dev/dfu/by-serial/UDEV2 "$rt"
 check "run-time: /dev/dfu/by-id/1209-a001-UDEV2 -> /dev/$rt" \
@@ -445,6 +585,8 @@ else
 	not_ok "after DETACH: UDEV2 came back in DFU mode within 20 s"
 fi
 check "after DETACH: ID_DFU_MODE=dfu" prop_is "$dfu" ID_DFU_MODE dfu
+check "after DETACH: the DFU-mode /dev/$dfu is the seat's too (ID_DFU_ACCESS=seat, uaccess)" \
+	seat "$dfu"
 check "after DETACH: /dev/dfu/by-id/1209-a002-UDEV2 -> /dev/$dfu" \
 	wait_link /dev/dfu/by-id/1209-a002-UDEV2 "$dfu"
 check "after DETACH: the run-time /dev/dfu/by-id/1209-a001-UDEV2 is gone" \
@@ -583,6 +725,59 @@ fi
 rm -f "$local_rule"
 udevadm control --reload
 
+# ---- ports the VM cannot make: fixed and removable -----------------------------
+# dummy_hcd's root hub ports report what they report (checked above); the
+# other two values come from a test-only local rule that sets DFU_PORT
+# before 60-dfu.rules reads it, as an administrator would for a built-in
+# device whose port the firmware does not describe.
+port_rule=/etc/udev/rules.d/59-dfu-test-port.rules
+cat >"$port_rule" <<'EOR'
+# tests/guest/udev.sh only: the port of the emulated devices UDEVF and UDEVR
+SUBSYSTEM=="dfu", ATTRS{serial}=="UDEVF", ENV{DFU_PORT}="fixed"
+SUBSYSTEM=="dfu", ATTRS{serial}=="UDEVR", ENV{DFU_PORT}="removable"
+EOR
+udevadm control --reload
+if emu_start UDEVF --pid df06; then
+	pidF=$emu_pid
+	settle
+	nF=$(node_of UDEVF)
+	check "fixed port (test rule): DFU_PORT=fixed" prop_is "$nF" DFU_PORT fixed
+	check "fixed port: the DFU-mode /dev/$nF is root's and dfu's only (0660 root:dfu, ID_DFU_ACCESS=group, no uaccess)" \
+		group_only "$nF"
+	check "fixed port: alice (dfu) flashes /dev/$nF" flashes alice "$nF" UDEVF
+	check "fixed port: carol (plugdev) cannot open /dev/$nF" denied carol "$nF" UDEVF
+	check "fixed port: bob cannot open /dev/$nF" denied bob "$nF" UDEVF
+	emu_stop "$pidF" UDEVF
+else
+	not_ok "fixed port: UDEVF plugged in"
+fi
+if emu_start UDEVR --pid df07 --runtime --dfu-pid df08; then
+	pidR=$emu_pid
+	settle
+	nR=$(node_of UDEVR runtime) || nR=none
+	check "removable port (test rule), run-time: DFU_PORT=removable" prop_is "$nR" DFU_PORT removable
+	check "removable port, run-time: /dev/$nR is root's and dfu's only (no uaccess)" \
+		group_only "$nR"
+	emu_stop "$pidR" UDEVR
+else
+	not_ok "removable port: UDEVR plugged in, run-time mode"
+fi
+if emu_start UDEVR --pid df07; then
+	pidR=$emu_pid
+	settle
+	nR=$(node_of UDEVR)
+	check "removable port (test rule), DFU mode: DFU_PORT=removable" prop_is "$nR" DFU_PORT removable
+	check "removable port, DFU mode: /dev/$nR is the seat's too (0660 root:dfu, ID_DFU_ACCESS=seat, uaccess)" \
+		seat "$nR"
+	check "removable port: alice (dfu) flashes /dev/$nR" flashes alice "$nR" UDEVR
+	check "removable port: carol (plugdev) cannot open /dev/$nR" denied carol "$nR" UDEVR
+	emu_stop "$pidR" UDEVR
+else
+	not_ok "removable port: UDEVR plugged in, DFU mode"
+fi
+rm -f "$port_rule"
+udevadm control --reload
+
 # ---- a serial number that is no safe file name ------------------------------
 # usb_id's ID_SERIAL_SHORT turns the space and the slash into "_".
 odd='UDEV 4/x'
@@ -616,7 +811,7 @@ if wait_until 200 has_node "$apple_serial"; then
 	settle
 	nA=$(node_of "$apple_serial")
 	ok "Apple DFU mode (05ac:1227) plugged in: /dev/$nA"
-	check "Apple DFU mode: /dev/$nA is 0660 root:plugdev" mode_group "$nA"
+	check "Apple DFU mode: /dev/$nA is 0660 root:dfu" mode_group "$nA"
 	check "Apple DFU mode: /dev/$nA has the tag uaccess" has_tag "$nA" uaccess
 	check "Apple DFU mode: ID_DFU_MODE=dfu" prop_is "$nA" ID_DFU_MODE dfu
 	check "Apple DFU mode: ID_SERIAL_SHORT=$apple_short" \
@@ -639,17 +834,17 @@ if wait_until 200 has_node "$apple_serial"; then
 	rc=0
 	as bob /payload/dfuctl info "/dev/dfu/by-serial/$apple_short" >/dev/null 2>"$work/bob.err" || rc=$?
 	if [ $rc = 77 ]; then
-		ok "Apple DFU mode: bob (not in plugdev) gets exit 77 from dfuctl info"
+		ok "Apple DFU mode: bob (not in dfu) gets exit 77 from dfuctl info"
 	else
-		not_ok "Apple DFU mode: bob (not in plugdev) gets exit 77 from dfuctl info (exit $rc): $(cat "$work/bob.err")"
+		not_ok "Apple DFU mode: bob (not in dfu) gets exit 77 from dfuctl info (exit $rc): $(cat "$work/bob.err")"
 	fi
 	if as alice /payload/dfuctl flash --quiet "$image" "/dev/dfu/by-serial/$apple_short" \
 		2>"$work/alice.err" && grep -q 'booted the image (now in recovery mode, 05ac:1281)' "$work/alice.err"; then
-		check "Apple DFU mode: alice (plugdev) flashes with dfuctl flash IMAGE /dev/dfu/by-serial/...: booted, the ROM got the image" \
+		check "Apple DFU mode: alice (dfu) flashes with dfuctl flash IMAGE /dev/dfu/by-serial/...: booted, the ROM got the image" \
 			cmp "$image" "$work/apple.out"
 	else
 		note "$(cat "$work/alice.err")"
-		not_ok "Apple DFU mode: alice (plugdev) flashes with dfuctl flash IMAGE /dev/dfu/by-serial/...: booted"
+		not_ok "Apple DFU mode: alice (dfu) flashes with dfuctl flash IMAGE /dev/dfu/by-serial/...: booted"
 	fi
 	settle
 	check "Apple recovery mode: no node, and /dev/dfu/by-serial/$apple_short is gone" \
@@ -663,7 +858,6 @@ emu_stop "$pidA" "$apple_serial"
 finished=yes
 trap - EXIT
 cleanup
-udevd_gone() { ! pidof systemd-udevd >/dev/null; }
 wait_until 100 udevd_gone || note "systemd-udevd did not exit"
 echo "1..$n"
 [ "$failed" -eq 0 ]
