@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "devlock.h"
 #include "file.h"
 #include "flash.h"
 
@@ -35,6 +36,7 @@ int load_image(const char *path, uint8_t **buf, size_t *len)
 
 int cmd_flash(int argc, char **argv)
 {
+	struct devlock lock;
 	static const struct option opts[] = {
 		{ "alt", required_argument, 0, 'a' },
 		{ "detach", no_argument, 0, 'd' },
@@ -95,7 +97,11 @@ int cmd_flash(int argc, char **argv)
 	ret = load_image(argv[optind], &img, &len);
 	if (ret)
 		return ret;
-	ret = flash_image(argv[optind], img, len, &o);
+	/* one writer per USB port: the recovery service steps aside (devlock.h) */
+	ret = devlock_flash(&o.filter, &lock);
+	if (!ret)
+		ret = flash_image(argv[optind], img, len, &o);
+	devlock_release(&lock);
 	free(img);
 	return ret;
 }

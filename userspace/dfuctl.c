@@ -45,6 +45,8 @@ static const char usage_text[] =
 "            [--bcd-device BCD] [--image-size-with-suffix]\n"
 "                                write a DfuSe file, one element per IMAGE\n"
 "  recover NODE [--config FILE]  flash a listed device (/etc/dfu/recovery.conf)\n"
+"  recover --check [--config FILE]\n"
+"                                check recovery.conf and its images, no device\n"
 "  suffix add|remove|check FILE  the DFU suffix, as dfu-suffix writes it\n"
 "Devices: a NODE (/dev/dfu0, /dev/dfu/by-serial/...) or --serial S, --path P\n"
 "(USB port such as 1-1.2, or udev ID_PATH), --device VID:PID[,VID:PID]\n"

@@ -310,6 +310,8 @@ TEST(recover)
 	struct emu e;
 
 	ASSERT_NE(NULL, img);
+	/* recovery flashes only images with a suffix naming the device */
+	ASSERT_EQ(0, run_sh(DFUCTL " suffix add %s --vid 1209 --pid df00 >/dev/null", f));
 	ASSERT_EQ(0, emu_start(&e, NULL));
 	ASSERT_EQ(0, run_sh("echo '# test' > %s; echo \"1209:df00 image=%s serial=%s sha256=$(sha256sum %s | cut -c1-64) verify=yes\" >> %s",
 			    conf, f, e.serial, f, conf));
@@ -349,23 +351,23 @@ TEST(recover_commit_suffix)
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "256", NULL));
 
 	/* no suffix: refused, nothing sent */
-	ASSERT_EQ(0, run_sh("printf '1209:df00 image=%s serial=%s\\n  commit = suffix # appliance\\n' > %s",
-			    f, e.serial, conf));
+	ASSERT_EQ(0, run_sh("echo \"1209:df00 image=%s serial=%s sha256=$(sha256sum %s | cut -c1-64)\" > %s; echo '  commit = suffix # appliance' >> %s",
+			    f, e.serial, f, conf, conf));
 	EXPECT_EQ(EX_DATAERR, run_sh(DFUCTL " recover %s --config %s 2>/tmp/dfuctl.err",
 				     e.node, conf));
-	EXPECT_EQ(0, run_sh("grep -q 'commit = suffix.*dfuctl suffix add' /tmp/dfuctl.err")) {
+	EXPECT_EQ(0, run_sh("grep -q 'recovery flashes only an image with a valid DFU suffix that names the device' /tmp/dfuctl.err")) {
 		run_sh("cat /tmp/dfuctl.err >&2");
 	}
 	EXPECT_EQ(0, emu_stat(&e, "dnload_requests"));
 
 	/* a bad value is a bad configuration */
-	ASSERT_EQ(0, run_sh("printf 'commit=sometimes\\n1209:df00 image=%s serial=%s\\n' > %s",
-			    fs, e.serial, conf));
+	ASSERT_EQ(0, run_sh("echo commit=sometimes > %s; echo \"1209:df00 image=%s serial=%s sha256=$(sha256sum %s | cut -c1-64)\" >> %s",
+			    conf, fs, e.serial, fs, conf));
 	EXPECT_EQ(EX_CONFIG, run_sh(DFUCTL " recover %s --config %s 2>/dev/null", e.node, conf));
 
 	/* with the suffix: flashed without it, and the driver checked it */
-	ASSERT_EQ(0, run_sh("printf 'commit=suffix\\n1209:df00 image=%s serial=%s\\n' > %s",
-			    fs, e.serial, conf));
+	ASSERT_EQ(0, run_sh("echo commit=suffix > %s; echo \"1209:df00 image=%s serial=%s sha256=$(sha256sum %s | cut -c1-64)\" >> %s",
+			    conf, fs, e.serial, fs, conf));
 	EXPECT_EQ(0, run_sh(DFUCTL " recover %s --config %s 2>/tmp/dfuctl.err", e.node, conf)) {
 		run_sh("cat /tmp/dfuctl.err >&2");
 	}
@@ -392,8 +394,8 @@ TEST(recover_commit_suffix_runtime_ids)
 			       "--transfer-size", "256", NULL));
 	ASSERT_EQ(0, run_sh(DFUCTL " detach %s >/dev/null", e.node));
 	ASSERT_EQ(0, emu_wait_mode(&e, "dfu", 10000));
-	ASSERT_EQ(0, run_sh("printf 'commit = suffix\\n1209:a002 image=%s serial=%s\\n' > %s",
-			    f, e.serial, conf));
+	ASSERT_EQ(0, run_sh("echo 'commit = suffix' > %s; echo \"1209:a002 image=%s serial=%s sha256=$(sha256sum %s | cut -c1-64)\" >> %s",
+			    conf, f, e.serial, f, conf));
 	EXPECT_EQ(0, run_sh(DFUCTL " recover %s --config %s 2>/tmp/dfuctl.err", e.node, conf)) {
 		run_sh("cat /tmp/dfuctl.err >&2");
 	}
@@ -412,8 +414,10 @@ TEST(recover_gives_up)
 	int i;
 
 	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, run_sh(DFUCTL " suffix add %s --vid 1209 --pid df00 >/dev/null", f));
 	ASSERT_EQ(0, emu_start(&e, "--transfer-size", "64", NULL));
-	ASSERT_EQ(0, run_sh("echo '1209:df00 image=%s serial=%s' > %s", f, e.serial, conf));
+	ASSERT_EQ(0, run_sh("echo \"1209:df00 image=%s serial=%s sha256=$(sha256sum %s | cut -c1-64)\" > %s",
+			    f, e.serial, f, conf));
 	for (i = 0; i < 3; i++)
 		EXPECT_EQ(0, run_sh(DFUCTL " recover %s --config %s 2>/dev/null", e.node, conf));
 	EXPECT_EQ(3, emu_stat(&e, "manifests"));
