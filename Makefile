@@ -45,9 +45,13 @@ INCLUDEDIR ?= $(PREFIX)/include
 ifeq ($(PREFIX),/usr)
 UDEVRULESDIR ?= /usr/lib/udev/rules.d
 SYSTEMDUNITDIR ?= /usr/lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
 else
 UDEVRULESDIR ?= /etc/udev/rules.d
 SYSTEMDUNITDIR ?= /etc/systemd/system
+SYSUSERSDIR ?= /etc/sysusers.d
+TMPFILESDIR ?= /etc/tmpfiles.d
 endif
 # updates/ comes before the kernel's own modules in depmod's search order
 MODDIR ?= /lib/modules/$(KVER)/updates
@@ -55,7 +59,7 @@ MODDIR ?= /lib/modules/$(KVER)/updates
 RULES := $(notdir $(wildcard udev/*.rules))
 UNITS := $(notdir $(wildcard udev/*.service))
 MAN1 := $(notdir $(wildcard userspace/*.1))
-TOOLS_INSTALLED = $(BINDIR)/dfuctl \
+TOOLS_INSTALLED = $(BINDIR)/dfuctl $(SYSUSERSDIR)/dfu.conf $(TMPFILESDIR)/dfu.conf \
 	$(addprefix $(UDEVRULESDIR)/,$(RULES)) \
 	$(addprefix $(SYSTEMDUNITDIR)/,$(UNITS)) \
 	$(addprefix $(MANDIR)/man1/,$(MAN1)) \
@@ -99,6 +103,21 @@ endif
 # pages and the uapi header: everything but the module, for DKMS users too
 install-tools: userspace
 	install -D -m 755 userspace/dfuctl "$(DESTDIR)$(BINDIR)/dfuctl"
+	install -D -m 644 udev/dfu.sysusers.conf "$(DESTDIR)$(SYSUSERSDIR)/dfu.conf"
+	install -D -m 644 udev/dfu-tmpfiles.conf "$(DESTDIR)$(TMPFILESDIR)/dfu.conf"
+# The group dfu of 60-dfu.rules, before the rules (udevd looks it up when
+# they change): systemd-sysusers (which also runs at boot), or groupadd
+# where there is none. A package (DESTDIR) runs systemd-sysusers in its
+# postinst instead.
+ifeq ($(DESTDIR),)
+	if command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers "$(SYSUSERSDIR)/dfu.conf"; \
+	elif ! getent group dfu >/dev/null; then \
+		groupadd --system dfu; \
+	fi
+	! command -v systemd-tmpfiles >/dev/null || \
+		systemd-tmpfiles --create "$(TMPFILESDIR)/dfu.conf"
+endif
 	$(foreach f,$(RULES),install -D -m 644 udev/$(f) "$(DESTDIR)$(UDEVRULESDIR)/$(f)";)
 	$(foreach f,$(UNITS),install -d "$(DESTDIR)$(SYSTEMDUNITDIR)" && \
 		sed 's|/usr/bin/dfuctl|$(BINDIR)/dfuctl|g' udev/$(f) >"$(DESTDIR)$(SYSTEMDUNITDIR)/$(f)" && \

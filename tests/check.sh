@@ -132,6 +132,11 @@ log=build/check/version.log
 make -s -C userspace >"$log" 2>&1 && userspace/dfuctl --version >>"$log" 2>&1 &&
 	[ "$(tail -n1 "$log")" = "dfuctl $(cat VERSION)" ]
 result "dfuctl --version prints the package's VERSION" $? "$log"
+# dfu-recovery@.service's sandbox: systemd-analyze security below 3 and
+# verify clean; the sysusers file makes the group dfu of 60-dfu.rules
+log=build/check/systemd-unit.log
+tests/systemd-unit.sh >"$log" 2>&1
+result "dfu-recovery@.service: systemd-analyze security below 3, verify clean; dfu.sysusers.conf makes the group dfu" $? "$log"
 for f in suffix dfuse image; do
 	log=build/check/fuzz-$f.log
 	tests/unit.sh fuzz "$f" >"$log" 2>&1
@@ -255,8 +260,10 @@ result "irecovery boots images on the emulated Apple ROM and --apple-accept reje
 alias_dfu='usb:v1209p2300d0100dc00dsc00dp00icFEisc01ip02in00'	# a DFU-mode interface
 for prefix in /usr/local /usr; do
 	case $prefix in
-	/usr) rules=/usr/lib/udev/rules.d units=/usr/lib/systemd/system ;;
-	*) rules=/etc/udev/rules.d units=/etc/systemd/system ;;
+	/usr) rules=/usr/lib/udev/rules.d units=/usr/lib/systemd/system sysusers=/usr/lib/sysusers.d
+		tmpfiles=/usr/lib/tmpfiles.d ;;
+	*) rules=/etc/udev/rules.d units=/etc/systemd/system sysusers=/etc/sysusers.d
+		tmpfiles=/etc/tmpfiles.d ;;
 	esac
 	stage=$top/build/check/stage
 	log=build/check/install-$(basename "$prefix").log
@@ -268,6 +275,8 @@ for prefix in /usr/local /usr; do
 			echo "/lib/modules/$KREL/updates/dfu.ko"
 			echo "$prefix/bin/dfuctl"
 			echo "$prefix/include/linux/usb/dfu.h"
+			echo "$sysusers/dfu.conf"
+			echo "$tmpfiles/dfu.conf"
 			for f in udev/*.rules; do echo "$rules/${f##*/}"; done
 			for f in udev/*.service; do
 				[ -e "$f" ] && echo "$units/${f##*/}"

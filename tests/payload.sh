@@ -70,7 +70,9 @@ cp "$(command -v jq)" "$p/"
 cp tests/guest/*.sh "$p/guest/"
 # the udev rules and unit, for tests/guest/udev.sh to install
 mkdir -p "$p/udev"
-cp udev/*.rules udev/*.service "$p/udev/"
+cp udev/*.rules udev/*.service udev/dfu.sysusers.conf "$p/udev/"
+# udev.sh creates the group dfu with it, as make install does
+cp "$(command -v systemd-sysusers)" "$p/"
 cp "$UBOOT_BIN" "$p/images/u-boot.bin"
 # the module the guest loads: driver/dfu.ko, or the --ko file
 cp "$ko" "$p/dfu.ko"

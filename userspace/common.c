@@ -116,8 +116,10 @@ int errno_exit(int err)
 }
 
 static const char perm_hint[] =
-	"install the udev rule 60-dfu.rules (make install) and join the group plugdev "
-	"(usermod -aG plugdev $USER, then log in again), or run as root";
+	"install the udev rule 60-dfu.rules (make install) and join the group dfu "
+	"(usermod -aG dfu $USER, then log in again), or run as root; without it, only "
+	"the user at the local seat may open DFU-mode nodes, and only of devices on "
+	"ports not known to be built in";
 
 /* The message for a failed open() of d with flags; returns the exit code. */
 static int open_failed(const struct dfu_dev_desc *d, int flags, int err)

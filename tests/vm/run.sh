@@ -17,7 +17,9 @@
 # setpriv is util-linux's; udevadm is systemd's, also as
 # /lib/systemd/systemd-udevd, which no one starts but a payload that wants it
 # (tests/guest/udev.sh). /etc/passwd and /etc/group have root, the group
-# plugdev (46), alice (1000, in plugdev) and bob (1001, not in plugdev).
+# plugdev (46), alice (1000, in plugdev) and bob (1001, not in plugdev);
+# tests/guest/udev.sh adds the group dfu (systemd-sysusers, alice in it)
+# and carol (1002, in plugdev only).
 # Every other command is a busybox applet. Build test programs -static.
 # Extra kernel parameters: DFU_VM_APPEND="...". KVM: DFU_VM_ACCEL=kvm.
 #

@@ -25,8 +25,8 @@ kmod coreutils build-essential libelf-dev bc bison flex libssl-dev zlib1g-dev
 pkg-config libudev-dev"
 
 # systemd-udevd, udevadm and setpriv for the guest's udev test; jq for
-# dfuctl_test's JSON
-pkgs="$pkgs udev util-linux jq"
+# dfuctl_test's JSON; systemd-sysusers, which udev.sh runs in the guest
+pkgs="$pkgs udev util-linux jq systemd"
 
 # for the host checks of make check: sparse on the driver, docutils for
 # Documentation/usb/dfu.rst
