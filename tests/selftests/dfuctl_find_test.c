@@ -297,6 +297,32 @@ TEST_F_TIMEOUT(find, other_port_by_dfu_serial, 90)
 	free(img);
 }
 
+/*
+ * dfuctl detach takes --dfu-serial, --detach-delay and --wait too (the
+ * cmd_ctl.c hunk), and the other commands only --wait.
+ */
+TEST_F_TIMEOUT(find, detach_options, 90)
+{
+	char serial[64], port_b[64];
+	struct emu a, b;
+	pid_t pid;
+
+	snprintf(serial, sizeof(serial), "FIND-DET-%d", getpid());
+	ASSERT_EQ(0, start_runtime(&a, "dummy_udc.0"));
+	pid = bg(DFUCTL " detach --serial %s --dfu-serial %s --detach-delay 2 --wait 40 >" OUT " 2>" ERR,
+		 a.serial, serial);
+	ASSERT_EQ(0, unplug_detached(&a));
+	ASSERT_EQ(0, emu_start_serial(&b, 1, serial, "--udc-device", "dummy_udc.1", NULL));
+	EXPECT_EQ(0, bg_wait(pid, 45000));
+	EXPECT_TRUE(has(ERR, "dfuctl detach: found %s (1209:df00) in DFU mode on USB port %s, not on its port",
+			b.node, port_of(&b, port_b, sizeof(port_b))));
+	EXPECT_TRUE(has(ERR, "by its DFU-mode serial \"%s\" (--dfu-serial)\n", serial));
+	EXPECT_TRUE(has(OUT, "is in DFU mode now as %s", b.node));
+	EXPECT_EQ(0, run_sh(DFUCTL " info --serial %s --wait 5 >/dev/null 2>" ERR, serial));
+	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " info --serial %s --dfu-serial X 2>/dev/null", serial));
+	emu_stop(&b);
+}
+
 /* On another port with the serial it had: that ties it, without options. */
 TEST_F_TIMEOUT(find, other_port_same_serial, 90)
 {
