@@ -131,7 +131,7 @@ static int do_result(int fd, const char *node)
 }
 
 static int do_detach(int fd, struct dfu_dev_desc *d, const struct dev_filter *f,
-		     int ro_why)
+		     const struct detach_opts *o, int ro_why)
 {
 	struct dfu_dev_desc dfu;
 	int ret;
@@ -141,7 +141,7 @@ static int do_detach(int fd, struct dfu_dev_desc *d, const struct dev_filter *f,
 			d->node, d->node);
 		return EX_USAGE;
 	}
-	ret = detach_and_wait(fd, d, f, ro_why, &dfu);
+	ret = detach_and_find(fd, d, f, o, ro_why, &dfu);
 
 	if (ret == EX_OK)
 		printf("%s is in DFU mode now as %s\n", d->node, dfu.node);
@@ -160,8 +160,9 @@ static const struct {
 
 int cmd_ctl(int argc, char **argv)
 {
-	static const struct option opts[] = { SELECT_OPTIONS, { 0 } };
+	static const struct option opts[] = { DETACH_OPTIONS, SELECT_OPTIONS, { 0 } };
 	const char *name = argv[0];
+	struct detach_opts dopts = { .cmd = "detach" };
 	struct dev_filter f = { 0 };
 	struct dfu_dev_desc d;
 	unsigned int i;
@@ -173,14 +174,19 @@ int cmd_ctl(int argc, char **argv)
 	if (i == sizeof(cmds) / sizeof(cmds[0]))
 		return usage_error("unknown command");
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		ret = select_option(c, optarg, &f);
+		ret = detach_option(c, optarg, argc, argv, &dopts);
+		/* --wait for every command; the others only find a detached device */
+		if (!ret && c != DETACH_OPT_WAIT && strcmp(name, "detach"))
+			return usage_error("--dfu-serial and --detach-delay are for dfuctl detach and dfuctl flash --detach");
+		if (ret == 1)
+			ret = select_option(c, optarg, &f);
 		if (ret)
 			return ret == 1 ? EX_USAGE : ret;
 	}
 	if (argc - optind > 1)
 		return usage_error("one device node at most");
 	f.node = argv[optind];
-	ret = dev_select(&f, &d);
+	ret = dev_select_wait(&f, dopts.wait_ms, &d);
 	if (ret)
 		return ret;
 	/* ABORT, CLR_STATUS, DETACH and RESET need a file opened for writing */
@@ -203,7 +209,7 @@ int cmd_ctl(int argc, char **argv)
 	else if (!strcmp(name, "result"))
 		ret = do_result(fd, d.node);
 	else
-		ret = do_detach(fd, &d, &f, ro_why);
+		ret = do_detach(fd, &d, &f, &dopts, ro_why);
 	close(fd);
 	return ret;
 }
