@@ -62,7 +62,7 @@ cp driver/dfu.ko tests/emulator/dfu-emu tests/selftests/dfu_flash_test \
 	tests/selftests/dfu_quirk_test tests/selftests/dfu_device_test tests/selftests/dfuctl_test \
 	tests/selftests/dfu_commit_test tests/selftests/dfu_access_test tests/selftests/dfu_fuzz_test \
 	tests/selftests/dfu_reset_test tests/selftests/dfu_dfuse_test tests/selftests/dfu_apple_test \
-	tests/selftests/dfuctl_find_test \
+	tests/selftests/dfuctl_find_test tests/selftests/dfuctl_safety_test \
 	tests/selftests/dfuctl_recover_test \
 	userspace/dfuctl "$p/"
 cp tests/guest/run "$p/"

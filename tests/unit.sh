@@ -29,7 +29,7 @@ run_unit() {
 	make -s -C tests/unit all || return 1
 	local t st=0 start
 	start=$(date +%s%N)
-	for t in test_suffix test_dfuse test_dfuse_pack test_image test_progress test_apple test_recovery_conf; do
+	for t in test_suffix test_dfuse test_dfuse_pack test_image test_progress test_apple test_recovery_conf test_text; do
 		tests/unit/$t || st=1
 	done
 	say "unit tests ran in $((($(date +%s%N) - start) / 1000000)) ms"

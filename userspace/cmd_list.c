@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "device.h"
 #include "dfuse.h"
+#include "text.h"
 
 static struct dfuse_zone zones[DFUSE_MAX_ZONES];
 
@@ -32,21 +33,10 @@ static int map_of(const struct dfu_dev_desc *d)
 	return dfuse_map_parse(d->dfuse_map, zones, DFUSE_MAX_ZONES, NULL);
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped. */
+/* A JSON string: valid UTF-8, control characters escaped (text.h). */
 static void json_str(const char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
+	text_json_str(stdout, s);
 }
 
 /* A JSON string, or null for "". */
@@ -196,14 +186,17 @@ static void print_json(const struct dfu_dev_desc *v, int n, const struct apple_u
 static void print_apple(const char *serial, const char *mode)
 {
 	struct apple_id id;
-	char line[256];
+	char line[256], esc[1024];
 
 	apple_parse_serial(serial, &id);
-	printf("    Apple device in %s mode: %s\n", mode, apple_id_str(&id, line, sizeof(line)));
+	printf("    Apple device in %s mode: %s\n", mode,
+	       text_escape(esc, sizeof(esc), apple_id_str(&id, line, sizeof(line))));
 }
 
 static void print_text(const struct dfu_dev_desc *v, int n, const struct apple_usb *ap, int na)
 {
+	/* device strings: escaped, never terminal control sequences (text.h) */
+	char esc[4 * 384];
 	const char *names;
 	struct dev_alt a;
 	unsigned int l;
@@ -215,21 +208,23 @@ static void print_text(const struct dfu_dev_desc *v, int n, const struct apple_u
 		const struct dfu_dev_desc *d = &v[i];
 
 		printf("%s  %04x:%04x  serial \"%s\"  %s mode, %s\n", d->node, d->vid, d->pid,
-		       d->serial, d->mode, d->state);
+		       text_escape(esc, sizeof(esc), d->serial), d->mode, d->state);
 		if (d->dialect == USB_DFU_DIALECT_APPLE)
 			print_apple(d->serial, "DFU");
 		printf("    USB path %s%s%s, interface %u, DFU %s, %u-byte blocks\n",
 		       d->usb_path, *d->id_path ? ", " : "", d->id_path, d->interface,
 		       d->version, d->transfer_size);
 		for (names = d->alt_names; dev_next_alt(&names, &a);)
-			printf("    alt %u: %s\n", a.num, *a.name ? a.name : "(unnamed)");
+			printf("    alt %u: %s\n", a.num,
+			       *a.name ? text_escape(esc, sizeof(esc), a.name) : "(unnamed)");
 		if (d->dfuse) {
 			int nz = map_of(d);
 
 			printf("    ST DfuSe memory map%s:\n",
 			       d->dfuse_leave == 0 ? " (dfuse_leave 0: stays in DFU mode after a flash)" : "");
 			if (nz < 0)
-				printf("      (unreadable: %s)\n", d->dfuse_map);
+				printf("      (unreadable: %s)\n",
+				       text_escape(esc, sizeof(esc), d->dfuse_map));
 			else
 				dfuse_print_zones(stdout, "      ", zones, (size_t)nz, -1);
 		}
@@ -241,7 +236,8 @@ static void print_text(const struct dfu_dev_desc *v, int n, const struct apple_u
 		int rec = apple_mode_of(ap[i].vid, ap[i].pid) == APPLE_RECOVERY;
 
 		printf("USB %s  %04x:%04x  serial \"%s\"  %s mode, no DFU node\n", ap[i].usb_path,
-		       ap[i].vid, ap[i].pid, ap[i].serial, apple_mode_name(&ap[i]));
+		       ap[i].vid, ap[i].pid, text_escape(esc, sizeof(esc), ap[i].serial),
+		       apple_mode_name(&ap[i]));
 		print_apple(ap[i].serial, rec ? "recovery" : "DFU");
 		printf("    %s\n", apple_note(&ap[i], note, sizeof(note)));
 	}

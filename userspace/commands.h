@@ -28,7 +28,7 @@ int cmd_ctl(int argc, char **argv);
 
 /* Print msg (and a hint to run dfuctl --help) on stderr; returns EX_USAGE. */
 int usage_error(const char *msg);
-/* A number in C notation (0x hex, decimal), 0 to max: 0, or -1. */
+/* A number, decimal or hex after 0x (no octal, sign or blank), 0 to max: 0, or -1. */
 int parse_number(const char *s, uint64_t max, uint64_t *v);
 
 /* The long options that choose a device; end a command's table with them. */

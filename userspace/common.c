@@ -14,6 +14,7 @@
 #include <linux/usb/dfu.h>
 
 #include "commands.h"
+#include "text.h"
 
 int usage_error(const char *msg)
 {
@@ -202,8 +203,13 @@ int set_alt(int fd, const struct dfu_dev_desc *d, const char *alt)
 	__u32 v;
 
 	if (num < 0) {
-		fprintf(stderr, "dfuctl: %s has no alt setting '%s'; it has:\n%s", d->node, alt,
-			d->alt_names);
+		const char *names = d->alt_names;
+		struct dev_alt a;
+		char esc[1024];
+
+		fprintf(stderr, "dfuctl: %s has no alt setting '%s'; it has:\n", d->node, alt);
+		while (dev_next_alt(&names, &a))
+			fprintf(stderr, "%u %s\n", a.num, text_escape(esc, sizeof(esc), a.name));
 		return EX_USAGE;
 	}
 	v = (__u32)num;

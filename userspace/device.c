@@ -23,6 +23,7 @@
 
 #include "apple.h"
 #include "device.h"
+#include "text.h"
 
 static void copy(char *dst, size_t size, const char *src)
 {
@@ -451,8 +452,11 @@ int dev_matches(const struct dfu_dev_desc *d, const struct dev_filter *f)
 
 void dev_print_candidate(const struct dfu_dev_desc *d)
 {
+	char esc[4 * sizeof(d->serial)];
+
 	fprintf(stderr, "  %s  %04x:%04x  serial \"%s\"  path %s  %s mode\n",
-		d->node, d->vid, d->pid, d->serial, d->usb_path, d->mode);
+		d->node, d->vid, d->pid, text_escape(esc, sizeof(esc), d->serial), d->usb_path,
+		d->mode);
 }
 
 int dev_find(const struct dev_filter *f, struct dfu_dev_desc *out)

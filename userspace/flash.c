@@ -54,7 +54,8 @@ static int judge(const char *path, const uint8_t *file, size_t len,
 				path, path, ids->dfu_vid, ids->dfu_pid);
 			return EX_DATAERR;
 		}
-		if (o->require_suffix)
+		/* a damaged suffix would be flashed as firmware (image.c) */
+		if (o->require_suffix || info->near)
 			break;
 		fprintf(stderr, "dfuctl: warning: %s: %s\n", path, info->message);
 		return EX_OK;
@@ -429,9 +430,30 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 		ids.runtime_vid = d.runtime_vid;
 		ids.runtime_pid = d.runtime_pid;
 	}
-	/* a file for another device, or a broken one, never reaches it */
+	/*
+	 * A file for another device, or a broken one, never reaches it, and
+	 * a run-time device is not detached for it: the suffix must name its
+	 * run-time IDs, or DFU-mode IDs that --device RUNTIME,DFU allows (the
+	 * real ones are checked again after the detach).
+	 */
 	later = o->detach && !strcmp(d.mode, "runtime");
 	ret = judge(path, file, len, &ids, o, later, d.dfuse || later, &info);
+	if (ret && later && info.verdict == IMAGE_REJECT &&
+	    !(o->filter.n_ids == 2 &&
+	      dev_ids_match(&o->filter, 1, info.suffix.idVendor, info.suffix.idProduct))) {
+		char given[32];
+
+		if (o->filter.n_ids == 2)
+			fprintf(stderr, "dfuctl: %s: the image is for %04x:%04x, but %s is %04x:%04x in run-time mode and %s in DFU mode (--device); nothing was sent, the device was not detached: use the image built for this device\n",
+				path, info.suffix.idVendor, info.suffix.idProduct, d.node, d.vid,
+				d.pid, dev_ids_str(&o->filter, 1, given, sizeof(given)));
+		else
+			fprintf(stderr, "dfuctl: %s: the image is for %04x:%04x, but %s is %04x:%04x in run-time mode, and its DFU-mode IDs are not known before the detach; nothing was sent, the device was not detached: use the image built for this device, or, if %04x:%04x is this device in DFU mode, say so with --device %04x:%04x,%04x:%04x\n",
+				path, info.suffix.idVendor, info.suffix.idProduct, d.node, d.vid,
+				d.pid, info.suffix.idVendor, info.suffix.idProduct, d.vid, d.pid,
+				info.suffix.idVendor, info.suffix.idProduct);
+		return ret;
+	}
 	if (ret && !(later && info.verdict == IMAGE_REJECT))
 		return ret;
 

@@ -270,11 +270,17 @@ TEST(detach_flash_verify)
 	struct emu e;
 
 	ASSERT_NE(NULL, img);
-	/* the suffix names the DFU-mode IDs, known only after the detach */
+	/*
+	 * The suffix names the DFU-mode IDs: the device is detached for the
+	 * file only when --device RUNTIME,DFU says that they are its own
+	 */
 	ASSERT_EQ(0, run_sh(DFUCTL " suffix add %s --vid 1209 --pid df0d >/dev/null", f));
 	ASSERT_EQ(0, emu_start(&e, "--runtime", "--dfu-pid", "df0d", NULL));
 	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " flash %s 2>/dev/null", f));
-	EXPECT_EQ(0, run_sh(DFUCTL " flash %s --serial %s --detach --verify 2>/tmp/dfuctl.err",
+	EXPECT_EQ(EX_DATAERR, run_sh(DFUCTL " flash %s --serial %s --detach 2>/dev/null", f,
+				     e.serial));
+	EXPECT_EQ(0, emu_stat(&e, "detaches"));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash %s --serial %s --device 1209:df00,1209:df0d --detach --verify 2>/tmp/dfuctl.err",
 			    f, e.serial)) {
 		run_sh("cat /tmp/dfuctl.err >&2");
 	}
