@@ -172,7 +172,11 @@ vm_lane() {
 	# Each kselftest program announced its plan (1..N after "TAP version
 	# 13") and reported N results and its totals: one that died halfway
 	# fails here instead of shrinking the count.
-	tr -d '\r' <"$vmlog" | sed -n '/=== dmesg/q;p' | awk '
+	# (awk reads to the end: a reader that quits early would fail the
+	# pipeline under pipefail)
+	tr -d '\r' <"$vmlog" | awk '
+		/=== dmesg/ { dmesg = 1 }
+		dmesg { next }
 		function done_prog(why) {
 			if (seen != plan || why != "") {
 				printf "program %d: plan 1..%d, %d results%s\n", progs, plan, seen, why
