@@ -19,6 +19,7 @@
 #include <time.h>
 #include <linux/usb/dfu.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "detach.h"
 
@@ -82,14 +83,6 @@ void dfu_mode_filter(const struct dfu_dev_desc *d, const struct dev_filter *user
 		f->wild[1] = user->wild[1];
 		f->wild[0] = DEV_VID_NONE | DEV_PID_NONE;
 	}
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 /* A USB device, by bus and device number: a re-enumerated one gets a new number. */

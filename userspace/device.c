@@ -22,6 +22,7 @@
 #include <linux/usb/dfu.h>
 
 #include "apple.h"
+#include "clock.h"
 #include "device.h"
 #include "text.h"
 
@@ -536,8 +537,6 @@ static long port_attr(const char *usb_path, const char *attr, int base)
 	return strtol(buf, NULL, base);
 }
 
-static long long now_ms(void);
-
 int dev_wait_port(const char *usb_path, unsigned int old_devnum, int timeout_ms,
 		  uint16_t *vid, uint16_t *pid, unsigned int *devnum)
 {
@@ -596,14 +595,6 @@ out:
 	udev_monitor_unref(mon);
 	udev_unref(udev);
 	return ret;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 int dev_watch(int (*look)(const struct dfu_dev_desc *v, int n, void *arg), void *arg,

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "devlock.h"
 
 static const char *const who_name[] = { "flash", "recover" };
@@ -90,18 +91,10 @@ static void read_holder(int fd, struct devlock_holder *h)
 	h->known = 1;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
 enum devlock_result devlock_take(const char *usb_path, enum devlock_who who, int timeout_ms,
 				 struct devlock *l, struct devlock_holder *h)
 {
-	long end = now_ms() + timeout_ms;
+	long long end = now_ms() + timeout_ms;
 	char name[96];
 	size_t i, j = 0;
 	int writable, len;

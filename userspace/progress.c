@@ -7,18 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "progress.h"
 
 #define BAR_WIDTH	30
 #define REDRAW_MS	100
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 void progress_start(struct progress *p, const char *what, uint64_t total, int quiet)
 {
