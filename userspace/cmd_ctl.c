@@ -23,7 +23,7 @@ static int failed(const char *node, const char *what)
 {
 	int err = errno;
 
-	fprintf(stderr, "dfuctl: %s: %s: %s\n", node, what, strerror(err));
+	say("%s: %s: %s\n", node, what, strerror(err));
 	return errno_exit(err);
 }
 
@@ -137,8 +137,8 @@ static int do_detach(int fd, struct dfu_dev_desc *d, const struct dev_filter *f,
 	int ret;
 
 	if (dev_read_dialect(d) == USB_DFU_DIALECT_APPLE) {
-		fprintf(stderr, "dfuctl: %s is an Apple device in DFU mode already, and its ROM has no DFU_DETACH: it leaves DFU mode only by booting an image (dfuctl flash IMAGE %s), or when the device is restarted (its button sequence)\n",
-			d->node, d->node);
+		say("%s is an Apple device in DFU mode already, and its ROM has no DFU_DETACH: it leaves DFU mode only by booting an image (dfuctl flash IMAGE %s), or when the device is restarted (its button sequence)\n",
+		    d->node, d->node);
 		return EX_USAGE;
 	}
 	ret = detach_and_find(fd, d, f, o, ro_why, &dfu);

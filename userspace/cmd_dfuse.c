@@ -60,8 +60,8 @@ static int write_out(const char *path, const uint8_t *buf, size_t len)
 	snprintf(tmp, plen, "%s.tmp%d", path, (int)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		fprintf(stderr, "dfuctl: %s: %s: check that its directory exists and is writable\n",
-			tmp, strerror(errno));
+		say("%s: %s: check that its directory exists and is writable\n",
+		    tmp, strerror(errno));
 		free(tmp);
 		return EX_CANTCREAT;
 	}
@@ -80,7 +80,7 @@ static int write_out(const char *path, const uint8_t *buf, size_t len)
 	if (!err && rename(tmp, path))
 		err = errno;
 	if (err) {
-		fprintf(stderr, "dfuctl: %s: %s\n", path, strerror(err));
+		say("%s: %s\n", path, strerror(err));
 		unlink(tmp);
 		free(tmp);
 		return EX_IOERR;
@@ -156,8 +156,8 @@ static int pack(int argc, char **argv)
 		size_t size;
 
 		if (!at || at == arg || parse_number(at + 1, UINT32_MAX, &address)) {
-			fprintf(stderr, "dfuctl: '%s': each input is IMAGE@ADDRESS, e.g. fw.bin@0x08000000 (see dfuctl --help)\n",
-				arg);
+			say("'%s': each input is IMAGE@ADDRESS, e.g. fw.bin@0x08000000 (see dfuctl --help)\n",
+			    arg);
 			ret = EX_USAGE;
 			goto out;
 		}
@@ -168,8 +168,8 @@ static int pack(int argc, char **argv)
 		if (ret)
 			goto out;
 		if (!size || size > UINT32_MAX) {
-			fprintf(stderr, "dfuctl: %.*s: %s: pick the firmware image\n", (int)(at - arg), arg,
-				size ? "larger than 4 GiB" : "empty file");
+			say("%.*s: %s: pick the firmware image\n", (int)(at - arg), arg,
+			    size ? "larger than 4 GiB" : "empty file");
 			ret = EX_DATAERR;
 			goto out;
 		}
@@ -186,7 +186,7 @@ static int pack(int argc, char **argv)
 		err = out ? dfuse_pack(&f, out, len, &len) : DFUSE_PACK_SPACE;
 	}
 	if (err) {
-		fprintf(stderr, "dfuctl: dfuse pack: %s\n", dfuse_pack_strerror(err));
+		say("pack: %s\n", dfuse_pack_strerror(err));
 		ret = err == DFUSE_PACK_SPACE ? EX_OSERR : EX_DATAERR;
 		goto out;
 	}

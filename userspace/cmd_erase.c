@@ -49,7 +49,7 @@ static const char *erase_hint(int err)
 
 static int failed(const struct dfu_dev_desc *d, const char *what, int err)
 {
-	fprintf(stderr, "dfuctl: %s: %s: %s: %s\n", d->node, what, strerror(err), erase_hint(err));
+	say("%s: %s: %s: %s\n", d->node, what, strerror(err), erase_hint(err));
 	return err == ENOTTY ? EX_UNAVAILABLE : errno_exit(err);
 }
 
@@ -61,8 +61,8 @@ static int select_dfuse(const struct dev_filter *f, const char *cmd, struct dfu_
 	if (ret)
 		return ret;
 	if (!d->dfuse) {
-		fprintf(stderr, "dfuctl: %s: %s is a DfuSe command, and %04x:%04x is a plain DFU device (no memory map in sysfs dfuse_map): a plain DFU device erases what a new image replaces by itself\n",
-			d->node, cmd, d->vid, d->pid);
+		say("%s: %s is a DfuSe command, and %04x:%04x is a plain DFU device (no memory map in sysfs dfuse_map): a plain DFU device erases what a new image replaces by itself\n",
+		    d->node, cmd, d->vid, d->pid);
 		return EX_USAGE;
 	}
 	return EX_OK;
@@ -74,8 +74,8 @@ static int erase_range(int fd, const struct dfu_dev_desc *d, uint32_t address, u
 {
 	struct usb_dfu_dfuse_erase e = { .address = address, .length = (__u32)length };
 
-	fprintf(stderr, "erase: 0x%08x-0x%08llx %s\n", address,
-		(unsigned long long)address + length - 1, what);
+	say("erasing 0x%08x-0x%08llx %s\n", address,
+	    (unsigned long long)address + length - 1, what);
 	if (ioctl(fd, USB_DFU_IOCTL_DFUSE_ERASE, &e))
 		return failed(d, "USB_DFU_IOCTL_DFUSE_ERASE", errno);
 	return EX_OK;
@@ -134,15 +134,15 @@ int cmd_erase(int argc, char **argv)
 		return EX_UNAVAILABLE;
 	alt = alt_arg ? dev_find_alt(d.alt_names, alt_arg) : (long)d.alt;
 	if (alt < 0) {
-		fprintf(stderr, "dfuctl: %s has no alt setting '%s'; it has:\n%s", d.node, alt_arg,
-			d.alt_names);
+		say("%s has no alt setting '%s'; it has:\n%s", d.node, alt_arg,
+		    d.alt_names);
 		return EX_USAGE;
 	}
 	if (has_address && !dfuse_map_covers(z, (size_t)nz, (unsigned int)alt, (uint32_t)address,
 					     length, 0, &bad, &zone)) {
-		fprintf(stderr, "dfuctl: %s: 0x%08llx-0x%08llx leaves alt %ld's memory at 0x%08llx; nothing was erased. Alt %ld's memory:\n",
-			d.node, (unsigned long long)address,
-			(unsigned long long)(address + length - 1), alt, (unsigned long long)bad, alt);
+		say("%s: 0x%08llx-0x%08llx leaves alt %ld's memory at 0x%08llx; nothing was erased. Alt %ld's memory:\n",
+		    d.node, (unsigned long long)address,
+		    (unsigned long long)(address + length - 1), alt, (unsigned long long)bad, alt);
 		dfuse_print_zones(stderr, "  ", z, (size_t)nz, (int)alt);
 		return EX_DATAERR;
 	}
@@ -150,8 +150,8 @@ int cmd_erase(int argc, char **argv)
 		for (i = 0; i < nz; i++)
 			n += z[i].alt == (unsigned long)alt && (z[i].perms & DFUSE_PERM_ERASE);
 		if (!n) {
-			fprintf(stderr, "dfuctl: %s: alt %ld has no erasable memory; its map:\n", d.node,
-				alt);
+			say("%s: alt %ld has no erasable memory; its map:\n", d.node,
+			    alt);
 			dfuse_print_zones(stderr, "  ", z, (size_t)nz, (int)alt);
 			return EX_USAGE;
 		}
@@ -161,7 +161,7 @@ int cmd_erase(int argc, char **argv)
 		return ret;
 	if (mass) {
 		v = USB_DFU_DFUSE_MASS_ERASE_CONFIRM;
-		fprintf(stderr, "erase: mass erase of all of the flash (this takes up to a minute)\n");
+		say("a mass erase of all of the flash (this takes up to a minute)\n");
 		if (ioctl(fd, USB_DFU_IOCTL_DFUSE_MASS_ERASE, &v))
 			ret = failed(&d, "USB_DFU_IOCTL_DFUSE_MASS_ERASE", errno);
 		goto out;
@@ -188,7 +188,7 @@ int cmd_erase(int argc, char **argv)
 out:
 	close(fd);
 	if (!ret)
-		fprintf(stderr, "%s: erased\n", d.node);
+		say("%s: erased\n", d.node);
 	return ret;
 }
 
@@ -215,8 +215,8 @@ int cmd_unprotect(int argc, char **argv)
 	if (argc - optind > 1)
 		return usage_error(UNPROTECT_USAGE);
 	if (!yes) {
-		fprintf(stderr, "dfuctl: unprotect removes the device's read protection, and to do so the device ERASES ALL OF ITS FLASH (firmware and data) and resets its option bytes; it then resets and comes back as a new node. Nothing was sent. If that is what you want: dfuctl unprotect --yes%s%s\n",
-			argv[optind] ? " " : "", argv[optind] ? argv[optind] : "");
+		say("unprotect removes the device's read protection, and to do so the device ERASES ALL OF ITS FLASH (firmware and data) and resets its option bytes; it then resets and comes back as a new node. Nothing was sent. If that is what you want: dfuctl unprotect --yes%s%s\n",
+		    argv[optind] ? " " : "", argv[optind] ? argv[optind] : "");
 		return EX_USAGE;
 	}
 	f.node = argv[optind];

@@ -21,14 +21,14 @@ int load_image(const char *path, uint8_t **buf, size_t *len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
 
 	if (fd < 0) {
-		fprintf(stderr, "dfuctl: %s: %s\n", path, strerror(errno));
+		say("%s: %s\n", path, strerror(errno));
 		return EX_NOINPUT;
 	}
 	err = file_load(fd, buf, len);
 	close(fd);
 	if (err) {
-		fprintf(stderr, "dfuctl: %s: %s\n", path,
-			err == EINVAL ? "not a regular file" : strerror(err));
+		say("%s: %s\n", path,
+		    err == EINVAL ? "not a regular file" : strerror(err));
 		return EX_NOINPUT;
 	}
 	return EX_OK;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cmd_suffix.h"
+#include "msg.h"
 #include "dfuse.h"
 #include "file.h"
 #include "suffix.h"
@@ -70,29 +71,29 @@ static bool parse_hex16(const char *s, uint16_t *out)
 static int open_error(const char *path, int err, bool writing)
 {
 	if (err == ENOENT) {
-		fprintf(stderr, "dfuctl: %s: no such file: check the name\n", path);
+		say("%s: no such file: check the name\n", path);
 		return EX_NOINPUT;
 	}
 	if (err == EINVAL || err == EISDIR) {
-		fprintf(stderr, "dfuctl: %s: not a regular file: give the firmware file itself\n",
-			path);
+		say("%s: not a regular file: give the firmware file itself\n",
+		    path);
 		return EX_NOINPUT;
 	}
 	if (writing && (err == EACCES || err == EPERM || err == EROFS || err == ETXTBSY)) {
-		fprintf(stderr, "dfuctl: %s: cannot write: %s: check its permissions, or work on a copy\n",
-			path, strerror(err));
+		say("%s: cannot write: %s: check its permissions, or work on a copy\n",
+		    path, strerror(err));
 		return EX_CANTCREAT;
 	}
 	if (err == EACCES || err == EPERM) {
-		fprintf(stderr, "dfuctl: %s: cannot read: %s: check its permissions\n",
-			path, strerror(err));
+		say("%s: cannot read: %s: check its permissions\n",
+		    path, strerror(err));
 		return EX_NOINPUT;
 	}
 	if (err == ENOMEM || err == EFBIG) {
-		fprintf(stderr, "dfuctl: %s: too large to read into memory\n", path);
+		say("%s: too large to read into memory\n", path);
 		return EX_OSERR;
 	}
-	fprintf(stderr, "dfuctl: %s: cannot read: %s\n", path, strerror(err));
+	say("%s: cannot read: %s\n", path, strerror(err));
 	return EX_IOERR;
 }
 
@@ -134,15 +135,15 @@ static int show_dfuse(const char *path, const uint8_t *buf, size_t len)
 	unsigned int i;
 
 	if (err == DFUSE_ERR_PREFIX) {
-		fprintf(stderr, "dfuctl: %s: the suffix's bcdDFU 0x011a marks an ST DfuSe file, "
-			"but the file does not start with \"DfuSe\": if it is a plain image, give it "
-			"a plain suffix ('dfuctl suffix remove', then 'dfuctl suffix add' without "
-			"--spec)\n", path);
+		say("%s: the suffix's bcdDFU 0x011a marks an ST DfuSe file, "
+		    "but the file does not start with \"DfuSe\": if it is a plain image, give it "
+		    "a plain suffix ('dfuctl suffix remove', then 'dfuctl suffix add' without "
+		    "--spec)\n", path);
 		return EX_DATAERR;
 	}
 	if (err) {
-		fprintf(stderr, "dfuctl: %s: DfuSe file, at offset %zu: %s\n", path,
-			f.err_offset, dfuse_strerror(err));
+		say("%s: DfuSe file, at offset %zu: %s\n", path,
+		    f.err_offset, dfuse_strerror(err));
 		return EX_DATAERR;
 	}
 	printf("  DfuSe      version %u, DFUImageSize %u, %u target%s\n", f.version,
@@ -171,13 +172,13 @@ static int check(const char *path, const uint8_t *buf, size_t len)
 	enum suffix_err err = suffix_parse(buf, len, &s);
 
 	if (err == SUFFIX_ERR_CRC)
-		fprintf(stderr, "dfuctl: %s: CRC 0x%08x in the suffix, 0x%08x computed: %s\n",
-			path, s.dwCRC, suffix_crc(buf, len - 4), suffix_strerror(err));
+		say("%s: CRC 0x%08x in the suffix, 0x%08x computed: %s\n",
+		    path, s.dwCRC, suffix_crc(buf, len - 4), suffix_strerror(err));
 	else if (err == SUFFIX_ERR_LENGTH_SMALL || err == SUFFIX_ERR_LENGTH_BIG)
-		fprintf(stderr, "dfuctl: %s: bLength %u, file %zu bytes: %s\n",
-			path, s.bLength, len, suffix_strerror(err));
+		say("%s: bLength %u, file %zu bytes: %s\n",
+		    path, s.bLength, len, suffix_strerror(err));
 	else if (err)
-		fprintf(stderr, "dfuctl: %s: %s\n", path, suffix_strerror(err));
+		say("%s: %s\n", path, suffix_strerror(err));
 	if (err)
 		return EX_DATAERR;
 
@@ -202,14 +203,14 @@ static int add(const char *path, int fd, const uint8_t *buf, size_t len,
 	ssize_t n;
 
 	if (suffix_parse(buf, len, &old) == SUFFIX_OK) {
-		fprintf(stderr, "dfuctl: %s already has a DFU suffix (for %04x:%04x): "
-			"remove it first with 'dfuctl suffix remove %s'\n",
-			path, old.idVendor, old.idProduct, path);
+		say("%s already has a DFU suffix (for %04x:%04x): "
+		    "remove it first with 'dfuctl suffix remove %s'\n",
+		    path, old.idVendor, old.idProduct, path);
 		return EX_DATAERR;
 	}
 	near = suffix_near_miss(buf, len, &keep, &end);
 	if (near && !force) {
-		fprintf(stderr, "dfuctl: %s: %s", path, suffix_near_str(near));
+		say("%s: %s", path, suffix_near_str(near));
 		if (near == SUFFIX_NEAR_DAMAGED &&
 		    suffix_parse(buf, len, &old) == SUFFIX_ERR_CRC)
 			fprintf(stderr, " (CRC 0x%08x in it, 0x%08x computed)", old.dwCRC,
@@ -226,21 +227,21 @@ static int add(const char *path, int fd, const uint8_t *buf, size_t len,
 		return EX_DATAERR;
 	}
 	if (near)
-		fprintf(stderr, "dfuctl: warning: %s: %s; adding a suffix after it anyway (--force)\n",
-			path, suffix_near_str(near));
+		say("warning: %s: %s; adding a suffix after it anyway (--force)\n",
+		    path, suffix_near_str(near));
 	if (fields->bcdDFU != SUFFIX_BCD_DFUSE && dfuse_is_dfuse(buf, len))
-		fprintf(stderr, "dfuctl: warning: %s starts like an ST DfuSe file: "
-			"a DfuSe suffix needs --spec 011a\n", path);
+		say("warning: %s starts like an ST DfuSe file: "
+		    "a DfuSe suffix needs --spec 011a\n", path);
 	suffix_build(buf, len, fields, tail);
 	n = pwrite(fd, tail, sizeof(tail), (off_t)len);
 	if (n != (ssize_t)sizeof(tail) || fsync(fd)) {
 		int err = n < 0 ? errno : EIO;
 
 		if (ftruncate(fd, (off_t)len))
-			fprintf(stderr, "dfuctl: %s: could not undo a partial write: "
-				"cut it back to %zu bytes (truncate -s %zu)\n", path, len, len);
-		fprintf(stderr, "dfuctl: %s: cannot write the suffix: %s\n", path,
-			strerror(err));
+			say("%s: could not undo a partial write: "
+			    "cut it back to %zu bytes (truncate -s %zu)\n", path, len, len);
+		say("%s: cannot write the suffix: %s\n", path,
+		    strerror(err));
 		return EX_IOERR;
 	}
 	printf("%s: DFU suffix added for %04x:%04x, bcdDevice %04x, bcdDFU %04x\n", path,
@@ -258,13 +259,13 @@ static int remove_suffix(const char *path, int fd, const uint8_t *buf, size_t le
 	if (err && force)
 		near = suffix_near_miss(buf, len, &keep, &end);
 	if (err && !near) {
-		fprintf(stderr, "dfuctl: %s: nothing removed: %s%s\n", path, suffix_strerror(err),
-			force ? " (and nothing like a damaged one either)" : "");
+		say("%s: nothing removed: %s%s\n", path, suffix_strerror(err),
+		    force ? " (and nothing like a damaged one either)" : "");
 		return EX_DATAERR;
 	}
 	if (ftruncate(fd, (off_t)keep) || fsync(fd)) {
-		fprintf(stderr, "dfuctl: %s: cannot cut the suffix off: %s\n", path,
-			strerror(errno));
+		say("%s: cannot cut the suffix off: %s\n", path,
+		    strerror(errno));
 		return EX_IOERR;
 	}
 	if (near)
@@ -295,6 +296,7 @@ int cmd_suffix(int argc, char **argv)
 	int c, fd, err, ret;
 
 	if (argc < 2) {
+		say("no action given: add, remove or check\n");
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -309,7 +311,7 @@ int cmd_suffix(int argc, char **argv)
 	} else if (!strcmp(argv[1], "check")) {
 		action = CHECK;
 	} else {
-		fprintf(stderr, "dfuctl: suffix: unknown action '%s'\n", argv[1]);
+		say("unknown action '%s'\n", argv[1]);
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -347,31 +349,31 @@ int cmd_suffix(int argc, char **argv)
 			force = true;
 			continue;
 		case ':':
-			fprintf(stderr, "dfuctl: suffix: %s needs a hex value\n", argv[optind - 1]);
+			say("%s needs a hex value\n", argv[optind - 1]);
 			return EX_USAGE;
 		default:
-			fprintf(stderr, "dfuctl: suffix: unknown option '%s': see dfuctl suffix --help\n",
-				argv[optind - 1]);
+			say("unknown option '%s': see dfuctl suffix --help\n",
+			    argv[optind - 1]);
 			return EX_USAGE;
 		}
 		if (!parse_hex16(optarg, field)) {
-			fprintf(stderr, "dfuctl: suffix: %s: '%s' is not a hex number from 0 to ffff\n",
-				name, optarg);
+			say("%s: '%s' is not a hex number from 0 to ffff\n",
+			    name, optarg);
 			return EX_USAGE;
 		}
 		ids_given = true;
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "dfuctl: suffix %s: give exactly one FILE\n", argv[0]);
+		say("suffix %s: give exactly one FILE\n", argv[0]);
 		return EX_USAGE;
 	}
 	if (ids_given && action != ADD) {
-		fprintf(stderr, "dfuctl: suffix %s: --vid, --pid, --did and --spec are for add only\n",
-			argv[0]);
+		say("suffix %s: --vid, --pid, --did and --spec are for add only\n",
+		    argv[0]);
 		return EX_USAGE;
 	}
 	if (force && action == CHECK) {
-		fprintf(stderr, "dfuctl: suffix check: --force is for add and remove only\n");
+		say("suffix check: --force is for add and remove only\n");
 		return EX_USAGE;
 	}
 	path = argv[optind];
@@ -392,7 +394,7 @@ int cmd_suffix(int argc, char **argv)
 		ret = check(path, buf, len);
 	free(buf);
 	if (close(fd) && ret == EX_OK) {
-		fprintf(stderr, "dfuctl: %s: %s\n", path, strerror(errno));
+		say("%s: %s\n", path, strerror(errno));
 		ret = EX_IOERR;
 	}
 	return ret;

@@ -49,7 +49,7 @@ static int copy_out(int in, int out, const char *node, unsigned long long limit,
 		if (n < 0) {
 			int err = errno;
 
-			fprintf(stderr, "\ndfuctl: %s: upload failed after %llu bytes: %s\n", node,
+			say_nl("%s: upload failed after %llu bytes: %s\n", node,
 				done, strerror(err));
 			return errno_exit(err);
 		}
@@ -58,7 +58,7 @@ static int copy_out(int in, int out, const char *node, unsigned long long limit,
 		for (ssize_t w, off = 0; off < n; off += w) {
 			w = write(out, buf + off, n - off);
 			if (w < 0) {
-				fprintf(stderr, "\ndfuctl: writing the backup: %s\n", strerror(errno));
+				say_nl("writing the backup: %s\n", strerror(errno));
 				return EX_IOERR;
 			}
 		}
@@ -222,35 +222,35 @@ static int backup(const char *path, int in, const char *node, unsigned long long
 	catch_signals();
 	out = make_tmp(path);
 	if (out < 0) {
-		fprintf(stderr, "dfuctl: %s: cannot create a temporary file in its directory: %s: choose a directory you can write to\n",
-			tmp_path, strerror(errno));
+		say("%s: cannot create a temporary file in its directory: %s: choose a directory you can write to\n",
+		    tmp_path, strerror(errno));
 		return EX_CANTCREAT;
 	}
 	ret = copy_out(in, out, node, limit, quiet);
 	if (!ret && fsync(out)) {
-		fprintf(stderr, "dfuctl: %s: %s; nothing was saved\n", tmp_path, strerror(errno));
+		say("%s: %s; nothing was saved\n", tmp_path, strerror(errno));
 		ret = EX_IOERR;
 	}
 	if (close(out) && !ret) {
-		fprintf(stderr, "dfuctl: %s: %s; nothing was saved\n", tmp_path, strerror(errno));
+		say("%s: %s; nothing was saved\n", tmp_path, strerror(errno));
 		ret = EX_IOERR;
 	}
 	if (!ret && publish(path)) {
 		err = errno;
-		fprintf(stderr, "dfuctl: %s: %s%s%s; nothing was saved\n", path, strerror(err),
-			err == EEXIST ? ": " : "", err == EEXIST ? never_overwritten : "");
+		say("%s: %s%s%s; nothing was saved\n", path, strerror(err),
+		    err == EEXIST ? ": " : "", err == EEXIST ? never_overwritten : "");
 		ret = err == EEXIST ? EX_CANTCREAT : EX_IOERR;
 	}
 	drop_tmp();
 	if (ret) {
 		if (ret != EX_CANTCREAT)
-			fprintf(stderr, "dfuctl: the upload did not complete: %s was not created\n",
-				path);
+			say("the upload did not complete: %s was not created\n",
+			    path);
 		return ret;
 	}
 	if (sync_dir(path)) {
-		fprintf(stderr, "dfuctl: %s: saved, but syncing its directory failed: %s: run sync before unplugging the disk\n",
-			path, strerror(errno));
+		say("%s: saved, but syncing its directory failed: %s: run sync before unplugging the disk\n",
+		    path, strerror(errno));
 		return EX_IOERR;
 	}
 	return EX_OK;
@@ -290,16 +290,16 @@ int cmd_upload(int argc, char **argv)
 	f.node = argv[optind + 1];
 	/* never overwrite: a backup may be the only copy of the old firmware */
 	if (!lstat(argv[optind], &st)) {
-		fprintf(stderr, "dfuctl: %s: %s: %s\n", argv[optind], strerror(EEXIST),
-			never_overwritten);
+		say("%s: %s: %s\n", argv[optind], strerror(EEXIST),
+		    never_overwritten);
 		return EX_CANTCREAT;
 	}
 	ret = dev_select(&f, &d);
 	if (ret)
 		return ret;
 	if (dev_read_dialect(&d) == USB_DFU_DIALECT_APPLE) {
-		fprintf(stderr, "dfuctl: %s is an Apple device in DFU mode: its ROM has no upload (it only takes an image to boot, with dfuctl flash); nothing was read and %s was not created\n",
-			d.node, argv[optind]);
+		say("%s is an Apple device in DFU mode: its ROM has no upload (it only takes an image to boot, with dfuctl flash); nothing was read and %s was not created\n",
+		    d.node, argv[optind]);
 		return EX_UNAVAILABLE;
 	}
 	in = open_dev(&d, O_RDONLY, &ret);

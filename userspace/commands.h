@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "device.h"
+#include "msg.h"
 
 int cmd_list(int argc, char **argv);
 int cmd_flash(int argc, char **argv);

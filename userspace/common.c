@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,38 @@
 #include "commands.h"
 #include "text.h"
 
+const char *dfuctl_cmd;
+
+static void vmsg(const char *lead, const char *fmt, va_list ap)
+{
+	if (dfuctl_cmd)
+		fprintf(stderr, "%sdfuctl %s: ", lead, dfuctl_cmd);
+	else
+		fprintf(stderr, "%sdfuctl: ", lead);
+	vfprintf(stderr, fmt, ap);
+}
+
+void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("", fmt, ap);
+	va_end(ap);
+}
+
+void say_nl(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("\n", fmt, ap);
+	va_end(ap);
+}
+
 int usage_error(const char *msg)
 {
-	fprintf(stderr, "dfuctl: %s (see dfuctl --help)\n", msg);
+	say("%s (see dfuctl --help)\n", msg);
 	return EX_USAGE;
 }
 
@@ -83,8 +113,8 @@ int select_option(int c, const char *arg, struct dev_filter *f)
 		return 0;
 	case 'D':
 		if (!device_chars_valid(arg) || dev_parse_ids(arg, f)) {
-			fprintf(stderr, "dfuctl: --device '%s': give VID:PID, or RUNTIME_VID:PID,DFU_VID:PID, each ID in hex as lsusb shows it (up to four digits, no 0x, sign or blank; * for any): --device 1209:df00 (see dfuctl --help)\n",
-				arg);
+			say("--device '%s': give VID:PID, or RUNTIME_VID:PID,DFU_VID:PID, each ID in hex as lsusb shows it (up to four digits, no 0x, sign or blank; * for any): --device 1209:df00 (see dfuctl --help)\n",
+			    arg);
 			return EX_USAGE;
 		}
 		return 0;
@@ -128,19 +158,19 @@ static int open_failed(const struct dfu_dev_desc *d, int flags, int err)
 	int writing = (flags & O_ACCMODE) != O_RDONLY;
 
 	if (err == EACCES || err == EPERM) {
-		fprintf(stderr, "dfuctl: %s: permission denied: %s%s\n", d->node, perm_hint,
-			writing ? " (this needs write access to the node)" : "");
+		say("%s: permission denied: %s%s\n", d->node, perm_hint,
+		    writing ? " (this needs write access to the node)" : "");
 	} else if (err == EBUSY) {
-		fprintf(stderr, "dfuctl: %s: busy: another program has it open for writing (a flash in progress?): wait for it to finish; 'fuser -v %s' shows which program it is\n",
-			d->node, d->node);
+		say("%s: busy: another program has it open for writing (a flash in progress?): wait for it to finish; 'fuser -v %s' shows which program it is\n",
+		    d->node, d->node);
 	} else if (err == EROFS) {
-		fprintf(stderr, "dfuctl: %s: %s: this device does not take downloads (bitCanDnload is 0)\n",
-			d->node, strerror(err));
+		say("%s: %s: this device does not take downloads (bitCanDnload is 0)\n",
+		    d->node, strerror(err));
 	} else if (err == EOPNOTSUPP) {
-		fprintf(stderr, "dfuctl: %s: %s: this driver cannot open the node for writing in run-time mode: switch the device to DFU mode first (--detach)\n",
-			d->node, strerror(err));
+		say("%s: %s: this driver cannot open the node for writing in run-time mode: switch the device to DFU mode first (--detach)\n",
+		    d->node, strerror(err));
 	} else {
-		fprintf(stderr, "dfuctl: %s: %s\n", d->node, strerror(err));
+		say("%s: %s\n", d->node, strerror(err));
 	}
 	return errno_exit(err);
 }
@@ -178,21 +208,21 @@ int open_ctl(const struct dfu_dev_desc *d, int *ro_why, int *ret)
 int ctl_failed(const struct dfu_dev_desc *d, const char *what, int err, int ro_why)
 {
 	if (err == EPERM && ro_why == EBUSY) {
-		fprintf(stderr, "dfuctl: %s: %s needs the node open for writing, and another program has it open so (a flash in progress?): wait for it to finish ('fuser -v %s' shows which program it is), or run as root to %s anyway\n",
-			d->node, what, d->node, what);
+		say("%s: %s needs the node open for writing, and another program has it open so (a flash in progress?): wait for it to finish ('fuser -v %s' shows which program it is), or run as root to %s anyway\n",
+		    d->node, what, d->node, what);
 	} else if (err == EPERM && ro_why == EROFS) {
-		fprintf(stderr, "dfuctl: %s: %s needs the node open for writing, which a device without downloads (bitCanDnload is 0) refuses: run as root\n",
-			d->node, what);
+		say("%s: %s needs the node open for writing, which a device without downloads (bitCanDnload is 0) refuses: run as root\n",
+		    d->node, what);
 	} else if (err == EPERM || err == EACCES) {
-		fprintf(stderr, "dfuctl: %s: %s: permission denied: %s\n", d->node, what, perm_hint);
+		say("%s: %s: permission denied: %s\n", d->node, what, perm_hint);
 	} else if (err == EBUSY) {
-		fprintf(stderr, "dfuctl: %s: %s: busy: a transfer is in progress; wait for it to end, or end it with dfuctl abort %s\n",
-			d->node, what, d->node);
+		say("%s: %s: busy: a transfer is in progress; wait for it to end, or end it with dfuctl abort %s\n",
+		    d->node, what, d->node);
 	} else if (err == ENODEV) {
-		fprintf(stderr, "dfuctl: %s: %s: the device is gone (unplugged or reset); see dfuctl list\n",
-			d->node, what);
+		say("%s: %s: the device is gone (unplugged or reset); see dfuctl list\n",
+		    d->node, what);
 	} else {
-		fprintf(stderr, "dfuctl: %s: %s: %s\n", d->node, what, strerror(err));
+		say("%s: %s: %s\n", d->node, what, strerror(err));
 	}
 	return errno_exit(err);
 }
@@ -207,7 +237,7 @@ int set_alt(int fd, const struct dfu_dev_desc *d, const char *alt)
 		struct dev_alt a;
 		char esc[1024];
 
-		fprintf(stderr, "dfuctl: %s has no alt setting '%s'; it has:\n", d->node, alt);
+		say("%s has no alt setting '%s'; it has:\n", d->node, alt);
 		while (dev_next_alt(&names, &a))
 			fprintf(stderr, "%u %s\n", a.num, text_escape(esc, sizeof(esc), a.name));
 		return EX_USAGE;
@@ -216,8 +246,8 @@ int set_alt(int fd, const struct dfu_dev_desc *d, const char *alt)
 	if (ioctl(fd, USB_DFU_IOCTL_SET_ALT, &v)) {
 		int err = errno;
 
-		fprintf(stderr, "dfuctl: %s: selecting alt setting %ld: %s\n", d->node, num,
-			strerror(err));
+		say("%s: selecting alt setting %ld: %s\n", d->node, num,
+		    strerror(err));
 		return errno_exit(err);
 	}
 	return EX_OK;

@@ -24,6 +24,7 @@
 #include "apple.h"
 #include "clock.h"
 #include "device.h"
+#include "msg.h"
 #include "text.h"
 
 static void copy(char *dst, size_t size, const char *src)
@@ -124,7 +125,7 @@ static int scan(struct udev *udev, struct dfu_dev_desc **list, int flags)
 	if (!en || udev_enumerate_add_match_subsystem(en, "dfu") < 0 ||
 	    ((flags & SCAN_INITIALIZED) && udev_enumerate_add_match_is_initialized(en) < 0) ||
 	    udev_enumerate_scan_devices(en) < 0) {
-		fprintf(stderr, "dfuctl: cannot list devices of class dfu through libudev\n");
+		say("cannot list devices of class dfu through libudev\n");
 		udev_enumerate_unref(en);
 		return -1;
 	}
@@ -158,7 +159,7 @@ static int list_devices(struct dfu_dev_desc **list, int flags)
 
 	*list = NULL;
 	if (!udev) {
-		fprintf(stderr, "dfuctl: libudev: %s\n", strerror(errno));
+		say("libudev: %s\n", strerror(errno));
 		return -1;
 	}
 	n = scan(udev, list, flags);
@@ -244,7 +245,7 @@ int dev_list_apple(struct apple_usb **list)
 	    udev_enumerate_add_match_property(en, "DEVTYPE", "usb_device") < 0 ||
 	    udev_enumerate_add_match_sysattr(en, "idVendor", "05ac") < 0 ||
 	    udev_enumerate_scan_devices(en) < 0) {
-		fprintf(stderr, "dfuctl: cannot list USB devices through libudev\n");
+		say("cannot list USB devices through libudev\n");
 		udev_enumerate_unref(en);
 		udev_unref(udev);
 		return -1;
@@ -480,11 +481,11 @@ static void apple_hint(void)
 
 	for (i = 0; i < n; i++) {
 		if (apple_mode_of(a[i].vid, a[i].pid) == APPLE_RECOVERY)
-			fprintf(stderr, "dfuctl: the Apple device on USB port %s (%04x:%04x) is in recovery mode, which is not DFU and not served by dfu.ko: use irecovery or idevicerestore\n",
-				a[i].usb_path, a[i].vid, a[i].pid);
+			say("the Apple device on USB port %s (%04x:%04x) is in recovery mode, which is not DFU and not served by dfu.ko: use irecovery or idevicerestore\n",
+			    a[i].usb_path, a[i].vid, a[i].pid);
 		else
-			fprintf(stderr, "dfuctl: the Apple device on USB port %s (%04x:%04x) is in DFU mode but has no DFU node (dfu.ko's bind_apple is N, or it was unbound): irecovery owns it; see dfuctl list\n",
-				a[i].usb_path, a[i].vid, a[i].pid);
+			say("the Apple device on USB port %s (%04x:%04x) is in DFU mode but has no DFU node (dfu.ko's bind_apple is N, or it was unbound): irecovery owns it; see dfuctl list\n",
+			    a[i].usb_path, a[i].vid, a[i].pid);
 	}
 	free(a);
 }
@@ -501,17 +502,17 @@ int dev_select(const struct dev_filter *f, struct dfu_dev_desc *out)
 		if (dev_matches(&v[i], f) && !hits++)
 			*out = v[i];
 	if (hits > 1) {
-		fprintf(stderr, "dfuctl: %d DFU devices match; choose one with a node, --serial or --path:\n",
-			hits);
+		say("%d DFU devices match; choose one with a node, --serial or --path:\n",
+		    hits);
 		for (i = 0; i < n; i++)
 			if (dev_matches(&v[i], f))
 				dev_print_candidate(&v[i]);
 	} else if (!hits && f->node && access(f->node, F_OK)) {
-		fprintf(stderr, "dfuctl: %s: no such device: is dfu.ko loaded and the device plugged in? (dfuctl list)\n",
-			f->node);
+		say("%s: no such device: is dfu.ko loaded and the device plugged in? (dfuctl list)\n",
+		    f->node);
 	} else if (!hits) {
-		fprintf(stderr, "dfuctl: no DFU device matches%s; plug it in, or see what is there with: dfuctl list\n",
-			n ? "" : " (none is bound to dfu.ko)");
+		say("no DFU device matches%s; plug it in, or see what is there with: dfuctl list\n",
+		    n ? "" : " (none is bound to dfu.ko)");
 		apple_hint();
 	}
 	free(v);
@@ -550,8 +551,8 @@ int dev_wait_port(const char *usb_path, unsigned int old_devnum, int timeout_ms,
 		mon = udev_monitor_new_from_netlink(udev, "kernel");
 	if (!mon || udev_monitor_filter_add_match_subsystem_devtype(mon, "usb", "usb_device") < 0 ||
 	    udev_monitor_enable_receiving(mon) < 0) {
-		fprintf(stderr, "dfuctl: cannot watch for USB devices through libudev: %s\n",
-			strerror(errno));
+		say("cannot watch for USB devices through libudev: %s\n",
+		    strerror(errno));
 		ret = EX_OSERR;
 		goto out;
 	}
@@ -583,8 +584,8 @@ int dev_wait_port(const char *usb_path, unsigned int old_devnum, int timeout_ms,
 		if (left <= 0)
 			goto out;
 		if (poll(&pfd, 1, left > 250 ? 250 : (int)left) < 0 && errno != EINTR) {
-			fprintf(stderr, "dfuctl: waiting for USB port %s: %s\n", usb_path,
-				strerror(errno));
+			say("waiting for USB port %s: %s\n", usb_path,
+			    strerror(errno));
 			ret = EX_OSERR;
 			goto out;
 		}
@@ -615,8 +616,8 @@ int dev_watch(int (*look)(const struct dfu_dev_desc *v, int n, void *arg), void 
 		mon = udev_monitor_new_from_netlink(udev, udevd ? "udev" : "kernel");
 	if (!mon || udev_monitor_filter_add_match_subsystem_devtype(mon, "dfu", NULL) < 0 ||
 	    udev_monitor_enable_receiving(mon) < 0) {
-		fprintf(stderr, "dfuctl: cannot watch for devices through libudev: %s\n",
-			strerror(errno));
+		say("cannot watch for devices through libudev: %s\n",
+		    strerror(errno));
 		ret = EX_OSERR;
 		goto out;
 	}
@@ -645,7 +646,7 @@ int dev_watch(int (*look)(const struct dfu_dev_desc *v, int n, void *arg), void 
 		}
 		/* the events only wake us: each round looks at the whole list */
 		if (poll(&pfd, 1, left > 250 ? 250 : (int)left) < 0 && errno != EINTR) {
-			fprintf(stderr, "dfuctl: waiting for devices: %s\n", strerror(errno));
+			say("waiting for devices: %s\n", strerror(errno));
 			ret = EX_OSERR;
 			break;
 		}
@@ -706,15 +707,15 @@ int dev_select_wait(const struct dev_filter *f, long long timeout_ms, struct dfu
 	if (n < 0 || i < n)
 		return dev_select(f, out);
 	if (timeout_ms == DEV_FOREVER)
-		fprintf(stderr, "dfuctl: no DFU device matches yet: waiting for one to appear (--wait; Ctrl-C stops)\n");
+		say("no DFU device matches yet: waiting for one to appear (--wait; Ctrl-C stops)\n");
 	else
-		fprintf(stderr, "dfuctl: no DFU device matches yet: waiting up to %lld s for one to appear (--wait)\n",
-			(timeout_ms + 999) / 1000);
+		say("no DFU device matches yet: waiting up to %lld s for one to appear (--wait)\n",
+		    (timeout_ms + 999) / 1000);
 	ret = dev_watch(look_new, &m, timeout_ms);
 	if (ret != EX_OK && ret != DEV_WATCH_TIMEOUT)
 		return ret;
 	if (ret == DEV_WATCH_TIMEOUT)
-		fprintf(stderr, "dfuctl: waited %lld s (--wait)\n", (timeout_ms + 999) / 1000);
+		say("waited %lld s (--wait)\n", (timeout_ms + 999) / 1000);
 	/* the final choice, with its messages: also when two arrived at once */
 	return dev_select(f, out);
 }

@@ -89,8 +89,14 @@ int main(int argc, char **argv)
 		return EX_OK;
 	}
 	for (i = 0; argc >= 2 && i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
+		if (!strcmp(argv[1], commands[i].name)) {
+			dfuctl_cmd = commands[i].name;
 			return commands[i].fn(argc - 1, argv + 1);
+		}
+	if (argc < 2)
+		fputs("dfuctl: no command given\n", stderr);
+	else
+		fprintf(stderr, "dfuctl: unknown command '%s'\n", argv[1]);
 	fputs(usage_text, stderr);
 	return EX_USAGE;
 }

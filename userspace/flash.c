@@ -50,14 +50,14 @@ static int judge(const char *path, const uint8_t *file, size_t len,
 		break;
 	case IMAGE_NO_SUFFIX:
 		if (o->commit_suffix) {
-			fprintf(stderr, "dfuctl: %s: commit = suffix wants a DFU suffix that names the device, and the file has none, so the driver would never manifest it; nothing was sent: add one with 'dfuctl suffix add %s --vid %04x --pid %04x'\n",
-				path, path, ids->dfu_vid, ids->dfu_pid);
+			say("%s: commit = suffix wants a DFU suffix that names the device, and the file has none, so the driver would never manifest it; nothing was sent: add one with 'dfuctl suffix add %s --vid %04x --pid %04x'\n",
+			    path, path, ids->dfu_vid, ids->dfu_pid);
 			return EX_DATAERR;
 		}
 		/* a damaged suffix would be flashed as firmware (image.c) */
 		if (o->require_suffix || info->near)
 			break;
-		fprintf(stderr, "dfuctl: warning: %s: %s\n", path, info->message);
+		say("warning: %s: %s\n", path, info->message);
 		return EX_OK;
 	case IMAGE_REJECT:
 		if (later)
@@ -66,7 +66,7 @@ static int judge(const char *path, const uint8_t *file, size_t len,
 	default:
 		break;
 	}
-	fprintf(stderr, "dfuctl: %s: %s\n", path, info->message);
+	say("%s: %s\n", path, info->message);
 	return EX_DATAERR;
 }
 
@@ -114,12 +114,12 @@ int flash_set_commit(int fd, const struct dfu_dev_desc *d, const struct flash_op
 		return EX_OK;
 	err = errno;
 	if (err == ENOTTY || err == EINVAL) {
-		fprintf(stderr, "dfuctl: %s: the loaded dfu.ko has no commit policies (USB_DFU_IOCTL_SET_COMMIT: %s); nothing was sent: load the dfu.ko that comes with this dfuctl\n",
-			d->node, strerror(err));
+		say("%s: the loaded dfu.ko has no commit policies (USB_DFU_IOCTL_SET_COMMIT: %s); nothing was sent: load the dfu.ko that comes with this dfuctl\n",
+		    d->node, strerror(err));
 		return EX_UNAVAILABLE;
 	}
-	fprintf(stderr, "dfuctl: %s: choosing the commit policy: %s; nothing was sent: %s\n",
-		d->node, strerror(err), flash_write_hint(err));
+	say("%s: choosing the commit policy: %s; nothing was sent: %s\n",
+	    d->node, strerror(err), flash_write_hint(err));
 	return errno_exit(err);
 }
 
@@ -155,7 +155,7 @@ static int download(const struct dfu_dev_desc *d, const uint8_t *img, size_t len
 			continue;
 		if (n < 0) {
 			err = errno;
-			fprintf(stderr, "\ndfuctl: %s: download failed after %zu bytes: %s: %s\n",
+			say_nl("%s: download failed after %zu bytes: %s: %s\n",
 				d->node, done, strerror(err), flash_write_hint(err));
 			/* not committed: the driver aborts the image */
 			close(fd);
@@ -167,7 +167,7 @@ static int download(const struct dfu_dev_desc *d, const uint8_t *img, size_t len
 	/* the whole image is written: now, and only now, it may be manifested */
 	if (ioctl(fd, USB_DFU_IOCTL_COMMIT)) {
 		err = errno;
-		fprintf(stderr, "\ndfuctl: %s: the device did not take the image: %s: %s\n",
+		say_nl("%s: the device did not take the image: %s: %s\n",
 			d->node, strerror(err), flash_write_hint(err));
 		close(fd);
 		return errno_exit(err);
@@ -178,14 +178,14 @@ static int download(const struct dfu_dev_desc *d, const uint8_t *img, size_t len
 		*res = r;
 	if (close(fd)) {
 		err = errno;
-		fprintf(stderr, "\ndfuctl: %s: after the image was committed, close() failed: %s: %s\n",
+		say_nl("%s: after the image was committed, close() failed: %s: %s\n",
 			d->node, strerror(err), flash_write_hint(err));
 		return errno_exit(err);
 	}
 	progress_end(&p, done);
 	if (have_result && (r.flags & USB_DFU_RESULT_UNVERIFIED))
-		fprintf(stderr, "%s: %zu bytes sent, but the device did not confirm manifestation (it is not manifestation tolerant)\n",
-			d->node, done);
+		say("%s: %zu bytes sent, but the device did not confirm manifestation (it is not manifestation tolerant)\n",
+		    d->node, done);
 	return EX_OK;
 }
 
@@ -204,8 +204,8 @@ static int find_again(const struct dfu_dev_desc *d, struct dfu_dev_desc *out)
 		return EX_OK;
 	if (dev_wait(&f, d, REAPPEAR_MS, out) == EX_OK)
 		return EX_OK;
-	fprintf(stderr, "dfuctl: cannot verify: %s left DFU mode after manifestation (it runs its new firmware); the download itself succeeded\n",
-		d->node);
+	say("cannot verify: %s left DFU mode after manifestation (it runs its new firmware); the download itself succeeded\n",
+	    d->node);
 	return EX_UNAVAILABLE;
 }
 
@@ -244,7 +244,7 @@ static int verify(const struct dfu_dev_desc *old, const uint8_t *img, size_t len
 	}
 	close(fd);
 	if (done < len) {
-		fprintf(stderr, "\ndfuctl: verify: %s sent %zu of %zu bytes: %s\n", d.node, done,
+		say_nl("verify: %s sent %zu of %zu bytes: %s\n", d.node, done,
 			len, err ? strerror(err) : "the device ended the upload early");
 		ret = err ? errno_exit(err) : EX_IOERR;
 		goto out;
@@ -253,12 +253,12 @@ static int verify(const struct dfu_dev_desc *old, const uint8_t *img, size_t len
 	for (i = 0; i < len && buf[i] == img[i]; i++)
 		;
 	if (i < len) {
-		fprintf(stderr, "dfuctl: verify failed: the device differs from the image at byte %zu; flash again\n",
-			i);
+		say("verify failed: the device differs from the image at byte %zu; flash again\n",
+		    i);
 		ret = EX_IOERR;
 		goto out;
 	}
-	fprintf(stderr, "verify: %zu bytes match\n", len);
+	say("verify: %zu bytes match\n", len);
 	ret = EX_OK;
 out:
 	free(buf);
@@ -301,9 +301,9 @@ static int dfuse_options(const struct dfu_dev_desc *d, const struct flash_opts *
 {
 	if (d->dfuse || (!o->has_address && !o->stay))
 		return EX_OK;
-	fprintf(stderr, "dfuctl: %s: %s is only for ST DfuSe devices (they show a memory map in sysfs dfuse_map), and %04x:%04x is a plain DFU device, whose image has no address: flash it without %s\n",
-		d->node, o->has_address ? "--address" : "--stay", d->vid, d->pid,
-		o->has_address ? "--address" : "--stay");
+	say("%s: %s is only for ST DfuSe devices (they show a memory map in sysfs dfuse_map), and %04x:%04x is a plain DFU device, whose image has no address: flash it without %s\n",
+	    d->node, o->has_address ? "--address" : "--stay", d->vid, d->pid,
+	    o->has_address ? "--address" : "--stay");
 	return EX_USAGE;
 }
 
@@ -327,8 +327,8 @@ static int apple_options(const struct dfu_dev_desc *d, const struct flash_opts *
 	}
 	if (!opt)
 		return EX_OK;
-	fprintf(stderr, "dfuctl: %s is an Apple device in DFU mode, and %s does not apply: %s; nothing was sent\n",
-		d->node, opt, why);
+	say("%s is an Apple device in DFU mode, and %s does not apply: %s; nothing was sent\n",
+	    d->node, opt, why);
 	return EX_USAGE;
 }
 
@@ -357,47 +357,47 @@ static int flash_apple(const char *path, const uint8_t *file, size_t len,
 	if (ret)
 		return ret;
 	if (!len) {
-		fprintf(stderr, "dfuctl: %s: the file is empty; nothing was sent\n", path);
+		say("%s: the file is empty; nothing was sent\n", path);
 		return EX_DATAERR;
 	}
 	ids.runtime_vid = ids.dfu_vid = d->vid;
 	ids.runtime_pid = ids.dfu_pid = d->pid;
 	if (image_check(file, len, &ids, &info) != IMAGE_NO_SUFFIX && info.has_suffix)
-		fprintf(stderr, "dfuctl: warning: %s ends in a DFU suffix (for %04x:%04x), which Apple's images do not have: it is sent whole, as irecovery sends it\n",
-			path, info.suffix.idVendor, info.suffix.idProduct);
+		say("warning: %s ends in a DFU suffix (for %04x:%04x), which Apple's images do not have: it is sent whole, as irecovery sends it\n",
+		    path, info.suffix.idVendor, info.suffix.idProduct);
 	apple_parse_serial(d->serial, &id);
-	fprintf(stderr, "%s: Apple device in DFU mode: %s\n", d->node,
-		apple_id_str(&id, who, sizeof(who)));
+	say("%s: Apple device in DFU mode: %s\n", d->node,
+	    apple_id_str(&id, who, sizeof(who)));
 	ret = download(d, file, len, o, &r);
 	if (ret)
 		return ret;
 	if (!(r.flags & USB_DFU_RESULT_LEFT))
-		fprintf(stderr, "dfuctl: warning: %s: the driver does not say that it reset the ROM in dfuMANIFEST-WAIT-RESET (no USB_DFU_RESULT_LEFT): is the loaded dfu.ko older than this dfuctl? Waiting for the device anyway\n",
-			d->node);
-	fprintf(stderr, "%s: image sent and the port reset; the ROM checks it now: waiting up to %d s for the device on USB port %s\n",
-		d->node, wait_s, d->usb_path);
+		say("warning: %s: the driver does not say that it reset the ROM in dfuMANIFEST-WAIT-RESET (no USB_DFU_RESULT_LEFT): is the loaded dfu.ko older than this dfuctl? Waiting for the device anyway\n",
+		    d->node);
+	say("%s: image sent and the port reset; the ROM checks it now: waiting up to %d s for the device on USB port %s\n",
+	    d->node, wait_s, d->usb_path);
 	ret = dev_wait_port(d->usb_path, d->devnum, wait_s * 1000, &vid, &pid, &devnum);
 	if (ret == EX_UNAVAILABLE) {
-		fprintf(stderr, "dfuctl: %s: no device came back on USB port %s within %d s after the image: see dmesg and lsusb. A device that shows nothing may run an image without USB, or be stuck: put it into DFU mode again (its button sequence) and flash again; --timeout SECONDS waits longer\n",
-			d->node, d->usb_path, wait_s);
+		say("%s: no device came back on USB port %s within %d s after the image: see dmesg and lsusb. A device that shows nothing may run an image without USB, or be stuck: put it into DFU mode again (its button sequence) and flash again; --timeout SECONDS waits longer\n",
+		    d->node, d->usb_path, wait_s);
 		return EX_UNAVAILABLE;
 	}
 	if (ret)
 		return ret;
 	switch (apple_mode_of(vid, pid)) {
 	case APPLE_RECOVERY:
-		fprintf(stderr, "%s: booted the image (now in recovery mode, %04x:%04x)\n", d->node,
-			vid, pid);
-		fprintf(stderr, "%s: recovery mode is not DFU and dfu.ko does not serve it: continue with irecovery or idevicerestore\n",
-			d->node);
+		say("%s: booted the image (now in recovery mode, %04x:%04x)\n", d->node,
+		    vid, pid);
+		say("%s: recovery mode is not DFU and dfu.ko does not serve it: continue with irecovery or idevicerestore\n",
+		    d->node);
 		return EX_OK;
 	case APPLE_DFU:
-		fprintf(stderr, "dfuctl: %s: rejected the image (back in DFU mode): the ROM boots only images signed for this device (ECID %s); use an image signed for it (idevicerestore gets them signed for the ECID)\n",
-			d->node, *id.ecid ? id.ecid : "unknown");
+		say("%s: rejected the image (back in DFU mode): the ROM boots only images signed for this device (ECID %s); use an image signed for it (idevicerestore gets them signed for the ECID)\n",
+		    d->node, *id.ecid ? id.ecid : "unknown");
 		return EX_DATAERR;
 	default:
-		fprintf(stderr, "%s: booted the image: the ROM left DFU mode and the device is now %04x:%04x on USB port %s (neither DFU nor recovery mode)\n",
-			d->node, vid, pid, d->usb_path);
+		say("%s: booted the image: the ROM left DFU mode and the device is now %04x:%04x on USB port %s (neither DFU nor recovery mode)\n",
+		    d->node, vid, pid, d->usb_path);
 		return EX_OK;
 	}
 }
@@ -414,8 +414,8 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 	if (ret)
 		return ret;
 	if (!strcmp(d.mode, "runtime") && !o->detach) {
-		fprintf(stderr, "dfuctl: %s is in run-time mode: add --detach to switch it to DFU mode first\n",
-			d.node);
+		say("%s is in run-time mode: add --detach to switch it to DFU mode first\n",
+		    d.node);
 		return EX_USAGE;
 	}
 	if (!strcmp(d.mode, "dfu") && dev_read_dialect(&d) == USB_DFU_DIALECT_APPLE)
@@ -444,14 +444,14 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 		char given[32];
 
 		if (o->filter.n_ids == 2)
-			fprintf(stderr, "dfuctl: %s: the image is for %04x:%04x, but %s is %04x:%04x in run-time mode and %s in DFU mode (--device); nothing was sent, the device was not detached: use the image built for this device\n",
-				path, info.suffix.idVendor, info.suffix.idProduct, d.node, d.vid,
-				d.pid, dev_ids_str(&o->filter, 1, given, sizeof(given)));
+			say("%s: the image is for %04x:%04x, but %s is %04x:%04x in run-time mode and %s in DFU mode (--device); nothing was sent, the device was not detached: use the image built for this device\n",
+			    path, info.suffix.idVendor, info.suffix.idProduct, d.node, d.vid,
+			    d.pid, dev_ids_str(&o->filter, 1, given, sizeof(given)));
 		else
-			fprintf(stderr, "dfuctl: %s: the image is for %04x:%04x, but %s is %04x:%04x in run-time mode, and its DFU-mode IDs are not known before the detach; nothing was sent, the device was not detached: use the image built for this device, or, if %04x:%04x is this device in DFU mode, say so with --device %04x:%04x,%04x:%04x\n",
-				path, info.suffix.idVendor, info.suffix.idProduct, d.node, d.vid,
-				d.pid, info.suffix.idVendor, info.suffix.idProduct, d.vid, d.pid,
-				info.suffix.idVendor, info.suffix.idProduct);
+			say("%s: the image is for %04x:%04x, but %s is %04x:%04x in run-time mode, and its DFU-mode IDs are not known before the detach; nothing was sent, the device was not detached: use the image built for this device, or, if %04x:%04x is this device in DFU mode, say so with --device %04x:%04x,%04x:%04x\n",
+			    path, info.suffix.idVendor, info.suffix.idProduct, d.node, d.vid,
+			    d.pid, info.suffix.idVendor, info.suffix.idProduct, d.vid, d.pid,
+			    info.suffix.idVendor, info.suffix.idProduct);
 		return ret;
 	}
 	if (ret && !(later && info.verdict == IMAGE_REJECT))
@@ -472,8 +472,8 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 		if (info.verdict == IMAGE_REJECT || info.verdict == IMAGE_DFUSE)
 			ret = judge(path, file, len, &ids, o, 0, d.dfuse, &info);
 		if (ret) {
-			fprintf(stderr, "dfuctl: nothing was written; %s stays in DFU mode (dfuctl reset %s restarts it)\n",
-				d.node, d.node);
+			say("nothing was written; %s stays in DFU mode (dfuctl reset %s restarts it)\n",
+			    d.node, d.node);
 			return ret;
 		}
 	}
@@ -490,8 +490,8 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 	 */
 	ret = download(&d, file, o->commit_suffix ? len : info.payload_len, o, &res);
 	if (!ret && o->verify && !(d.attributes & USB_DFU_ATTR_CAN_UPLOAD)) {
-		fprintf(stderr, "dfuctl: cannot verify: %s does not support upload (bitCanUpload is 0); the download itself succeeded\n",
-			d.node);
+		say("cannot verify: %s does not support upload (bitCanUpload is 0); the download itself succeeded\n",
+		    d.node);
 		ret = EX_UNAVAILABLE;
 	} else if (!ret && o->verify) {
 		ret = verify(&d, file, info.payload_len, o);

@@ -69,11 +69,11 @@ int dfuse_dev_map(const struct dfu_dev_desc *d, struct dfuse_zone *z, size_t cap
 	int n = dfuse_map_parse(d->dfuse_map, z, cap, &line);
 
 	if (n < 0)
-		fprintf(stderr, "dfuctl: %s: cannot read line %u of its memory map (sysfs %s/dfuse_map): use the dfuctl that comes with the loaded dfu.ko\n",
-			d->node, line, d->sysname);
+		say("%s: cannot read line %u of its memory map (sysfs %s/dfuse_map): use the dfuctl that comes with the loaded dfu.ko\n",
+		    d->node, line, d->sysname);
 	else if (!n)
-		fprintf(stderr, "dfuctl: %s: the driver shows an empty memory map (sysfs dfuse_map): the device's alt settings describe no memory; see dmesg\n",
-			d->node);
+		say("%s: the driver shows an empty memory map (sysfs dfuse_map): the device's alt settings describe no memory; see dmesg\n",
+		    d->node);
 	return n > 0 ? n : -1;
 }
 
@@ -161,8 +161,8 @@ static long want_alt(const struct dfu_dev_desc *d, const struct flash_opts *o)
 	long alt = dev_find_alt(d->alt_names, o->alt);
 
 	if (alt < 0)
-		fprintf(stderr, "dfuctl: %s has no alt setting '%s'; it has:\n%s", d->node, o->alt,
-			d->alt_names);
+		say("%s has no alt setting '%s'; it has:\n%s", d->node, o->alt,
+		    d->alt_names);
 	return alt;
 }
 
@@ -179,14 +179,14 @@ static int plan_file(const char *path, const uint8_t *file, size_t len,
 	long alt = -1;
 
 	if (o->has_address) {
-		fprintf(stderr, "dfuctl: %s: --address is for raw images: a DfuSe file gives the address of each of its elements; flash it without --address\n",
-			path);
+		say("%s: --address is for raw images: a DfuSe file gives the address of each of its elements; flash it without --address\n",
+		    path);
 		return EX_USAGE;
 	}
 	if (o->alt && (alt = want_alt(d, o)) < 0)
 		return EX_USAGE;
 	if (dfuse_parse(file, len, &f)) {
-		fprintf(stderr, "dfuctl: %s: internal error: the DfuSe file does not parse again\n", path);
+		say("%s: internal error: the DfuSe file does not parse again\n", path);
 		return EX_SOFTWARE;	/* image_check() passed it */
 	}
 	for (off = dfuse_first_target(&f), i = 0; i < f.n_targets; i++, off = t.next) {
@@ -212,11 +212,11 @@ static int plan_file(const char *path, const uint8_t *file, size_t len,
 	}
 	if (!j->n_t) {
 		if (alt >= 0)
-			fprintf(stderr, "dfuctl: %s: the DfuSe file has no data for alt %ld: choose another --alt, or none for all of its targets\n",
-				path, alt);
+			say("%s: the DfuSe file has no data for alt %ld: choose another --alt, or none for all of its targets\n",
+			    path, alt);
 		else
-			fprintf(stderr, "dfuctl: %s: the DfuSe file's elements are all empty: nothing to flash; use the image built for this device\n",
-				path);
+			say("%s: the DfuSe file's elements are all empty: nothing to flash; use the image built for this device\n",
+			    path);
 		return EX_DATAERR;
 	}
 	return EX_OK;
@@ -233,18 +233,18 @@ static int plan_raw(const uint8_t *file, const struct image_info *info,
 	if (alt < 0)
 		return EX_USAGE;
 	if (info->payload_len > UINT32_MAX) {
-		fprintf(stderr, "dfuctl: the image is larger than 4 GiB, more than any DfuSe device holds\n");
+		say("the image is larger than 4 GiB, more than any DfuSe device holds\n");
 		return EX_DATAERR;
 	}
 	j->raw = 1;
 	if (o->has_address) {
 		address = o->address;
 	} else if (dfuse_map_base(z, nz, (unsigned int)alt, &address)) {
-		fprintf(stderr, "%s: no --address: writing the image at 0x%08x, the start of alt %ld's memory\n",
-			d->node, address, alt);
+		say("%s: no --address: writing the image at 0x%08x, the start of alt %ld's memory\n",
+		    d->node, address, alt);
 	} else {
-		fprintf(stderr, "dfuctl: %s: alt %ld has no memory in the device's map; the map is:\n",
-			d->node, alt);
+		say("%s: alt %ld has no memory in the device's map; the map is:\n",
+		    d->node, alt);
 		dfuse_print_zones(stderr, "  ", z, nz, -1);
 		return EX_DATAERR;
 	}
@@ -274,13 +274,13 @@ static int check_map(const char *path, const struct job *j, const struct dfuse_z
 					     &bad, &zone))
 				continue;
 			if (j->raw)
-				fprintf(stderr, "dfuctl: %s: the image (0x%08x-0x%08llx, %u bytes, alt %u)",
-					path, e->address,
-					(unsigned long long)e->address + e->size - 1, e->size, t->alt);
+				say("%s: the image (0x%08x-0x%08llx, %u bytes, alt %u)",
+				    path, e->address,
+				    (unsigned long long)e->address + e->size - 1, e->size, t->alt);
 			else
-				fprintf(stderr, "dfuctl: %s: target %u element %u (0x%08x-0x%08llx, %u bytes, alt %u)",
-					path, t->target, e->element, e->address,
-					(unsigned long long)e->address + e->size - 1, e->size, t->alt);
+				say("%s: target %u element %u (0x%08x-0x%08llx, %u bytes, alt %u)",
+				    path, t->target, e->element, e->address,
+				    (unsigned long long)e->address + e->size - 1, e->size, t->alt);
 			if (zone < 0) {
 				fprintf(stderr, " does not fit the device's memory: 0x%08llx is outside alt %u's memory",
 					(unsigned long long)bad, t->alt);
@@ -339,16 +339,16 @@ static int write_target(const struct dfu_dev_desc *d, const struct job *j, size_
 	v = t->alt;
 	if (ioctl(fd, USB_DFU_IOCTL_SET_ALT, &v)) {
 		err = errno;
-		fprintf(stderr, "dfuctl: %s: selecting alt setting %u: %s; nothing was sent\n",
-			d->node, t->alt, strerror(err));
+		say("%s: selecting alt setting %u: %s; nothing was sent\n",
+		    d->node, t->alt, strerror(err));
 		ret = errno_exit(err);
 		goto out;
 	}
 	v = t->base;
 	if (ioctl(fd, USB_DFU_IOCTL_DFUSE_SET_BASE, &v)) {
 		err = errno;
-		fprintf(stderr, "dfuctl: %s: USB_DFU_IOCTL_DFUSE_SET_BASE 0x%08x: %s; nothing was sent: %s\n",
-			d->node, t->base, strerror(err), dfuse_hint(err));
+		say("%s: USB_DFU_IOCTL_DFUSE_SET_BASE 0x%08x: %s; nothing was sent: %s\n",
+		    d->node, t->base, strerror(err), dfuse_hint(err));
 		ret = err == ENOTTY || err == EOPNOTSUPP ? EX_UNAVAILABLE : errno_exit(err);
 		goto out;
 	}
@@ -365,7 +365,7 @@ static int write_target(const struct dfu_dev_desc *d, const struct job *j, size_
 				continue;
 			if (w <= 0) {
 				err = w < 0 ? errno : EIO;
-				fprintf(stderr, "\ndfuctl: %s: writing %s%u element %u at 0x%08llx failed: %s: %s\n",
+				say_nl("%s: writing %s%u element %u at 0x%08llx failed: %s: %s\n",
 					d->node, j->raw ? "the image, alt " : "target ",
 					j->raw ? t->alt : t->target, e->element,
 					(unsigned long long)e->address + off, strerror(err),
@@ -381,7 +381,7 @@ static int write_target(const struct dfu_dev_desc *d, const struct job *j, size_
 	}
 	if (ioctl(fd, USB_DFU_IOCTL_COMMIT)) {
 		err = errno;
-		fprintf(stderr, "\ndfuctl: %s: the device did not take %s: %s: %s\n", d->node,
+		say_nl("%s: the device did not take %s: %s: %s\n", d->node,
 			j->raw ? "the image" : "the target", strerror(err), dfuse_hint(err));
 		ret = errno_exit(err);
 		goto out;
@@ -391,7 +391,7 @@ static int write_target(const struct dfu_dev_desc *d, const struct job *j, size_
 out:
 	if (close(fd) && !ret) {
 		err = errno;
-		fprintf(stderr, "\ndfuctl: %s: after the download was committed, close() failed: %s: %s\n",
+		say_nl("%s: after the download was committed, close() failed: %s: %s\n",
 			d->node, strerror(err), dfuse_hint(err));
 		ret = errno_exit(err);
 	}
@@ -421,7 +421,7 @@ static int verify(const struct dfu_dev_desc *d, const struct job *j, const struc
 		if (ioctl(fd, USB_DFU_IOCTL_SET_ALT, &v) ||
 		    (v = t->base, ioctl(fd, USB_DFU_IOCTL_DFUSE_SET_BASE, &v))) {
 			err = errno;
-			fprintf(stderr, "\ndfuctl: verify: %s: selecting alt %u at 0x%08x: %s\n",
+			say_nl("verify: %s: selecting alt %u at 0x%08x: %s\n",
 				d->node, t->alt, t->base, strerror(err));
 			ret = errno_exit(err);
 		}
@@ -437,7 +437,7 @@ static int verify(const struct dfu_dev_desc *d, const struct job *j, const struc
 					continue;
 				if (r <= 0) {
 					err = r < 0 ? errno : EIO;
-					fprintf(stderr, "\ndfuctl: verify: %s: reading 0x%08llx: %s: %s\n",
+					say_nl("verify: %s: reading 0x%08llx: %s: %s\n",
 						d->node, (unsigned long long)e->address + off,
 						r < 0 ? strerror(err) : "the device ended the upload early",
 						dfuse_hint(err));
@@ -447,7 +447,7 @@ static int verify(const struct dfu_dev_desc *d, const struct job *j, const struc
 				for (i = 0; i < (size_t)r && buf[i] == e->data[off + i]; i++)
 					;
 				if (i < (size_t)r) {
-					fprintf(stderr, "\ndfuctl: verify failed: the device differs from the file at 0x%08llx; flash again\n",
+					say_nl("verify failed: the device differs from the file at 0x%08llx; flash again\n",
 						(unsigned long long)e->address + off + i);
 					ret = EX_IOERR;
 					break;
@@ -462,7 +462,7 @@ static int verify(const struct dfu_dev_desc *d, const struct job *j, const struc
 	free(buf);
 	if (!ret) {
 		progress_end(&p, done);
-		fprintf(stderr, "verify: %llu bytes match\n", (unsigned long long)done);
+		say("verify: %llu bytes match\n", (unsigned long long)done);
 	}
 	return ret;
 }
@@ -493,8 +493,8 @@ int flash_dfuse(const char *path, const uint8_t *file, size_t len, const struct 
 	/* the device stays in DFU mode at the end: --stay, or dfuse_leave 0 */
 	stay = o->stay || d->dfuse_leave == 0;
 	if (o->verify && !stay) {
-		fprintf(stderr, "dfuctl: %s: --verify reads the device back, but a DfuSe device leaves DFU mode at the end of the flash: add --stay (it needs root), and restart the device afterwards\n",
-			d->node);
+		say("%s: --verify reads the device back, but a DfuSe device leaves DFU mode at the end of the flash: add --stay (it needs root), and restart the device afterwards\n",
+		    d->node);
 		ret = EX_USAGE;
 		goto out;
 	}
@@ -502,19 +502,19 @@ int flash_dfuse(const char *path, const uint8_t *file, size_t len, const struct 
 	if ((j.n_t > 1 || o->stay) && d->dfuse_leave != 0) {
 		err = set_leave(d, 0);
 		if (err) {
-			fprintf(stderr, "dfuctl: %s: %s: %s needs the device to stay in DFU mode %s, which takes writing 0 to /sys/class/dfu/%s/dfuse_leave: %s; nothing was sent. Run as root%s\n",
-				d->node, path, o->stay ? "--stay" : "this file",
-				o->stay ? "after the flash" : "between its targets", d->sysname,
-				strerror(err),
-				o->stay ? "" : ", or flash one target at a time with --alt N (the device leaves after each)");
+			say("%s: %s: %s needs the device to stay in DFU mode %s, which takes writing 0 to /sys/class/dfu/%s/dfuse_leave: %s; nothing was sent. Run as root%s\n",
+			    d->node, path, o->stay ? "--stay" : "this file",
+			    o->stay ? "after the flash" : "between its targets", d->sysname,
+			    strerror(err),
+			    o->stay ? "" : ", or flash one target at a time with --alt N (the device leaves after each)");
 			ret = err == EACCES || err == EPERM ? EX_NOPERM : EX_OSERR;
 			goto out;
 		}
 		changed = 1;
 	}
 	if (j.n_t > 1)
-		fprintf(stderr, "%s: %zu targets; the device stays in DFU mode between them\n",
-			d->node, j.n_t);
+		say("%s: %zu targets; the device stays in DFU mode between them\n",
+		    d->node, j.n_t);
 	progress_start(&p, "download", j.total, o->quiet);
 	for (ti = 0; ti < j.n_t; ti++) {
 		leave_now = ti + 1 == j.n_t && changed && !o->stay;
@@ -522,7 +522,7 @@ int flash_dfuse(const char *path, const uint8_t *file, size_t len, const struct 
 		if (leave_now) {
 			err = set_leave(d, 1);
 			if (err) {
-				fprintf(stderr, "\ndfuctl: %s: putting dfuse_leave back to 1: %s\n",
+				say_nl("%s: putting dfuse_leave back to 1: %s\n",
 					d->node, strerror(err));
 				ret = EX_OSERR;
 				goto out;
@@ -535,16 +535,16 @@ int flash_dfuse(const char *path, const uint8_t *file, size_t len, const struct 
 	}
 	progress_end(&p, done);
 	if (have_result && (r.flags & USB_DFU_RESULT_LEFT))
-		fprintf(stderr, "%s: the device left DFU mode to run its firmware\n", d->node);
+		say("%s: the device left DFU mode to run its firmware\n", d->node);
 	else
-		fprintf(stderr, "%s: the device stays in DFU mode (%s)\n", d->node,
-			o->stay ? "--stay" : "sysfs dfuse_leave is 0");
+		say("%s: the device stays in DFU mode (%s)\n", d->node,
+		    o->stay ? "--stay" : "sysfs dfuse_leave is 0");
 	if (o->verify)
 		ret = verify(d, &j, o);
 out:
 	if (changed && (err = set_leave(d, d->dfuse_leave != 0))) {
-		fprintf(stderr, "dfuctl: %s: putting dfuse_leave back to %d: %s: write it by hand (echo %d > /sys/class/dfu/%s/dfuse_leave)\n",
-			d->node, d->dfuse_leave != 0, strerror(err), d->dfuse_leave != 0, d->sysname);
+		say("%s: putting dfuse_leave back to %d: %s: write it by hand (echo %d > /sys/class/dfu/%s/dfuse_leave)\n",
+		    d->node, d->dfuse_leave != 0, strerror(err), d->dfuse_leave != 0, d->sysname);
 		if (!ret)
 			ret = EX_OSERR;
 	}

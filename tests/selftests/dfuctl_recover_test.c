@@ -213,7 +213,7 @@ TEST_F_TIMEOUT(rec, full_run, 60)
 	EXPECT_EQ(1, emu_stat(&self->e, "manifests"));
 	EXPECT_EQ(0, run_sh("grep -qF 'dfuctl recover: flashing %s (1209:df00 serial \"%s\", USB port %s) with %s (" CONF ":1), attempt 1 of 3' " ERR,
 			    self->e.node, self->e.serial, self->port, f));
-	EXPECT_EQ(0, run_sh("grep -q '^verify: 3000 bytes match' " ERR));
+	EXPECT_EQ(0, run_sh("grep -q '^dfuctl recover: verify: 3000 bytes match' " ERR));
 	EXPECT_EQ(0, run_sh("grep -qx 'dfuctl recover: %s: done' " ERR, self->e.node));
 	key_of(key, sizeof(key), "df00", self->port, self->e.serial);
 	EXPECT_EQ(1, count_of(key));

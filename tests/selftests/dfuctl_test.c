@@ -276,7 +276,10 @@ TEST(detach_flash_verify)
 	 */
 	ASSERT_EQ(0, run_sh(DFUCTL " suffix add %s --vid 1209 --pid df0d >/dev/null", f));
 	ASSERT_EQ(0, emu_start(&e, "--runtime", "--dfu-pid", "df0d", NULL));
+	/* dfuctl.1, EXIT STATUS: flash without --detach 64, upload 69 */
 	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " flash %s 2>/dev/null", f));
+	EXPECT_EQ(EX_UNAVAILABLE, run_sh(DFUCTL " upload /tmp/dfuctl-rt-up.bin 2>/dev/null"));
+	EXPECT_NE(0, access("/tmp/dfuctl-rt-up.bin", F_OK));
 	EXPECT_EQ(EX_DATAERR, run_sh(DFUCTL " flash %s --serial %s --detach 2>/dev/null", f,
 				     e.serial));
 	EXPECT_EQ(0, emu_stat(&e, "detaches"));
@@ -671,7 +674,7 @@ TEST(dfuse_erase)
 	EXPECT_EQ(0, run_sh(DFUCTL " erase %s --address 0x08003fff --length 2 2>/dev/null", e.node));
 	EXPECT_TRUE(emu_erased_is(&e, "0x08000000,0x08004000"));
 	EXPECT_EQ(0, run_sh(DFUCTL " erase --serial %s 2>/tmp/dfuctl.err", e.serial));
-	EXPECT_EQ(0, run_sh("grep -q '^erase: 0x08020000-0x080fffff Internal Flash, 7 sectors of 131072 bytes' /tmp/dfuctl.err")) {
+	EXPECT_EQ(0, run_sh("grep -q '^dfuctl erase: erasing 0x08020000-0x080fffff Internal Flash, 7 sectors of 131072 bytes' /tmp/dfuctl.err")) {
 		run_sh("cat /tmp/dfuctl.err >&2");
 	}
 	EXPECT_EQ(14, emu_stat(&e, "erases"));

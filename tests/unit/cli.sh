@@ -259,6 +259,33 @@ t 0 "add a DfuSe suffix" suffix add st.dfu --spec 011a --vid 0483 --pid df11 --d
 t 65 "check a DfuSe file with a damaged target" suffix check st.dfu
 says '"Target"' "the DfuSe error names the defect"
 
+# --- waits: --wait's timeout, and a signal while waiting ---------------------------
+# (the host has no DFU device, so these runs wait for one; a DFU device
+# here would make them wrong, so they say so)
+if [ -n "$(ls /sys/class/dfu 2>/dev/null)" ]; then
+	bad "this host has DFU nodes: the wait tests need none"
+else
+	head -c 100 /dev/urandom >w.bin
+	t 69 "flash --wait 1 with no device: no device" flash w.bin --wait 1
+	says "waited 1 s" "the timeout says how long it waited"
+	for sig in INT TERM; do
+		# job control: a background job that does not ignore SIGINT
+		st=$(set -m
+		     "$dfuctl" flash w.bin --wait 30 >out 2>err &
+		     pid=$!
+		     sleep 0.5
+		     kill -s "$sig" "$pid"
+		     wait "$pid"
+		     echo $?)
+		want=$((128 + $(kill -l "$sig")))
+		if [ "$st" = "$want" ]; then
+			ok "SIG$sig while waiting ends it by the signal (status $st)"
+		else
+			bad "SIG$sig while waiting: status $st, want $want"
+		fi
+	done
+fi
+
 # --- against dfu-util's dfu-suffix ------------------------------------------------------
 if ! command -v dfu-suffix >/dev/null; then
 	bad "dfu-suffix is not installed (apt-get install dfu-util)"
@@ -279,6 +306,7 @@ else
 	same spec.ours spec.ref "--spec 011a, pid and did defaulted: the same file as dfu-suffix"
 fi
 
+echo "# $msgs failed runs, each checked for a message starting with \"dfuctl COMMAND: \""
 echo
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

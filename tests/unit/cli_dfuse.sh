@@ -106,5 +106,6 @@ else
 	bad "--help"
 fi
 
+echo "# $msgs failed runs, each checked for a message starting with \"dfuctl COMMAND: \""
 echo "cli_dfuse: $pass passed, $fail failed"
 [ "$fail" = 0 ]
