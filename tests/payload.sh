@@ -54,6 +54,8 @@ fi
 make -s -C tests/emulator
 make -s -C userspace
 make -s -C tests/selftests KSFT_DIR="$KSFT_DIR"
+# make bench's tools (tests/guest/bench.sh)
+make -s -C tests/bench
 
 rm -rf "$p"
 mkdir -p "$p/images" "$p/guest"
@@ -66,6 +68,7 @@ cp driver/dfu.ko tests/emulator/dfu-emu tests/selftests/dfu_flash_test \
 	tests/selftests/dfuctl_recover_test \
 	userspace/dfuctl "$p/"
 cp tests/guest/run "$p/"
+cp tests/bench/dfu-floor tests/bench/hrsleep tests/bench/rusage "$p/"
 # jq: dfuctl_test reads dfuctl's JSON with a real parser
 cp "$(command -v jq)" "$p/"
 cp tests/guest/*.sh "$p/guest/"
