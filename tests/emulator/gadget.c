@@ -116,6 +116,13 @@ static const uint8_t intf_tmpl[9] = {
 	9, USB_DT_INTERFACE, 0, 0, 0, 0xfe, 0x01, 0x02, 0,
 };
 
+/* A --runtime device serving its DFU-mode descriptors (--dfu-serial,
+ * --dfu-no-serial and --dfu-udc-* apply). */
+static int dfu_side(const struct gadget *g)
+{
+	return g->m->cfg.runtime && !g->m->runtime_mode;
+}
+
 /* Alt settings the current descriptor set has: one in run-time mode. */
 static unsigned n_alts(const struct gadget *g)
 {
@@ -209,6 +216,8 @@ static void build_descriptors(struct gadget *g)
 	/* --runtime: --pid in run-time mode, --dfu-pid in DFU mode. */
 	put16(d + 10, g->m->cfg.runtime && !runtime ? c->dfu_pid : c->pid);
 	put16(d + 12, c->bcd_device);
+	if (dfu_side(g) && c->dfu_no_serial)
+		d[16] = 0;			/* iSerialNumber: none */
 
 	build_func_desc(g);
 
@@ -264,6 +273,10 @@ static const uint8_t *string_desc_text(struct gadget *g, unsigned idx,
 		s = g->cfg->manufacturer;
 	else if (idx == 2)
 		s = g->cfg->product;
+	else if (idx == 3 && dfu_side(g) && g->cfg->dfu_no_serial)
+		return NULL;
+	else if (idx == 3 && dfu_side(g) && g->cfg->dfu_serial)
+		s = g->cfg->dfu_serial;
 	else if (idx == 3)
 		s = g->cfg->serial;
 	else if (idx - STR_FIRST_ALT < g->m->cfg.n_alts && g->cfg->fuzz &&
@@ -279,7 +292,8 @@ static const uint8_t *string_desc_text(struct gadget *g, unsigned idx,
 	if (!s)
 		return NULL;
 	n = strlen(s);
-	if (idx == 3 && g->cfg->serial_raw) {
+	if (idx == 3 && g->cfg->serial_raw &&
+	    !(dfu_side(g) && g->cfg->dfu_serial)) {
 		/* --dfuse gd32vf103: the ROM sends its serial's bytes as
 		 * they are, which a host reads as UTF-16 */
 		if (n > sizeof(g->str_desc) - 2)
@@ -542,13 +556,20 @@ static int control(struct gadget *g, const struct usb_ctrlrequest *c)
 	return 0;
 }
 
+/* On the UDC of the current mode (--dfu-udc-* in DFU mode). */
 static int gadget_open(struct gadget *g)
 {
 	const struct gadget_config *c = g->cfg;
+	const char *driver = c->udc_driver, *device = c->udc_device;
 	struct usb_raw_init init;
 
-	if (strlen(c->udc_driver) >= UDC_NAME_LENGTH_MAX ||
-	    strlen(c->udc_device) >= UDC_NAME_LENGTH_MAX) {
+	if (dfu_side(g) && c->dfu_udc_driver)
+		driver = c->dfu_udc_driver;
+	if (dfu_side(g) && c->dfu_udc_device)
+		device = c->dfu_udc_device;
+	emu_log("on UDC %s (%s)", device, driver);
+	if (strlen(driver) >= UDC_NAME_LENGTH_MAX ||
+	    strlen(device) >= UDC_NAME_LENGTH_MAX) {
 		fprintf(stderr, "dfu-emu: UDC name too long\n");
 		return -1;
 	}
@@ -558,8 +579,8 @@ static int gadget_open(struct gadget *g)
 		return -1;
 	}
 	memset(&init, 0, sizeof(init));
-	strcpy((char *)init.driver_name, c->udc_driver);
-	strcpy((char *)init.device_name, c->udc_device);
+	strcpy((char *)init.driver_name, driver);
+	strcpy((char *)init.device_name, device);
 	init.speed = c->high_speed ? USB_SPEED_HIGH : USB_SPEED_FULL;
 	if (ioctl(g->fd, USB_RAW_IOCTL_INIT, &init) < 0) {
 		perror("dfu-emu: USB_RAW_IOCTL_INIT");
@@ -651,11 +672,8 @@ static enum gadget_exit event_loop(struct gadget *g)
 enum gadget_exit gadget_run(const struct gadget_config *cfg,
 			    struct dfu_model *m)
 {
-	unsigned away_ms = cfg->reattach_ms ? cfg->reattach_ms :
-			   REATTACH_DELAY_MS;
-	const struct timespec reattach_delay = {
-		away_ms / 1000, (away_ms % 1000) * 1000000L
-	};
+	struct timespec reattach_delay;
+	unsigned away_ms;
 	struct gadget g;
 	enum gadget_exit ret = GADGET_FAILED;
 	unsigned open_failures = 0;
@@ -706,9 +724,19 @@ enum gadget_exit gadget_run(const struct gadget_config *cfg,
 		}
 		if (ret != GADGET_REATTACH)
 			break;
-		/* WillDetach: off the bus for a moment, then a new session
-		 * on the same UDC with the DFU-mode descriptors (--apple: as
-		 * the device the ROM comes back as). */
+		/* WillDetach (or a reset after DETACH with --reenum-ms or
+		 * --dfu-udc-*): off the bus for a moment, then a new session
+		 * with the DFU-mode descriptors, on the DFU-mode UDC (--apple:
+		 * as the device the ROM comes back as).  --reenum-ms: how
+		 * long, on the way from run-time to DFU mode. */
+		if (m->runtime_mode && m->cfg.runtime && cfg->reenum_ms >= 0)
+			away_ms = (unsigned)cfg->reenum_ms;
+		else
+			away_ms = cfg->reattach_ms ? cfg->reattach_ms :
+				  REATTACH_DELAY_MS;
+		reattach_delay.tv_sec = away_ms / 1000;
+		reattach_delay.tv_nsec = (away_ms % 1000) * 1000000L;
+		emu_log("off the bus for %u ms", away_ms);
 		nanosleep(&reattach_delay, NULL);	/* EINTR: see *stop */
 		if (*cfg->stop) {
 			ret = GADGET_STOPPED;

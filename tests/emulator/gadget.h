@@ -41,7 +41,14 @@ struct gadget_config {
 	uint8_t protocol;	/* bInterfaceProtocol in DFU mode (--protocol) */
 	unsigned num_alts;	/* --alts N: alts named alt0.., 0: alt_names */
 	uint16_t dfu_pid;	/* --runtime: idProduct in DFU mode */
+	/* --runtime, DFU mode: its serial (NULL: serial), none at all
+	 * (iSerialNumber 0), and the UDC it comes back on (NULL: udc_*) */
+	const char *dfu_serial;
+	int dfu_no_serial;
+	const char *dfu_udc_driver, *dfu_udc_device;
 	unsigned reattach_ms;	/* off the bus when leaving, 0: 200 ms */
+	int reenum_ms;		/* off the bus from run-time to DFU mode,
+				 * -1: reattach_ms */
 	enum gadget_func_desc func_desc;	/* --func-desc */
 	unsigned func_desc_len;	/* --func-desc len=N */
 	int endpoint;		/* --endpoint: a bulk OUT endpoint in the last alt */

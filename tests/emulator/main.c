@@ -47,7 +47,8 @@ static const char usage_text[] =
 "  --mem-size BYTES         device memory, default 67108864\n"
 "  --image FILE             initial memory contents, default empty\n"
 "  --out FILE               write each manifested image there\n"
-"  --stats FILE             write key=value statistics there\n"
+"  --stats FILE             write key=value statistics there (reattaches:\n"
+"                           times back on the bus after leaving it)\n"
 "  --ready FILE             create FILE once configured by the host\n"
 "  --fail-status CODE@N     GETSTATUS after block N reports CODE (once)\n"
 "  --stall REQ@N            stall REQ (detach, dnload, upload, getstatus,\n"
@@ -74,6 +75,25 @@ static const char usage_text[] =
 "  --runtime                start in run-time mode (appIDLE)\n"
 "  --dfu-pid HEX            idProduct in DFU mode with --runtime\n"
 "                           (default: --pid)\n"
+"  --dfu-serial STR         serial number in DFU mode with --runtime\n"
+"                           (default: --serial)\n"
+"  --dfu-no-serial          no serial number in DFU mode (iSerialNumber 0,\n"
+"                           string 3 stalls) with --runtime\n"
+"  --dfu-udc-device NAME    with --runtime, come back in DFU mode on this\n"
+"                           UDC (another dummy_hcd port), back in run-time\n"
+"                           mode on --udc-device; --dfu-udc-driver NAME\n"
+"                           (default: --udc-driver) names its driver\n"
+"  --reenum-ms N            with --runtime: mode switches are real re-\n"
+"                           enumerations: the USB reset after DETACH (before\n"
+"                           the detach timer, the lesser of DETACH's wValue\n"
+"                           and --detach-timeout, runs out) makes the device\n"
+"                           leave the bus for N ms and come back in DFU mode,\n"
+"                           as bitWillDetach (--attrs 0x08) does right after\n"
+"                           DETACH; the reset after manifestation makes it\n"
+"                           leave for 200 ms and come back in run-time mode.\n"
+"                           Without it and --dfu-udc-*, those resets switch\n"
+"                           the descriptors in place and bitWillDetach leaves\n"
+"                           for 200 ms (--dfu-udc-* alone: as --reenum-ms 200)\n"
 "Personalities (the protocol reference, section 12):\n"
 "  --lagging-state          GETSTATUS reports the state it found (Zephyr)\n"
 "  --poll-always            --poll-ms in every GETSTATUS reply (Zephyr)\n"
@@ -405,7 +425,10 @@ static void parse_args(int argc, char **argv)
 		{ "stall-busy-every", 1, 0, 'n' },
 		{ "upload-ms", 1, 0, 'Q' },
 		{ "strict-clrstatus", 0, 0, 'C' }, { "runtime", 0, 0, 'U' },
-		{ "dfu-pid", 1, 0, 'q' },
+		{ "dfu-pid", 1, 0, 'q' }, { "dfu-serial", 1, 0, 267 },
+		{ "dfu-no-serial", 0, 0, 268 },
+		{ "dfu-udc-driver", 1, 0, 269 },
+		{ "dfu-udc-device", 1, 0, 270 }, { "reenum-ms", 1, 0, 271 },
 		{ "lagging-state", 0, 0, 'L' }, { "poll-always", 0, 0, 'Y' },
 		{ "bad-state", 1, 0, 'j' },
 		{ "leave-after-manifest", 0, 0, 'l' },
@@ -425,7 +448,7 @@ static void parse_args(int argc, char **argv)
 	};
 	unsigned long n;
 	char *head;
-	int c, i, idx, have_dfu_pid = 0;
+	int c, i, idx, have_dfu_pid = 0, have_dfu_opt = 0;
 
 	/* "+": no reordering, as --dfuse-layout takes the word after its
 	 * argument too */
@@ -569,6 +592,26 @@ static void parse_args(int argc, char **argv)
 			gcfg.dfu_pid = number(o, optarg, 1, 0, 0xffff);
 			have_dfu_pid = 1;
 			break;
+		case 267:
+			gcfg.dfu_serial = optarg;
+			have_dfu_opt = 1;
+			break;
+		case 268:
+			gcfg.dfu_no_serial = 1;
+			have_dfu_opt = 1;
+			break;
+		case 269:
+			gcfg.dfu_udc_driver = optarg;
+			have_dfu_opt = mcfg.reenumerate = 1;
+			break;
+		case 270:
+			gcfg.dfu_udc_device = optarg;
+			have_dfu_opt = mcfg.reenumerate = 1;
+			break;
+		case 271:
+			gcfg.reenum_ms = (int)number(o, optarg, 0, 0, 600000);
+			have_dfu_opt = mcfg.reenumerate = 1;
+			break;
 		case 'L': mcfg.lagging_state = 1; break;
 		case 'Y': mcfg.poll_always = 1; break;
 		case 'j':
@@ -643,8 +686,14 @@ static void parse_args(int argc, char **argv)
 	}
 	if (mcfg.n_alts == 0)
 		gcfg.alt_names[mcfg.n_alts++] = "Flash";
-	if (have_dfu_pid && !mcfg.runtime)
-		usage("--dfu-pid needs --%s", "runtime");
+	if ((have_dfu_pid || have_dfu_opt) && !mcfg.runtime)
+		usage("--dfu-pid, --dfu-serial, --dfu-no-serial, --dfu-udc-* and "
+		      "--reenum-ms need --%s", "runtime");
+	if (gcfg.dfu_serial && gcfg.dfu_no_serial)
+		usage("--dfu-serial and --dfu-no-serial do not combine%s", "");
+	if (opt_fuzz && have_dfu_opt)
+		usage("--fuzz does not combine with --dfu-serial, --dfu-no-serial, "
+		      "--dfu-udc-* and --reenum-ms%s", "");
 	if (!have_dfu_pid)
 		gcfg.dfu_pid = gcfg.pid;
 	mcfg.detach_timeout = gcfg.detach_timeout;
@@ -886,6 +935,7 @@ int main(int argc, char **argv)
 	gcfg.product = "DFU emulator";
 	gcfg.bcd_usb = 0x0200;
 	gcfg.detach_timeout = 1000;
+	gcfg.reenum_ms = -1;
 	gcfg.dfu_version = 0x0110;
 	gcfg.protocol = 0x02;
 	gcfg.func_desc = FUNC_DESC_NORMAL;

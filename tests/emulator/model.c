@@ -102,6 +102,15 @@ static unsigned switch_mode(struct dfu_model *m, int runtime)
 	return MODEL_EV_STATS | MODEL_EV_MODE;
 }
 
+/* --reenum-ms, --dfu-udc-*: the switch is a reboot, off the bus; the
+ * transport calls model_reattach() when it comes back. */
+static unsigned leave_to_switch(struct dfu_model *m)
+{
+	emu_log("leaving the bus to come back in %s mode",
+		m->runtime_mode ? "DFU" : "run-time");
+	return MODEL_EV_STATS | MODEL_EV_REATTACH;
+}
+
 static void enter_error(struct dfu_model *m, struct model_result *r,
 			uint8_t status)
 {
@@ -851,8 +860,10 @@ unsigned model_set_interface(struct dfu_model *m, unsigned alt)
  * download in progress is lost (it is only staged).
  * With --runtime: a reset in dfuMANIFEST-WAIT-RESET starts the new firmware
  * (run-time mode), and in run-time mode a reset in appDETACH before the
- * detach deadline enters DFU mode; any other reset or disconnect leaves
- * run-time mode in appIDLE.  A pending --start-error survives resets. */
+ * detach deadline enters DFU mode (with cfg.reenumerate both leave the bus
+ * first and switch in model_reattach()); any other reset or disconnect
+ * leaves run-time mode in appIDLE.  A pending --start-error survives
+ * resets. */
 unsigned model_usb_reset(struct dfu_model *m, int disconnect,
 			 uint64_t now_us)
 {
@@ -865,14 +876,16 @@ unsigned model_usb_reset(struct dfu_model *m, int disconnect,
 	if (m->runtime_mode) {
 		if (!disconnect && m->state == DFU_APP_DETACH &&
 		    now_us < m->detach_deadline_us)
-			return switch_mode(m, 0);
+			return m->cfg.reenumerate ? leave_to_switch(m) :
+			       switch_mode(m, 0);
 		m->state = DFU_APP_IDLE;
 		m->status = DFU_STATUS_OK;
 		m->alt = 0;
 		return MODEL_EV_STATS;
 	}
 	if (!disconnect && was_wait_reset && m->cfg.runtime)
-		return switch_mode(m, 1);
+		return m->cfg.reenumerate ? leave_to_switch(m) :
+		       switch_mode(m, 1);
 	abandon_transfer(m);
 	m->state = DFU_IDLE;
 	m->status = DFU_STATUS_OK;
@@ -890,11 +903,13 @@ unsigned model_suspend(struct dfu_model *m)
 }
 
 /* Back on the bus: a DETACH ends in DFU mode; a device that left after
- * manifestation runs its new firmware (run-time mode, with --runtime). */
+ * manifestation runs its new firmware (run-time mode, with --runtime).
+ * Counted in the stats as reattaches. */
 unsigned model_reattach(struct dfu_model *m)
 {
 	if (m->apple)
 		return apple_reattach(m->apple);
+	m->st.reattaches++;
 	return switch_mode(m, !m->runtime_mode && m->cfg.runtime);
 }
 
@@ -928,7 +943,7 @@ void model_write_stats(const struct dfu_model *m, FILE *f)
 		"upload_block_errors=%lu\nzero_len_in_idle=%lu\nstalls=%lu\n"
 		"resets=%lu\nbusy_stalls=%lu\nstray_clrstatus=%lu\n"
 		"detaches=%lu\nmode=%s\ngetstatus=%lu\ngetstate=%lu\n"
-		"manifest_alt=%u\nsuspends=%lu\n",
+		"manifest_alt=%u\nsuspends=%lu\nreattaches=%lu\n",
 		(int)m->state, m->status, s->manifests, s->image_bytes,
 		s->dnload_requests, s->blocks, s->early_polls, s->aborts,
 		s->clrstatus, s->set_interface, m->alt, s->uploads,
@@ -936,7 +951,7 @@ void model_write_stats(const struct dfu_model *m, FILE *f)
 		s->zero_len_in_idle, s->stalls, s->resets, s->busy_stalls,
 		s->stray_clrstatus, s->detaches,
 		m->runtime_mode ? "runtime" : "dfu", s->getstatus,
-		s->getstate, m->manifest_alt, s->suspends);
+		s->getstate, m->manifest_alt, s->suspends, s->reattaches);
 	if (m->dfuse)
 		dfuse_write_stats(m->dfuse, f);
 }

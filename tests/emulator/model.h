@@ -99,6 +99,10 @@ struct model_config {
 	int strict_clrstatus;		/* --strict-clrstatus */
 	int runtime;			/* --runtime: start in appIDLE */
 	uint16_t detach_timeout;	/* wDetachTimeOut, caps DETACH wValue */
+	int reenumerate;		/* --runtime: a mode switch at a USB
+					 * reset leaves the bus (--reenum-ms,
+					 * --dfu-udc-*) instead of changing the
+					 * descriptors in place */
 	/* Personalities (see the protocol reference, section 12) */
 	int lagging_state;		/* GETSTATUS names the state it found */
 	int poll_always;		/* poll_ms in every GETSTATUS reply */
@@ -124,6 +128,7 @@ struct model_stats {
 	unsigned long upload_block_errors, zero_len_in_idle, stalls, resets;
 	unsigned long busy_stalls, stray_clrstatus, detaches;
 	unsigned long getstatus, getstate, suspends;
+	unsigned long reattaches;	/* back on the bus after leaving it */
 };
 
 struct dfu_model {
