@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -151,6 +152,72 @@ static int find_node(struct emu *e)
 	}
 	closedir(d);
 	return found;
+}
+
+/* The USB port (sysfs name of the USB device) of a dfu class device. */
+static int node_port(const char *name, char *buf, size_t len)
+{
+	char path[320], real[PATH_MAX], *base;
+
+	snprintf(path, sizeof(path), "/sys/class/dfu/%s/device/..", name);
+	if (!realpath(path, real))
+		return -1;
+	base = strrchr(real, '/');
+	snprintf(buf, len, "%s", base ? base + 1 : real);
+	return 0;
+}
+
+int emu_port(struct emu *e, char *buf, size_t len)
+{
+	const char *name = strrchr(e->sysfs, '/');
+
+	return name ? node_port(name + 1, buf, len) : -1;
+}
+
+/* The node in this mode whose device is on this USB port. */
+static int find_node_on_port(struct emu *e, const char *port, const char *mode)
+{
+	DIR *d = opendir("/sys/class/dfu");
+	char got[64], path[320], m[32];
+	struct dirent *de;
+	int found = -1;
+
+	if (!d)
+		return -1;
+	while (found && (de = readdir(d))) {
+		if (strncmp(de->d_name, "dfu", 3) ||
+		    node_port(de->d_name, got, sizeof(got)) || strcmp(got, port))
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/dfu/%s/mode", de->d_name);
+		if (read_sysfs(path, m, sizeof(m)) || strcmp(m, mode))
+			continue;
+		snprintf(path, sizeof(path), "/dev/%.16s", de->d_name);
+		if (access(path, F_OK))
+			continue;
+		snprintf(e->node, sizeof(e->node), "/dev/%.16s", de->d_name);
+		snprintf(e->sysfs, sizeof(e->sysfs), "/sys/class/dfu/%.16s", de->d_name);
+		found = 0;
+	}
+	closedir(d);
+	return found;
+}
+
+int emu_wait_port(struct emu *e, const char *port, const char *mode, int timeout_ms)
+{
+	int waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 10) {
+		if (!find_node_on_port(e, port, mode))
+			return 0;
+		sleep_ms(10);
+	}
+	return -1;
+}
+
+int emu_wait_serial(struct emu *e, const char *serial, const char *mode, int timeout_ms)
+{
+	snprintf(e->serial, sizeof(e->serial), "%s", serial);
+	return emu_wait_mode(e, mode, timeout_ms);
 }
 
 static pid_t spawn(char **argv)

@@ -44,6 +44,17 @@ void emu_stop(struct emu *e);
  */
 int emu_wait_mode(struct emu *e, const char *mode, int timeout_ms);
 /*
+ * A --runtime device that comes back in DFU mode with another serial
+ * number (--dfu-serial), or none, or on another UDC (--dfu-udc-device):
+ * wait for its node in this mode by that serial (e->serial becomes it),
+ * or by its USB port (sysfs name of the USB device, "3-1"); updates node
+ * and sysfs. Returns 0, or -1 on timeout.
+ */
+int emu_wait_serial(struct emu *e, const char *serial, const char *mode, int timeout_ms);
+int emu_wait_port(struct emu *e, const char *port, const char *mode, int timeout_ms);
+/* The USB port of the node's device into buf ("3-1"); 0, or -1. */
+int emu_port(struct emu *e, char *buf, size_t len);
+/*
  * USB_DFU_IOCTL_DETACH with this wTimeout (0: the driver's default) on the
  * run-time node, opened for writing, then wait up to 10 s for the device in
  * DFU mode; updates node and sysfs. Returns 0, or -1 with a message on
