@@ -14,8 +14,13 @@
  * played by two emulated devices: a run-time one whose detach timer is 0
  * (it takes the DETACH and the driver's reset, and stays in run-time
  * mode), which the test then unplugs, and a DFU-mode one that the test
- * plugs in where it wants it, as the device "coming back". Needs four
- * dummy_hcd ports (DUMMY_HCD_NUM=4): dummy_udc.0 to dummy_udc.3.
+ * plugs in where it wants it, as the device "coming back". The reenum_*
+ * tests use one emulator that re-enumerates as a bootloader does: the
+ * reset after DETACH makes it leave the bus (--reenum-ms) and come back in
+ * DFU mode with another serial (--dfu-serial), none (--dfu-no-serial), or
+ * on another UDC (--dfu-udc-device); the last one also checks that the
+ * default detach delay follows wDetachTimeOut. Needs four dummy_hcd ports
+ * (DUMMY_HCD_NUM=4): dummy_udc.0 to dummy_udc.3.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -469,6 +474,200 @@ TEST_F_TIMEOUT(find, detach_delay, 90)
 	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " flash " IMG " --dfu-serial X 2>/dev/null"));
 	EXPECT_EQ(EX_USAGE, run_sh(DFUCTL " flash " IMG " --detach --detach-delay 0 2>/dev/null"));
 	free(img);
+}
+
+/*
+ * One emulator that really re-enumerates, as bootloaders do: the USB reset
+ * after DETACH makes it leave the bus (--reenum-ms) and come back in DFU
+ * mode with another serial number, none, or on another UDC.
+ */
+
+/* Start a --runtime device on dummy_udc.0 with these DFU-mode options. */
+#define start_reenum(e, ...) \
+	emu_start(e, "--runtime", "--udc-device", "dummy_udc.0", __VA_ARGS__, NULL)
+
+/* It left the bus once and came back, and took one DETACH. */
+static int reenumerated_once(struct emu *e)
+{
+	long r = emu_wait_stat(e, "reattaches", 1, 10000);
+
+	if (r != 1 || emu_stat(e, "detaches") != 1) {
+		fprintf(stderr, "# %s: reattaches=%ld detaches=%ld, expected 1 and 1\n",
+			e->dir, r, emu_stat(e, "detaches"));
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Its DFU-mode serial differs, on the same port: the same-port rule takes
+ * it without --dfu-serial.
+ */
+TEST_F_TIMEOUT(find, reenum_same_port_dfu_serial, 60)
+{
+	unsigned char *img = image();
+	char serial[64], port[64];
+	struct emu a;
+
+	ASSERT_NE(NULL, img);
+	snprintf(serial, sizeof(serial), "FIND-RS-%d", getpid());
+	ASSERT_EQ(0, start_reenum(&a, "--dfu-serial", serial, "--reenum-ms", "300"));
+	ASSERT_EQ(0, emu_port(&a, port, sizeof(port)));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash --quiet " IMG " --serial %s --detach 2>" ERR, a.serial));
+	EXPECT_TRUE(reenumerated_once(&a));
+	/* it is the node with the DFU-mode serial, on that port */
+	ASSERT_EQ(0, emu_wait_serial(&a, serial, "dfu", 10000));
+	EXPECT_TRUE(has(ERR, "dfuctl flash: found %s (1209:df00) in DFU mode on the same USB port %s\n",
+			a.node, port));
+	EXPECT_TRUE(emu_has_image(&a, img, IMG_LEN));
+	emu_stop(&a);
+	free(img);
+}
+
+/* No serial number at all in DFU mode, and another product ID: by its port. */
+TEST_F_TIMEOUT(find, reenum_same_port_no_serial, 60)
+{
+	unsigned char *img = image();
+	char port[64], buf[160];
+	struct emu a;
+
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, start_reenum(&a, "--dfu-no-serial", "--dfu-pid", "df0d", "--reenum-ms", "300"));
+	ASSERT_EQ(0, emu_port(&a, port, sizeof(port)));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash --quiet " IMG " --serial %s --detach 2>" ERR, a.serial));
+	EXPECT_TRUE(reenumerated_once(&a));
+	ASSERT_EQ(0, emu_wait_port(&a, port, "dfu", 10000));
+	/* the USB device has no serial attribute: iSerialNumber 0 */
+	EXPECT_EQ(-ENOENT, read_attr(&a, "device/../serial", buf, sizeof(buf)));
+	EXPECT_TRUE(has(ERR, "dfuctl flash: found %s (1209:df0d) in DFU mode on the same USB port %s\n",
+			a.node, port));
+	EXPECT_TRUE(emu_has_image(&a, img, IMG_LEN));
+	emu_stop(&a);
+	free(img);
+}
+
+/* The options of a device that comes back on dummy_udc.1 as 1209:df0e, serial. */
+#define OTHER_UDC(serial) "--dfu-udc-device", "dummy_udc.1", "--dfu-serial", serial, \
+	"--dfu-pid", "df0e", "--reenum-ms", "300"
+
+/* On another UDC with another serial: --dfu-serial names it. */
+TEST_F_TIMEOUT(find, reenum_other_udc_dfu_serial, 60)
+{
+	unsigned char *img = image();
+	char serial[64], port_a[64], port_b[64];
+	struct emu a;
+
+	ASSERT_NE(NULL, img);
+	snprintf(serial, sizeof(serial), "FIND-RU-%d", getpid());
+	ASSERT_EQ(0, start_reenum(&a, OTHER_UDC(serial)));
+	ASSERT_EQ(0, emu_port(&a, port_a, sizeof(port_a)));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash --quiet " IMG " --serial %s --detach --dfu-serial %s --detach-delay 1 --wait 20 2>" ERR,
+			    a.serial, serial));
+	EXPECT_TRUE(reenumerated_once(&a));
+	ASSERT_EQ(0, emu_wait_serial(&a, serial, "dfu", 10000));
+	ASSERT_EQ(0, emu_port(&a, port_b, sizeof(port_b)));
+	EXPECT_STRNE(port_a, port_b);
+	EXPECT_TRUE(has(ERR, "dfuctl flash: found %s (1209:df0e) in DFU mode on USB port %s, not on its port %s, by its DFU-mode serial \"%s\" (--dfu-serial)\n",
+			a.node, port_b, port_a, serial));
+	EXPECT_TRUE(emu_has_image(&a, img, IMG_LEN));
+	emu_stop(&a);
+	free(img);
+}
+
+/* On another UDC, the only new DFU-mode device: --device RUNTIME,DFU names it. */
+TEST_F_TIMEOUT(find, reenum_other_udc_dfu_ids, 60)
+{
+	unsigned char *img = image();
+	char serial[64], port_a[64], port_b[64];
+	struct emu a;
+
+	ASSERT_NE(NULL, img);
+	snprintf(serial, sizeof(serial), "FIND-RI-%d", getpid());
+	ASSERT_EQ(0, start_reenum(&a, OTHER_UDC(serial)));
+	ASSERT_EQ(0, emu_port(&a, port_a, sizeof(port_a)));
+	EXPECT_EQ(0, run_sh(DFUCTL " flash --quiet " IMG " --serial %s --detach --device 1209:df00,1209:df0e --detach-delay 1 --wait 20 2>" ERR,
+			    a.serial));
+	EXPECT_TRUE(reenumerated_once(&a));
+	ASSERT_EQ(0, emu_wait_serial(&a, serial, "dfu", 10000));
+	ASSERT_EQ(0, emu_port(&a, port_b, sizeof(port_b)));
+	EXPECT_TRUE(has(ERR, "dfuctl flash: found %s (1209:df0e) in DFU mode on USB port %s, not on its port %s, by its DFU-mode IDs 1209:df0e (--device)\n",
+			a.node, port_b, port_a));
+	EXPECT_TRUE(emu_has_image(&a, img, IMG_LEN));
+	emu_stop(&a);
+	free(img);
+}
+
+/*
+ * On another UDC, and another new DFU-mode device with the same IDs
+ * arrives meanwhile: ambiguous, exit 64, both named, nothing written.
+ */
+TEST_F_TIMEOUT(find, reenum_other_udc_ambiguous, 60)
+{
+	unsigned char *img = image();
+	char serial[64];
+	struct emu a, c;
+	pid_t pid;
+
+	ASSERT_NE(NULL, img);
+	snprintf(serial, sizeof(serial), "FIND-RA-%d", getpid());
+	ASSERT_EQ(0, start_reenum(&a, OTHER_UDC(serial)));
+	/* the delay leaves time for both to arrive before it ends */
+	pid = bg(DFUCTL " flash --quiet " IMG " --serial %s --detach --device 1209:df00,1209:df0e --detach-delay 8 --wait 20 2>" ERR,
+		 a.serial);
+	ASSERT_EQ(1, emu_wait_stat(&a, "detaches", 1, 10000));
+	ASSERT_EQ(0, emu_start(&c, "--pid", "df0e", "--udc-device", "dummy_udc.2", NULL));
+	EXPECT_TRUE(reenumerated_once(&a));
+	ASSERT_EQ(0, emu_wait_serial(&a, serial, "dfu", 10000));
+	EXPECT_TRUE(running(pid));
+	EXPECT_EQ(EX_USAGE, bg_wait(pid, 30000));
+	EXPECT_TRUE(has(ERR, "no device came back on its port, and 2 new DFU-mode devices elsewhere match the DFU-mode IDs 1209:df0e (--device):\n"));
+	EXPECT_TRUE(has(ERR, "  %s  1209:df0e  serial \"%s\"", a.node, serial));
+	EXPECT_TRUE(has(ERR, "  %s  1209:df0e  serial \"%s\"", c.node, c.serial));
+	emu_stop(&a);
+	emu_stop(&c);
+	EXPECT_EQ(0, emu_stat(&a, "dnload_requests"));
+	EXPECT_EQ(0, emu_stat(&c, "dnload_requests"));
+	free(img);
+}
+
+/*
+ * The default detach delay is wDetachTimeOut + 5 s: a device that stays
+ * off the bus 6.5 s after the reset is found without --detach-delay when
+ * its wDetachTimeOut is 6000 ms (11 s), not when it is 100 ms (5.1 s):
+ * exit 69, and it does come back, later.
+ */
+TEST_F_TIMEOUT(find, reenum_window_follows_detach_timeout, 60)
+{
+	char port[64];
+	long long t0, ms;
+	struct emu a;
+
+	ASSERT_EQ(0, start_reenum(&a, "--detach-timeout", "6000", "--reenum-ms", "6500"));
+	ASSERT_EQ(0, emu_port(&a, port, sizeof(port)));
+	t0 = now_us();
+	EXPECT_EQ(0, run_sh(DFUCTL " detach --serial %s >" OUT " 2>" ERR, a.serial));
+	ms = ms_since(t0);
+	EXPECT_LE(6500, ms);
+	EXPECT_TRUE(reenumerated_once(&a));
+	ASSERT_EQ(0, emu_wait_port(&a, port, "dfu", 5000));
+	EXPECT_TRUE(has(ERR, "dfuctl detach: found %s (1209:df00) in DFU mode on the same USB port %s\n",
+			a.node, port));
+	EXPECT_TRUE(has(OUT, "is in DFU mode now as %s", a.node));
+	emu_stop(&a);
+
+	ASSERT_EQ(0, start_reenum(&a, "--detach-timeout", "100", "--reenum-ms", "6500"));
+	t0 = now_us();
+	EXPECT_EQ(EX_UNAVAILABLE, run_sh(DFUCTL " detach --serial %s >" OUT " 2>" ERR, a.serial));
+	ms = ms_since(t0);
+	EXPECT_LE(5100, ms);
+	EXPECT_GT(8000, ms);
+	EXPECT_TRUE(has(ERR, "dfuctl detach: %s was detached but did not come back in DFU mode within 6 s",
+			a.node));
+	EXPECT_EQ(1, emu_stat(&a, "detaches"));
+	/* it was on its way */
+	EXPECT_TRUE(reenumerated_once(&a));
+	EXPECT_EQ(0, emu_wait_port(&a, port, "dfu", 10000));
+	emu_stop(&a);
 }
 
 /* --wait [SECONDS]: a device that is not there yet is waited for. */
