@@ -57,7 +57,7 @@ result() {	# result DESCRIPTION STATUS [LOGFILE]
 }
 
 # --- Debian packages ---------------------------------------------------------
-# dwarves: pahole, which modfinal runs for the BTF of modules (Debian's
+# pahole, which modfinal runs for the BTF of modules (Debian's
 # configs have CONFIG_DEBUG_INFO_BTF_MODULES); linux-libc-dev-*-cross:
 # <linux/types.h> of each cross compiler. i386 is compiled by Debian's
 # i686-linux-gnu-gcc, not gcc -m32: gcc-multilib conflicts with every
@@ -65,7 +65,7 @@ result() {	# result DESCRIPTION STATUS [LOGFILE]
 t0=$SECONDS
 log=$out/packages.log
 tests/debian-packages.sh cross.sh --arch arm64 --arch armhf \
-	make dwarves kmod binutils gcc \
+	make pahole kmod binutils gcc \
 	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-i686-linux-gnu \
 	linux-libc-dev-arm64-cross linux-libc-dev-armhf-cross \
 	linux-libc-dev-i386-cross >"$log" 2>&1
