@@ -64,13 +64,32 @@ until node=/dev/$(ls /sys/bus/usb/drivers/dfu/*/dfu 2>/dev/null) && [ -c "$node"
 	sleep 0.01
 done
 
-# sample FILE: "cache objects bytes" per kmalloc cache, then "SUnreclaim KB"
+# sample FILE: "cache objects bytes" per kmalloc cache, then "SUnreclaim KB".
+# SLUB counts the free objects of the slabs a CPU holds as active, and the
+# reading itself allocates, so the counts run high by up to a slab or two
+# per cache: each is the least of three readings, each after a shrink.
 sample() {
-	for f in /sys/kernel/slab/kmalloc-*/shrink; do
-		if [ -w "$f" ]; then echo 1 >"$f" 2>/dev/null || true; fi
+	for t in 1 2 3; do
+		for f in /sys/kernel/slab/kmalloc-*/shrink; do
+			if [ -w "$f" ]; then echo 1 >"$f" 2>/dev/null || true; fi
+		done
+		awk '$1 ~ /^kmalloc-/ { print $1, $2, $2 * $4 }' /proc/slabinfo >"$1.$t"
 	done
-	awk '$1 ~ /^kmalloc-/ { print $1, $2, $2 * $4 }' /proc/slabinfo >"$1"
+	awk '!($1 in o) || $2 < o[$1] { o[$1] = $2; b[$1] = $3 }
+		END { for (k in o) print k, o[k], b[k] }' "$1.1" "$1.2" "$1.3" | sort >"$1"
+	rm -f "$1.1" "$1.2" "$1.3"
 	awk '$1 == "SUnreclaim:" { print "SUnreclaim", $2 }' /proc/meminfo >>"$1"
+	# every cache, for the ones that grew most (SUnreclaim)
+	awk 'NR > 2 { print $1, $2, $2 * $4 }' /proc/slabinfo >"$1.all"
+}
+# grew NAME FROM TO: the five caches of all whose bytes grew most, if by
+# more than 16 KiB
+grew() {
+	awk 'NR == FNR { a[$1] = $3; next } $3 - a[$1] > 16384 { print $3 - a[$1], $1, a[$1], $3 }' \
+		"$2.all" "$3.all" | sort -rn | head -5 |
+	while read -r g c f t; do
+		echo "bench: soak $1 grew: cache $c $f -> $t bytes (+$g)"
+	done
 }
 # totals FILE: "objects bytes sunreclaim_kb"
 totals() {
@@ -130,6 +149,7 @@ phase() {
 	echo "bench: soak $name memory: kmalloc objects $fo after the first flash, $lo after the last ($((lo - fo))), bytes $fb -> $lb ($((lb - fb))), SUnreclaim $fk -> $lk kB"
 	echo "bench: soak $name flat: kmalloc objects after flash $warm $wo, after flash $count $lo: $go (want under $(( (count - warm) / 2 ))): $flat"
 	changed "$name" "$d/$name.1" "$d/$name.$count"
+	grew "$name" "$d/$name.1" "$d/$name.$count"
 	# shellcheck disable=SC2046
 	set -- $(totals "$d/$name.before")
 	js="\"$name\":{\"count\":$count,\"image_bytes\":$bytes,\"ms\":$ms,\"ms_per_flash\":$((ms / count)),"
