@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "detach.h"
 #include "flash.h"
+#include "fleet.h"
 #include "image.h"
 #include "progress.h"
 
@@ -148,6 +149,7 @@ static int download(const struct dfu_dev_desc *d, const uint8_t *img, size_t len
 		return ret;
 	}
 	progress_start(&p, "download", len, o->quiet);
+	fleet_progress("download", 0, len);
 	while (done < len) {
 		ssize_t n = write(fd, img + done, len - done < chunk ? len - done : chunk);
 
@@ -163,6 +165,7 @@ static int download(const struct dfu_dev_desc *d, const uint8_t *img, size_t len
 		}
 		done += (size_t)n;
 		progress_update(&p, done);
+		fleet_progress("download", done, len);
 	}
 	/* the whole image is written: now, and only now, it may be manifested */
 	if (ioctl(fd, USB_DFU_IOCTL_COMMIT)) {
@@ -231,6 +234,7 @@ static int verify(const struct dfu_dev_desc *old, const uint8_t *img, size_t len
 		goto out;
 	}
 	progress_start(&p, "verify", len, o->quiet);
+	fleet_progress("verify", 0, len);
 	/* the device may hold more than the image: read just its length */
 	while (done < len) {
 		ssize_t n = read(fd, buf + done, len - done);
@@ -241,6 +245,7 @@ static int verify(const struct dfu_dev_desc *old, const uint8_t *img, size_t len
 			break;
 		done += (size_t)n;
 		progress_update(&p, done);
+		fleet_progress("verify", done, len);
 	}
 	close(fd);
 	if (done < len) {
