@@ -11,6 +11,11 @@
  * no such rename); the directory is fsync'ed after. A failed upload, or a
  * SIGINT, SIGTERM or SIGHUP on the way, removes the temporary file and
  * leaves no FILE.
+ *
+ * dfuctl upload --all DIR backs up every matching device at once, each in
+ * a child process running the single-device upload (fleet.h) into
+ * DIR/NAME.bin, NAME the device's serial number made a safe file name
+ * (backup_name()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,8 +30,10 @@
 #include <sysexits.h>
 #include <unistd.h>
 #include <linux/usb/dfu.h>
+#include <openssl/evp.h>
 
 #include "commands.h"
+#include "fleet.h"
 #include "progress.h"
 
 #ifndef RENAME_NOREPLACE
@@ -42,6 +49,7 @@ static int copy_out(int in, int out, const char *node, unsigned long long limit,
 	struct progress p;
 
 	progress_start(&p, "upload", limit ? limit : 0, quiet || !limit);
+	fleet_progress("upload", 0, limit);
 	while (!limit || done < limit) {
 		size_t want = limit && limit - done < sizeof(buf) ? limit - done : sizeof(buf);
 		ssize_t n = read(in, buf, want);
@@ -64,6 +72,7 @@ static int copy_out(int in, int out, const char *node, unsigned long long limit,
 		}
 		done += (unsigned long long)n;
 		progress_update(&p, done);
+		fleet_progress("upload", done, limit);
 	}
 	progress_end(&p, done);
 	return EX_OK;
@@ -256,50 +265,28 @@ static int backup(const char *path, int in, const char *node, unsigned long long
 	return EX_OK;
 }
 
-int cmd_upload(int argc, char **argv)
+/*
+ * Back up the one device f chooses into path, never replacing a file.
+ * Returns a sysexits code after a message.
+ */
+static int upload_one(const char *path, const struct dev_filter *f, const char *alt,
+		      uint64_t limit, int quiet)
 {
-	static const struct option opts[] = {
-		{ "alt", required_argument, 0, 'a' },
-		{ "size", required_argument, 0, 'z' },
-		{ "quiet", no_argument, 0, 'q' },
-		SELECT_OPTIONS, { 0 }
-	};
-	struct dev_filter f = { 0 };
-	uint64_t limit = 0;
-	const char *alt = NULL;
 	struct dfu_dev_desc d;
 	struct stat st;
-	int c, ret, in, quiet = 0;
+	int ret, in;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a': alt = optarg; break;
-		case 'q': quiet = 1; break;
-		case 'z':
-			if (parse_number(optarg, UINT64_MAX, &limit) || !limit)
-				return usage_error("--size wants a number of bytes");
-			break;
-		default:
-			ret = select_option(c, optarg, &f);
-			if (ret)
-				return ret == 1 ? EX_USAGE : ret;
-		}
-	}
-	if (argc - optind < 1 || argc - optind > 2)
-		return usage_error("usage: dfuctl upload FILE [NODE] [--size BYTES] [--alt N|NAME] [--quiet] [--serial S] [--path P] [--device VID:PID]");
-	f.node = argv[optind + 1];
 	/* never overwrite: a backup may be the only copy of the old firmware */
-	if (!lstat(argv[optind], &st)) {
-		say("%s: %s: %s\n", argv[optind], strerror(EEXIST),
-		    never_overwritten);
+	if (!lstat(path, &st)) {
+		say("%s: %s: %s\n", path, strerror(EEXIST), never_overwritten);
 		return EX_CANTCREAT;
 	}
-	ret = dev_select(&f, &d);
+	ret = dev_select(f, &d);
 	if (ret)
 		return ret;
 	if (dev_read_dialect(&d) == USB_DFU_DIALECT_APPLE) {
 		say("%s is an Apple device in DFU mode: its ROM has no upload (it only takes an image to boot, with dfuctl flash); nothing was read and %s was not created\n",
-		    d.node, argv[optind]);
+		    d.node, path);
 		return EX_UNAVAILABLE;
 	}
 	in = open_dev(&d, O_RDONLY, &ret);
@@ -309,7 +296,187 @@ int cmd_upload(int argc, char **argv)
 		close(in);
 		return ret;
 	}
-	ret = backup(argv[optind], in, d.node, limit, quiet);
+	ret = backup(path, in, d.node, limit, quiet);
 	close(in);
 	return ret;
+}
+
+/* a file name that a serial number may keep as it is */
+static int name_safe(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
+/* longest NAME before "@PORT.bin": file names have at most 255 bytes */
+#define NAME_MAX_ENC	160
+
+/*
+ * The backup's file name for d in upload --all: the serial number with
+ * every byte but letters, digits, '.', '_' and '-' (and a leading '.') as
+ * %XX, so that different serials never get the same name and no name is
+ * hidden, "." or ".." or holds a '/'; "no-serial" for a device without
+ * one. with_port (a device without a serial, or whose serial another
+ * matching device has too) adds "@" and the USB port. A serial longer than
+ * NAME_MAX_ENC bytes once escaped keeps its start, then "~" and the first
+ * 16 hex digits of its SHA-256. Then ".bin".
+ */
+static void backup_name(const struct dfu_dev_desc *d, int with_port, char *buf, size_t size)
+{
+	char enc[NAME_MAX_ENC + 32];
+	const unsigned char *s = (const unsigned char *)d->serial;
+	size_t n = 0, i;
+
+	if (!*s)
+		n = (size_t)snprintf(enc, sizeof(enc), "no-serial");
+	for (i = 0; s[i] && n < NAME_MAX_ENC; i++) {
+		if (name_safe(s[i]) && !(i == 0 && s[i] == '.'))
+			enc[n++] = (char)s[i];
+		else
+			n += (size_t)snprintf(enc + n, sizeof(enc) - n, "%%%02X", s[i]);
+	}
+	enc[n] = 0;
+	if (s[i]) {
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int mdlen = 0, k;
+
+		n += (size_t)snprintf(enc + n, sizeof(enc) - n, "~");
+		if (EVP_Digest(s, strlen(d->serial), md, &mdlen, EVP_sha256(), NULL))
+			for (k = 0; k < 8 && k < mdlen; k++)
+				n += (size_t)snprintf(enc + n, sizeof(enc) - n, "%02x", md[k]);
+	}
+	if (with_port)
+		snprintf(buf, size, "%s@%s.bin", enc, d->usb_path);
+	else
+		snprintf(buf, size, "%s.bin", enc);
+}
+
+struct upload_all {
+	const char *alt;
+	uint64_t limit;
+};
+
+/* One device of --all, in its own process: exactly this node on this port. */
+static int upload_job(struct fleet_job *j, void *arg)
+{
+	const struct upload_all *a = arg;
+	struct dev_filter f = { 0 };
+
+	f.node = j->dev.node;
+	f.path = j->dev.usb_path;
+	f.serial = *j->dev.serial ? j->dev.serial : NULL;
+	return upload_one(j->file, &f, a->alt, a->limit, 1);
+}
+
+/*
+ * dfuctl upload --all DIR: every node that passes f (a run-time one fails
+ * as a single upload of it does, named), one file each in DIR.
+ */
+static int upload_all(const char *dir, const struct dev_filter *f, const struct upload_all *a,
+		      const struct fleet_opts *fo)
+{
+	struct fleet_job *jobs = NULL;
+	struct dfu_dev_desc *v;
+	int i, k, n, ret, err;
+	struct stat st;
+
+	err = stat(dir, &st) ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+	if (err) {
+		say("%s: %s: give an existing directory for the backups\n", dir, strerror(err));
+		return EX_CANTCREAT;
+	}
+	n = dev_list(&v);
+	if (n < 0)
+		return EX_OSERR;
+	for (i = 0, k = 0; i < n; i++)
+		if (dev_matches(&v[i], f))
+			k++;
+	if (!k) {
+		say("no DFU device matches%s; plug them in, or see what is there with: dfuctl list\n",
+		    f->serial || f->path || f->n_ids ? " the --serial, --path or --device given" : "");
+		free(v);
+		return EX_UNAVAILABLE;
+	}
+	jobs = calloc((size_t)k, sizeof(*jobs));
+	if (!jobs) {
+		free(v);
+		say("out of memory for %d devices\n", k);
+		return EX_OSERR;
+	}
+	for (i = 0, k = 0; i < n; i++)
+		if (dev_matches(&v[i], f))
+			jobs[k++].dev = v[i];
+	free(v);
+	for (i = 0; i < k; i++) {
+		char name[NAME_MAX + 1];
+		int dup = !*jobs[i].dev.serial, m;
+
+		for (m = 0; m < k && !dup; m++)
+			dup = m != i && !strcmp(jobs[m].dev.serial, jobs[i].dev.serial);
+		backup_name(&jobs[i].dev, dup, name, sizeof(name));
+		snprintf(jobs[i].file, sizeof(jobs[i].file), "%s/%s", dir, name);
+	}
+	ret = fleet_run(jobs, k, fo, upload_job, (void *)a);
+	for (i = 0; i < k; i++) {
+		while (jobs[i].n_msgs)
+			free(jobs[i].msgs[--jobs[i].n_msgs]);
+		free(jobs[i].msgs);
+	}
+	free(jobs);
+	return ret;
+}
+
+int cmd_upload(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "alt", required_argument, 0, 'a' },
+		{ "size", required_argument, 0, 'z' },
+		{ "quiet", no_argument, 0, 'q' },
+		{ "all", no_argument, 0, 'L' },
+		{ "jobs", required_argument, 0, 'j' },
+		{ "json", no_argument, 0, 'J' },
+		SELECT_OPTIONS, { 0 }
+	};
+	struct fleet_opts fo = { .done_word = "uploaded" };
+	struct upload_all a = { 0 };
+	struct dev_filter f = { 0 };
+	int c, ret, quiet = 0, all = 0, jobs_given = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a': a.alt = optarg; break;
+		case 'q': quiet = 1; break;
+		case 'L': all = 1; break;
+		case 'J': fo.json = 1; break;
+		case 'j': {
+			uint64_t j;
+
+			if (parse_number(optarg, 1024, &j) || !j)
+				return usage_error("--jobs wants how many devices to back up at once, 1 to 1024");
+			fo.jobs = (int)j;
+			jobs_given = 1;
+			break;
+		}
+		case 'z':
+			if (parse_number(optarg, UINT64_MAX, &a.limit) || !a.limit)
+				return usage_error("--size wants a number of bytes");
+			break;
+		default:
+			ret = select_option(c, optarg, &f);
+			if (ret)
+				return ret == 1 ? EX_USAGE : ret;
+		}
+	}
+	if (all && argc - optind != 1)
+		return usage_error("usage: dfuctl upload --all DIR [--jobs N] [--json] [--size BYTES] [--alt N|NAME] [--quiet] [--serial S] [--path P] [--device VID:PID]: one file per device in DIR, no NODE");
+	if (argc - optind < 1 || argc - optind > 2)
+		return usage_error("usage: dfuctl upload FILE [NODE] [--size BYTES] [--alt N|NAME] [--quiet] [--serial S] [--path P] [--device VID:PID], or dfuctl upload --all DIR [--jobs N] [--json] [...]");
+	if (!all && (jobs_given || fo.json))
+		return usage_error("--jobs and --json go with --all (back up every matching device at once)");
+	if (all) {
+		fo.quiet = quiet;
+		return upload_all(argv[optind], &f, &a, &fo);
+	}
+	f.node = argv[optind + 1];
+	return upload_one(argv[optind], &f, a.alt, a.limit, quiet);
 }
