@@ -135,9 +135,17 @@ static ssize_t alt_names_show(struct device *dev,
 	unsigned int i;
 	int len = 0;
 
-	for (i = 0; i < dfu->info.bNumAltSettings; i++)
+	/*
+	 * Whole lines only: a line cut at PAGE_SIZE ("1" of "17 Flash")
+	 * would read as another alt setting.
+	 */
+	for (i = 0; i < dfu->info.bNumAltSettings; i++) {
+		if (len + snprintf(NULL, 0, "%u %s\n", dfu->alt_nums[i],
+				   dfu->alt_names[i]) >= PAGE_SIZE)
+			break;
 		len += sysfs_emit_at(buf, len, "%u %s\n", dfu->alt_nums[i],
 				     dfu->alt_names[i]);
+	}
 	return len;
 }
 static DEVICE_ATTR_RO(alt_names);

@@ -19,7 +19,8 @@
 #    the RuntimeDirectory= (ProtectSystem=strict makes every other path
 #    read-only) but libudev's /run/udev.
 #  - udev/dfu.sysusers.conf makes the system group dfu that 60-dfu.rules
-#    names (systemd-sysusers --root on a scratch root).
+#    names (systemd-sysusers --root on a scratch root), and
+#    udev/dfu-tmpfiles.conf makes /run/dfu/lock 1770 root:dfu there.
 # Installs Debian's systemd package (tests/debian-packages.sh) if
 # systemd-analyze is missing. Usage: tests/systemd-unit.sh
 set -euo pipefail
@@ -156,6 +157,19 @@ if [ "$rule_group" = dfu ]; then
 	ok "60-dfu.rules gives the nodes the group the sysusers file makes (dfu)"
 else
 	not_ok "60-dfu.rules gives the nodes the group the sysusers file makes (dfu), not '$rule_group'"
+fi
+
+# ---- /run/dfu: udev/dfu-tmpfiles.conf, in the same root (its group dfu) ---------
+# The port locks' directory: 1770 root:dfu (only root and the group can
+# make recovery step aside); the attempt counters root's only.
+rc=0
+out=$(systemd-tmpfiles --root="$root" --create "$top/udev/dfu-tmpfiles.conf" 2>&1) || rc=$?
+modes=$(cd "$root/run" 2>/dev/null &&
+	stat -c '%n %a %u:%g' dfu dfu/lock dfu/recover 2>&1 | tr '\n' ';')
+if [ $rc = 0 ] && [ "$modes" = "dfu 755 0:0;dfu/lock 1770 0:$gid;dfu/recover 755 0:0;" ]; then
+	ok "systemd-tmpfiles udev/dfu-tmpfiles.conf: $modes"
+else
+	not_ok "systemd-tmpfiles udev/dfu-tmpfiles.conf (exit $rc): '$modes', want dfu/lock 1770 0:$gid: $out"
 fi
 
 echo "1..$n"

@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "commands.h"
 #include "detach.h"
+#include "devlock.h"
 
 /* wDetachTimeOut is at most 65535 ms; re-enumeration takes a few seconds more */
 #define REENUM_MS	5000
@@ -335,6 +336,9 @@ int detach_and_find(int fd, const struct dfu_dev_desc *rt, const struct dev_filt
 	}
 	r.window_end = now_ms() + delay;
 	ret = dev_watch(look, &r, total);
+	/* found on another port: lock that one too before flashing it */
+	if (ret == EX_OK)
+		ret = devlock_follow(out);
 	if (ret == DEV_WATCH_TIMEOUT) {
 		/* devices came, but nothing tied one to it: say which, and how to choose */
 		if (dev_watch(look_left, &l, 0) > 0) {

@@ -37,7 +37,32 @@ static unsigned int number(const char *s, int base)
 	return s ? (unsigned int)strtoul(s, NULL, base) : 0;
 }
 
-/* Fill d from the class device dfuN and its USB interface and device. */
+/*
+ * Keep no more lines of alt_names than num_alts, and no line that our copy
+ * (size bytes) cut short: it could read as an alt setting the device does
+ * not have. (The driver shows whole lines only; libudev drops the last
+ * newline.)
+ */
+static void trim_alt_names(char *names, size_t size, long num_alts)
+{
+	size_t len = strlen(names);
+	char *p = names;
+	long n = 0;
+
+	while (*p && n < num_alts) {
+		char *nl = strchr(p, '\n');
+
+		if (!nl) {
+			if (len + 1 < size)
+				p += strlen(p);	/* the last line, whole */
+			break;
+		}
+		p = nl + 1;
+		n++;
+	}
+	*p = 0;
+}
+
 static int describe(struct udev_device *dev, struct dfu_dev_desc *d, int with_state)
 {
 	struct udev_device *intf, *usb;
@@ -71,6 +96,7 @@ static int describe(struct udev_device *dev, struct dfu_dev_desc *d, int with_st
 	d->transfer_size = number(udev_device_get_sysattr_value(dev, "transfer_size"), 10);
 	d->alt = number(udev_device_get_sysattr_value(dev, "alt"), 10);
 	d->num_alts = number(udev_device_get_sysattr_value(dev, "num_alts"), 10);
+	trim_alt_names(d->alt_names, sizeof(d->alt_names), d->num_alts);
 	d->attributes = number(udev_device_get_sysattr_value(dev, "attributes"), 16);
 	/* "VVVV:PPPP", or an empty line when the device was not seen before */
 	rt = udev_device_get_sysattr_value(dev, "runtime_id");
@@ -538,29 +564,76 @@ static long port_attr(const char *usb_path, const char *attr, int base)
 	return strtol(buf, NULL, base);
 }
 
+/*
+ * A libudev monitor of one subsystem, and the wait on it that dev_wait_port()
+ * and dev_watch() share: each round looks at sysfs afresh, and an event only
+ * ends the wait early, so a missed or absent event costs at most 250 ms.
+ */
+struct watch {
+	struct udev *udev;
+	struct udev_monitor *mon;
+};
+
+/* Watch subsystem (devtype: NULL for any) from source, "udev" or "kernel". */
+static int watch_open(struct watch *w, const char *source, const char *subsystem,
+		      const char *devtype)
+{
+	if (!w->udev)
+		w->udev = udev_new();
+	w->mon = w->udev ? udev_monitor_new_from_netlink(w->udev, source) : NULL;
+	if (!w->mon || udev_monitor_filter_add_match_subsystem_devtype(w->mon, subsystem,
+								       devtype) < 0 ||
+	    udev_monitor_enable_receiving(w->mon) < 0) {
+		say("cannot watch for %s devices through libudev: %s\n", subsystem,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void watch_close(struct watch *w)
+{
+	udev_monitor_unref(w->mon);
+	w->mon = NULL;
+}
+
+/*
+ * Sleep until an event or 250 ms, at most until end (now_ms(); -1: no
+ * end), and drain the events. Returns 1 if end has passed, 0 to look
+ * again, -1 after a message (what: for it).
+ */
+static int watch_wait(struct watch *w, long long end, const char *what)
+{
+	struct pollfd pfd = { .fd = udev_monitor_get_fd(w->mon), .events = POLLIN };
+	struct udev_device *dev;
+	long long left = 250;
+
+	if (end >= 0) {
+		left = end - now_ms();
+		if (left <= 0)
+			return 1;
+	}
+	if (poll(&pfd, 1, left > 250 ? 250 : (int)left) < 0 && errno != EINTR) {
+		say("waiting for %s: %s\n", what, strerror(errno));
+		return -1;
+	}
+	while ((dev = udev_monitor_receive_device(w->mon)))
+		udev_device_unref(dev);
+	return 0;
+}
+
 int dev_wait_port(const char *usb_path, unsigned int old_devnum, int timeout_ms,
 		  uint16_t *vid, uint16_t *pid, unsigned int *devnum)
 {
-	struct udev *udev = udev_new();
-	struct udev_monitor *mon = NULL;
+	struct watch w = { 0 };
 	long long end = now_ms() + timeout_ms;
-	int ret = EX_UNAVAILABLE, gone = 0;
+	int ret = EX_OSERR, gone = 0, r;
 
 	/* the kernel's events: no need to wait for udevd, sysfs is read here */
-	if (udev)
-		mon = udev_monitor_new_from_netlink(udev, "kernel");
-	if (!mon || udev_monitor_filter_add_match_subsystem_devtype(mon, "usb", "usb_device") < 0 ||
-	    udev_monitor_enable_receiving(mon) < 0) {
-		say("cannot watch for USB devices through libudev: %s\n",
-		    strerror(errno));
-		ret = EX_OSERR;
+	if (watch_open(&w, "kernel", "usb", "usb_device"))
 		goto out;
-	}
-	for (;;) {
-		struct pollfd pfd = { .fd = udev_monitor_get_fd(mon), .events = POLLIN };
+	do {
 		long num = port_attr(usb_path, "devnum", 10), v, p;
-		long long left;
-		struct udev_device *dev;
 
 		/*
 		 * A device other than the old one: another device number, or
@@ -580,54 +653,68 @@ int dev_wait_port(const char *usb_path, unsigned int old_devnum, int timeout_ms,
 				goto out;
 			}
 		}
-		left = end - now_ms();
-		if (left <= 0)
-			goto out;
-		if (poll(&pfd, 1, left > 250 ? 250 : (int)left) < 0 && errno != EINTR) {
-			say("waiting for USB port %s: %s\n", usb_path,
-			    strerror(errno));
-			ret = EX_OSERR;
-			goto out;
-		}
-		while ((dev = udev_monitor_receive_device(mon)))
-			udev_device_unref(dev);
-	}
+		r = watch_wait(&w, end, "a USB device");
+	} while (!r);
+	ret = r > 0 ? EX_UNAVAILABLE : EX_OSERR;
 out:
-	udev_monitor_unref(mon);
-	udev_unref(udev);
+	watch_close(&w);
+	udev_unref(w.udev);
 	return ret;
 }
+
+/* How many dfu nodes udevd has not finished (udev_device_get_is_initialized). */
+static int count_unfinished(struct udev *udev)
+{
+	struct udev_enumerate *en = udev_enumerate_new(udev);
+	struct udev_list_entry *e;
+	int n = 0;
+
+	if (!en || udev_enumerate_add_match_subsystem(en, "dfu") < 0 ||
+	    udev_enumerate_scan_devices(en) < 0) {
+		udev_enumerate_unref(en);
+		return 0;
+	}
+	udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en)) {
+		struct udev_device *dev =
+			udev_device_new_from_syspath(udev, udev_list_entry_get_name(e));
+
+		if (dev && !udev_device_get_is_initialized(dev))
+			n++;
+		udev_device_unref(dev);
+	}
+	udev_enumerate_unref(en);
+	return n;
+}
+
+/*
+ * How long a node may wait for udevd before dev_watch() concludes that
+ * udevd is not running (stopped, with /run/udev left behind) and takes the
+ * nodes as the kernel made them. udevd finishes a node in milliseconds.
+ */
+#define UDEVD_GRACE_MS	3000
 
 int dev_watch(int (*look)(const struct dfu_dev_desc *v, int n, void *arg), void *arg,
 	      long long timeout_ms)
 {
-	struct udev *udev = udev_new();
-	struct udev_monitor *mon = NULL;
-	long long end = now_ms() + timeout_ms;
+	struct watch w = { 0 };
+	long long end = timeout_ms == DEV_FOREVER ? -1 : now_ms() + timeout_ms;
+	long long unfinished_since = 0;
 	int udevd = !access("/run/udev/control", F_OK);
-	int ret;
+	int ret, r;
 
 	/*
 	 * With udevd running, wait for its events and take only the nodes it
 	 * has finished, so that a node found has its permissions and links;
 	 * without it, the kernel's events.
 	 */
-	if (udev)
-		mon = udev_monitor_new_from_netlink(udev, udevd ? "udev" : "kernel");
-	if (!mon || udev_monitor_filter_add_match_subsystem_devtype(mon, "dfu", NULL) < 0 ||
-	    udev_monitor_enable_receiving(mon) < 0) {
-		say("cannot watch for devices through libudev: %s\n",
-		    strerror(errno));
+	if (watch_open(&w, udevd ? "udev" : "kernel", "dfu", NULL)) {
 		ret = EX_OSERR;
 		goto out;
 	}
 	/* the monitor runs first, so an arrival before a scan is not lost */
 	for (;;) {
-		struct pollfd pfd = { .fd = udev_monitor_get_fd(mon), .events = POLLIN };
 		struct dfu_dev_desc *v;
-		struct udev_device *dev;
-		long long left = 250;
-		int n = scan(udev, &v, udevd ? SCAN_INITIALIZED : 0);
+		int n = scan(w.udev, &v, udevd ? SCAN_INITIALIZED : 0);
 
 		if (n < 0) {
 			ret = EX_OSERR;
@@ -637,25 +724,34 @@ int dev_watch(int (*look)(const struct dfu_dev_desc *v, int n, void *arg), void 
 		free(v);
 		if (ret != DEV_WATCH_MORE)
 			break;
-		if (timeout_ms != DEV_FOREVER) {
-			left = end - now_ms();
-			if (left <= 0) {
-				ret = DEV_WATCH_TIMEOUT;
-				break;
+		/* a node udevd has left unfinished too long: udevd is gone */
+		if (udevd && count_unfinished(w.udev) > 0) {
+			if (!unfinished_since) {
+				unfinished_since = now_ms();
+			} else if (now_ms() - unfinished_since > UDEVD_GRACE_MS) {
+				say("udevd has not finished a new DFU node in %d s (is systemd-udevd running?): taking the nodes as the kernel made them\n",
+				    UDEVD_GRACE_MS / 1000);
+				udevd = 0;
+				watch_close(&w);
+				if (watch_open(&w, "kernel", "dfu", NULL)) {
+					ret = EX_OSERR;
+					break;
+				}
+				continue;
 			}
+		} else {
+			unfinished_since = 0;
 		}
 		/* the events only wake us: each round looks at the whole list */
-		if (poll(&pfd, 1, left > 250 ? 250 : (int)left) < 0 && errno != EINTR) {
-			say("waiting for devices: %s\n", strerror(errno));
-			ret = EX_OSERR;
+		r = watch_wait(&w, end, "devices");
+		if (r) {
+			ret = r > 0 ? DEV_WATCH_TIMEOUT : EX_OSERR;
 			break;
 		}
-		while ((dev = udev_monitor_receive_device(mon)))
-			udev_device_unref(dev);
 	}
 out:
-	udev_monitor_unref(mon);
-	udev_unref(udev);
+	watch_close(&w);
+	udev_unref(w.udev);
 	return ret;
 }
 

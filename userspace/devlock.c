@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,24 +17,34 @@
 
 #include "clock.h"
 #include "devlock.h"
+#include "msg.h"
 
 static const char *const who_name[] = { "flash", "recover" };
 
-/* DEVLOCK_DIR, made when missing and we may; 0, or -1 when there is none. */
+/*
+ * DEVLOCK_DIR, made when missing and we may (root): 1770 root:dfu, or 0755
+ * root's only where there is no group dfu. 0, or -1 when there is none.
+ */
 static int lock_dir(void)
 {
+	struct group *g;
 	struct stat st;
+	mode_t mode;
 
 	if (!stat(DEVLOCK_DIR, &st))
 		return S_ISDIR(st.st_mode) ? 0 : -1;
 	if (mkdir("/run/dfu", 0755) && errno != EEXIST)
 		return -1;
-	if (mkdir(DEVLOCK_DIR, 01777)) {
+	g = getgrnam(DEVLOCK_GROUP);
+	mode = g ? 01770 : 0755;
+	if (mkdir(DEVLOCK_DIR, mode)) {
 		if (errno != EEXIST)
 			return -1;
-	} else if (chmod(DEVLOCK_DIR, 01777)) {	/* past the umask */
-		return -1;
+		return 0;
 	}
+	/* past the umask; the group before the mode opens it to the group */
+	if ((g && chown(DEVLOCK_DIR, 0, g->gr_gid)) || chmod(DEVLOCK_DIR, mode))
+		return -1;
 	return 0;
 }
 
@@ -58,7 +69,7 @@ static int open_lock(const char *path, int *writable)
 			return fd;
 		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (fd >= 0) {
-			/* anyone who flashes this port writes its name in it */
+			/* everyone who may flash this port writes its name in it */
 			if (fchmod(fd, 0666)) {
 				close(fd);
 				return -1;
@@ -70,6 +81,14 @@ static int open_lock(const char *path, int *writable)
 	}
 	return -1;
 }
+
+/*
+ * The flash's lock (devlock_flash()), and those of the ports its device
+ * turned up on later (devlock_follow()): all dropped with the first.
+ */
+static struct devlock *flash_lock;
+static struct devlock more_locks[DEVLOCK_MORE];
+static int n_more;
 
 static void read_holder(int fd, struct devlock_holder *h)
 {
@@ -183,6 +202,11 @@ void devlock_release(struct devlock *l)
 	unsigned int busnum, devnum;
 	char buf[64];
 
+	if (l == flash_lock) {
+		flash_lock = NULL;
+		while (n_more > 0)
+			devlock_release(&more_locks[--n_more]);
+	}
 	if (l->fd < 0)
 		return;
 	/* a stale "flash PID" or "recover PID" must not mislead */
@@ -213,23 +237,64 @@ const char *devlock_holder_str(const struct devlock_holder *h, char *buf, size_t
 	return buf;
 }
 
-int devlock_flash(const struct dev_filter *f, struct devlock *l)
+/* Has this process the lock of port? */
+static int holding(const char *port)
+{
+	int i;
+
+	if (flash_lock->fd >= 0 && !strcmp(flash_lock->port, port))
+		return 1;
+	for (i = 0; i < n_more; i++)
+		if (!strcmp(more_locks[i].port, port))
+			return 1;
+	return 0;
+}
+
+/* Lock d's port for a flash, l to keep it: EX_OK, or EX_TEMPFAIL after a message. */
+static int lock_for_flash(const struct dfu_dev_desc *d, struct devlock *l)
 {
 	struct devlock_holder h;
-	struct dfu_dev_desc d;
 	char who[64];
 
-	l->fd = -1;
-	if (!dev_find(f, &d))
-		return EX_OK;
-	if (devlock_take(d.usb_path, DEVLOCK_FLASH, 0, l, &h) != DEVLOCK_BUSY)
+	if (devlock_take(d->usb_path, DEVLOCK_FLASH, 0, l, &h) != DEVLOCK_BUSY)
 		return EX_OK;
 	devlock_holder_str(&h, who, sizeof(who));
 	if (h.known && h.who == DEVLOCK_RECOVER)
-		fprintf(stderr, "dfuctl flash: %s (USB port %s) is being recovered by %s, started by dfu-recovery@.service: nothing was sent; wait until it ends (journalctl -u 'dfu-recovery@*'), then flash again\n",
-			d.node, d.usb_path, who);
+		say("%s (USB port %s) is being recovered by %s, started by dfu-recovery@.service: nothing was sent; wait until it ends (journalctl -u 'dfu-recovery@*'), then flash again\n",
+		    d->node, d->usb_path, who);
 	else
-		fprintf(stderr, "dfuctl flash: %s (USB port %s) is being flashed by %s: nothing was sent; wait until it ends, then flash again\n",
-			d.node, d.usb_path, who);
+		say("%s (USB port %s) is being flashed by %s: nothing was sent; wait until it ends, then flash again\n",
+		    d->node, d->usb_path, who);
 	return EX_TEMPFAIL;
+}
+
+int devlock_flash(const struct dev_filter *f, struct devlock *l)
+{
+	struct dfu_dev_desc d;
+
+	l->fd = -1;
+	l->who = DEVLOCK_FLASH;
+	l->port[0] = 0;
+	flash_lock = l;
+	n_more = 0;
+	if (!dev_find(f, &d))
+		return EX_OK;
+	return lock_for_flash(&d, l);
+}
+
+int devlock_follow(const struct dfu_dev_desc *d)
+{
+	int ret;
+
+	if (!flash_lock || !*d->usb_path || holding(d->usb_path))
+		return EX_OK;
+	if (n_more == DEVLOCK_MORE) {
+		say("%s (USB port %s): the device moved more than %d times; nothing was sent to it\n",
+		    d->node, d->usb_path, DEVLOCK_MORE);
+		return EX_SOFTWARE;
+	}
+	ret = lock_for_flash(d, &more_locks[n_more]);
+	if (!ret && more_locks[n_more].fd >= 0)
+		n_more++;
+	return ret;
 }

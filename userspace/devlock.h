@@ -11,8 +11,10 @@
  * say who holds it. recover steps aside for a user's flash; flash refuses
  * to start while recover holds it (EX_TEMPFAIL).
  *
- * DEVLOCK_DIR is mode 1777 (like /tmp: users running dfuctl flash create
- * their port's file there); udev/dfu-tmpfiles.conf creates it at boot and
+ * DEVLOCK_DIR is mode 1770 root:dfu (sticky, like /tmp, for the members of
+ * the group dfu, who create their port's file there; only they and root
+ * can make the recovery service step aside). A user outside the group
+ * flashes without the lock. udev/dfu-tmpfiles.conf creates it at boot and
  * dfuctl run as root creates it when it is missing. Lock files are never
  * removed (removing one races with a process that just opened it).
  */
@@ -24,6 +26,7 @@
 #include "device.h"
 
 #define DEVLOCK_DIR	"/run/dfu/lock"
+#define DEVLOCK_GROUP	"dfu"
 
 enum devlock_who { DEVLOCK_FLASH, DEVLOCK_RECOVER };
 
@@ -87,5 +90,18 @@ const char *devlock_holder_str(const struct devlock_holder *h, char *buf, size_t
  * is flashing that device.
  */
 int devlock_flash(const struct dev_filter *f, struct devlock *l);
+
+/* How many more ports one flash may lock as its device moves */
+#define DEVLOCK_MORE	3
+
+/*
+ * After devlock_flash(), when the device turns up on a port whose lock the
+ * flash does not hold (it arrived during --wait, or came back on another
+ * port after --detach): take that port's lock too, before anything is sent
+ * to the device there. The locks are dropped with the first, by
+ * devlock_release(). Without devlock_flash() (other commands), nothing.
+ * Returns EX_OK, or EX_TEMPFAIL after a message as devlock_flash().
+ */
+int devlock_follow(const struct dfu_dev_desc *d);
 
 #endif

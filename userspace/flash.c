@@ -22,6 +22,7 @@
 #include "apple.h"
 #include "commands.h"
 #include "detach.h"
+#include "devlock.h"
 #include "flash.h"
 #include "fleet.h"
 #include "image.h"
@@ -416,6 +417,9 @@ int flash_image(const char *path, const uint8_t *file, size_t len, const struct 
 	int fd, ret, later, ro_why;
 
 	ret = dev_select_wait(&o->filter, o->find.wait_ms, &d);
+	/* a device that arrived during --wait: the lock of its port too */
+	if (!ret)
+		ret = devlock_follow(&d);
 	if (ret)
 		return ret;
 	if (!strcmp(d.mode, "runtime") && !o->detach) {

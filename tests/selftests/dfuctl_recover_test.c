@@ -477,6 +477,66 @@ TEST_F_TIMEOUT(rec, flash_waits_for_recovery, 60)
 	free(img);
 }
 
+/* The exit status a background run_sh() wrote to path, waiting up to timeout_ms; -1 */
+static int bg_status(const char *path, int timeout_ms)
+{
+	int waited, st = -1;
+	FILE *f;
+
+	for (waited = 0; access(path, F_OK) && waited < timeout_ms; waited += 100)
+		usleep(100 * 1000);
+	usleep(100 * 1000);	/* the whole line */
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%d", &st) != 1)
+			st = -1;
+		fclose(f);
+	}
+	return st;
+}
+
+/*
+ * A device that arrives while flash --wait waits for it: the lock of its
+ * port is taken before anything is sent to it (devlock_follow()), so with
+ * the recovery service holding that port the flash refuses, sending
+ * nothing. (Before, the lock was taken only for a device present at the
+ * start.)
+ */
+TEST_F_TIMEOUT(rec, flash_wait_locks_the_late_device, 90)
+{
+	const char *f = "/tmp/rec-late.dfu", *st = "/tmp/rec-late.st";
+	unsigned char *img = make_image(f, 800, 31, "1209", "df00");
+	char holder[32];
+	int fd;
+
+	ASSERT_NE(NULL, img);
+	/* its port: where a device on the first UDC appears */
+	ASSERT_EQ(0, emu_start(&self->e, NULL));
+	ASSERT_EQ(0, usb_port(&self->e, self->port, sizeof(self->port)));
+	emu_stop(&self->e);
+	self->e.pid = 0;
+	snprintf(holder, sizeof(holder), "recover %d\n", getpid());
+	fd = hold_lock(self->port, holder);
+	ASSERT_LE(0, fd);
+	unlink(st);
+	ASSERT_EQ(0, run_sh("(" DFUCTL " flash %s --serial RECLATE --wait 30 2>" ERR "; echo $? >%s) &",
+			    f, st));
+	usleep(500 * 1000);
+	ASSERT_EQ(0, emu_start_serial(&self->e, 1, "RECLATE", "--transfer-size", "256", NULL));
+	EXPECT_EQ(EX_TEMPFAIL, bg_status(st, 40000));
+	EXPECT_EQ(0, run_sh("grep -qF 'dfuctl flash: %s (USB port %s) is being recovered by dfuctl recover (pid %d)' " ERR,
+			    self->e.node, self->port, getpid())) {
+		run_sh("cat " ERR " >&2");
+	}
+	EXPECT_EQ(0, emu_stat(&self->e, "dnload_requests"));
+	close(fd);
+	/* the lock free: the same flash goes on, and lets go of it */
+	EXPECT_EQ(0, run_sh(DFUCTL " flash %s --serial RECLATE --wait 5 2>" ERR, f));
+	EXPECT_TRUE(emu_has_image(&self->e, img, 800));
+	EXPECT_TRUE(lock_free(self->port));
+	free(img);
+}
+
 /*
  * A user's flash of a listed device that was over before the recovery
  * service took the lock: the device it left on the port is still theirs.

@@ -379,4 +379,38 @@ TEST(list_escapes_device_strings)
 	emu_stop(&e);
 }
 
+/*
+ * 32 alt settings with 126-character names (the most a string descriptor
+ * holds): alt_names would take 4150 bytes, more than its 4096-byte page.
+ * The driver shows whole lines only, so no line cut short ("1" of
+ * "17 A17x...") reads as an alt setting the device lacks; dfuctl shows the
+ * same whole lines.
+ */
+#define LONG_NAME	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" \
+			"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define A(n)		"--alt", "A" #n LONG_NAME
+#define ALTS		A(00), A(01), A(02), A(03), A(04), A(05), A(06), A(07), \
+			A(08), A(09), A(10), A(11), A(12), A(13), A(14), A(15), \
+			A(16), A(17), A(18), A(19), A(20), A(21), A(22), A(23), \
+			A(24), A(25), A(26), A(27), A(28), A(29), A(30), A(31)
+TEST(alt_names_fit_their_page)
+{
+	struct emu e;
+	int lines;
+
+	ASSERT_EQ(0, emu_start(&e, ALTS, NULL));
+	/* whole lines of 129 bytes (alts 0-9) and 130: 31 fit in 4095, 4020 bytes */
+	EXPECT_EQ(0, run_sh("test $(cat %s/alt_names | wc -c) -eq 4020", e.sysfs));
+	EXPECT_EQ(0, run_sh("cat %s/alt_names | tail -c 1 | od -An -c | grep -qF '\\n'", e.sysfs));
+	/* each line whole: "N AN" and the 123 x's */
+	EXPECT_EQ(0, run_sh("! grep -vxE '([0-9]+) A0?\\1x{123}' %s/alt_names", e.sysfs)) {
+		run_sh("sed 's/x*$//' %s/alt_names >&2", e.sysfs);
+	}
+	lines = run_sh("exit $(wc -l <%s/alt_names)", e.sysfs);
+	EXPECT_EQ(31, lines);
+	EXPECT_EQ(0, run_sh("%s list >/tmp/safety-alts.out", dfuctl()));
+	EXPECT_EQ(lines, run_sh("exit $(grep -c '^    alt ' /tmp/safety-alts.out)"));
+	emu_stop(&e);
+}
+
 TEST_HARNESS_MAIN

@@ -237,6 +237,51 @@ TEST(selection)
 	free(img);
 }
 
+/* Is a udevd running? (/proc/PID/comm of every process) */
+static int udevd_runs(void)
+{
+	return !run_sh("grep -qxE 'systemd-udevd|udevd' /proc/[0-9]*/comm 2>/dev/null");
+}
+
+/*
+ * --wait after udevd stopped and left /run/udev/control behind (as a
+ * crashed or stopped udevd does): no udev event comes and udevd finishes
+ * no node. dfuctl must notice within its grace time (3 s) and flash the
+ * node the kernel made, not sit out the whole --wait.
+ */
+TEST(wait_without_udevd)
+{
+	const char *f = "/tmp/dfuctl-stale.bin";
+	unsigned char *img = make_pattern_file(f, 900, 9);
+	int made = 0, waited;
+	struct emu e;
+
+	ASSERT_NE(NULL, img);
+	if (udevd_runs())
+		SKIP(return, "a udevd runs: this test needs it stopped");
+	if (access("/run/udev/control", F_OK)) {
+		ASSERT_EQ(0, run_sh("mkdir -p /run/udev && : > /run/udev/control"));
+		made = 1;
+	}
+	unlink("/tmp/dfuctl-stale.st");
+	/* --wait 40 and a 25 s limit: before the fix it found the node at 40 s */
+	ASSERT_EQ(0, run_sh("(timeout 25 " DFUCTL " flash --quiet %s --serial STALEUDEV --wait 40 2>/tmp/dfuctl-stale.err; echo $? >/tmp/dfuctl-stale.st) &",
+			    f));
+	usleep(500 * 1000);
+	ASSERT_EQ(0, emu_start_serial(&e, 1, "STALEUDEV", NULL));
+	for (waited = 0; access("/tmp/dfuctl-stale.st", F_OK) && waited < 30000; waited += 100)
+		usleep(100 * 1000);
+	EXPECT_EQ(0, run_sh("exit $(cat /tmp/dfuctl-stale.st)")) {
+		show("/tmp/dfuctl-stale.err");
+	}
+	EXPECT_EQ(0, run_sh("grep -q 'udevd has not finished a new DFU node' /tmp/dfuctl-stale.err"));
+	EXPECT_TRUE(emu_has_image(&e, img, 900));
+	emu_stop(&e);
+	if (made)
+		unlink("/run/udev/control");
+	free(img);
+}
+
 /* --alt by name, and --verify reads the image back from the same target. */
 TEST(alt_and_verify)
 {

@@ -24,7 +24,7 @@
 
 #include "emu.h"
 
-#define EMU_MAX_ARGS	48
+#define EMU_MAX_ARGS	96
 #define NODE_WAIT_MS	20000
 
 static const char *emu_binary(void)
@@ -286,8 +286,14 @@ static int emu_startv(struct emu *e, int want_node, const char *serial, va_list 
 	argv[argc++] = out;
 	argv[argc++] = "--stats";
 	argv[argc++] = stats;
-	while ((arg = va_arg(ap, char *)) && argc < EMU_MAX_ARGS - 1)
+	while ((arg = va_arg(ap, char *))) {
+		if (argc == EMU_MAX_ARGS - 1) {
+			/* never a device other than the one the test asked for */
+			fprintf(stderr, "emu: more than %d arguments\n", EMU_MAX_ARGS - 8);
+			return -1;
+		}
 		argv[argc++] = arg;
+	}
 	argv[argc] = NULL;
 
 	/* The UDC may still be held by the previous test's dying device. */
