@@ -538,6 +538,49 @@ TEST_F_TIMEOUT(rec, flash_wait_locks_the_late_device, 90)
 }
 
 /*
+ * A run-time device that comes back in DFU mode on another port (another
+ * UDC) after flash --detach: the lock of that port is taken before the
+ * image is sent there, so with the recovery service holding it the flash
+ * refuses and the device gets nothing; once it is free the flash goes on.
+ */
+TEST_F_TIMEOUT(rec, flash_detach_locks_the_other_port, 90)
+{
+	const char *f = "/tmp/rec-other.bin";
+	unsigned char *img = make_image(f, 800, 37, NULL, NULL);
+	char holder[32], serial[64];
+	int fd;
+
+	ASSERT_NE(NULL, img);
+	if (access("/sys/class/udc/dummy_udc.1", F_OK))
+		SKIP(return, "needs dummy_hcd num=2 or more");
+	/* the other port: where a device on the second UDC appears */
+	ASSERT_EQ(0, emu_start(&self->e, "--udc-device", "dummy_udc.1", NULL));
+	ASSERT_EQ(0, usb_port(&self->e, self->port, sizeof(self->port)));
+	emu_stop(&self->e);
+	self->e.pid = 0;
+	snprintf(holder, sizeof(holder), "recover %d\n", getpid());
+	fd = hold_lock(self->port, holder);
+	ASSERT_LE(0, fd);
+	snprintf(serial, sizeof(serial), "REC-OTHER-%d", getpid());
+	ASSERT_EQ(0, emu_start(&self->e, "--runtime", "--udc-device", "dummy_udc.0",
+			       "--dfu-udc-device", "dummy_udc.1", "--dfu-serial", serial,
+			       "--reenum-ms", "300", NULL));
+	EXPECT_EQ(EX_TEMPFAIL, run_sh(DFUCTL " flash --quiet %s --serial %s --detach --dfu-serial %s --detach-delay 1 --wait 20 2>" ERR,
+				      f, self->e.serial, serial));
+	ASSERT_EQ(0, emu_wait_serial(&self->e, serial, "dfu", 10000));
+	EXPECT_EQ(0, run_sh("grep -qF 'dfuctl flash: %s (USB port %s) is being recovered by dfuctl recover (pid %d)' " ERR,
+			    self->e.node, self->port, getpid())) {
+		run_sh("cat " ERR " >&2");
+	}
+	EXPECT_EQ(0, emu_stat(&self->e, "dnload_requests"));
+	close(fd);
+	EXPECT_EQ(0, run_sh(DFUCTL " flash --quiet %s %s 2>" ERR, f, self->e.node));
+	EXPECT_TRUE(emu_has_image(&self->e, img, 800));
+	EXPECT_TRUE(lock_free(self->port));
+	free(img);
+}
+
+/*
  * A user's flash of a listed device that was over before the recovery
  * service took the lock: the device it left on the port is still theirs.
  * Once recovery stepped aside, the mark is gone: a recovery started by
