@@ -95,6 +95,25 @@ result "in-tree build in linux-source-6.12 with CONFIG_USB_DFU=m ($((SECONDS - t
 # A workstation keeps the 1.7 GB tree for the next run; CI frees the disk.
 [ "${CI:-}" != true ] || rm -rf build/intree
 
+# dfu.ko cross-built at W=1 for arm64 (Debian's 6.12 headers) and 32-bit
+# ARM (armmp 6.12 and 6.1), broken copies that must fail there (a u64 /
+# u32 division, a size_t printed with %lu), and the uapi layout for x86_64,
+# i386, arm64 and armhf. Each of tests/cross.sh's checks counts here.
+log=build/check/cross.log
+t=$SECONDS
+tests/cross.sh >"$log" 2>&1
+cross_st=$?
+while IFS= read -r line; do
+	case $line in
+	"ok "*) result "cross: ${line#ok * - }" 0 ;;
+	"not ok "*) result "cross: ${line#not ok * - }" 1 "$log" ;;
+	esac
+done <"$log"
+plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log")
+ran=$(grep -cE '^(not )?ok [0-9]+ - ' "$log")
+[ "$cross_st" -eq 0 ] && [ -n "$plan" ] && [ "$plan" -eq "$ran" ]
+result "tests/cross.sh ran its $ran checks of ${plan:-no plan} ($((SECONDS - t)) s)" $? "$log"
+
 log=build/check/kernel-doc.log
 perl "$KERNEL_DOC" -none -Wall $sources >"$log" 2>&1
 st=$?
