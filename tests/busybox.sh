@@ -58,8 +58,13 @@ while IFS= read -r line; do
 done <tests/busybox/mdev.conf
 
 rc=0
-DFU_VM_USERLAND=busybox flock build/.vm.lock "$runsh" --timeout 300 \
-	--log "$log" "$p" >/dev/null || rc=$?
+start=$(date +%s)
+: >"$log.locked"
+# shellcheck disable=SC2016 # expanded by that sh
+DFU_VM_USERLAND=busybox flock build/.vm.lock sh -c 'date +%s >"$1"; shift; exec "$@"' sh \
+	"$log.locked" "$runsh" --timeout 300 --log "$log" "$p" >/dev/null || rc=$?
+locked=$(cat "$log.locked")
+locked=${locked:-$start}
 out=$(tr -d '\r' <"$log" | sed -n '/=== dmesg begin/q;p' | grep -E '^(ok|not ok|#|1\.\.)' || true)
 plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' <<<"$out" | head -n1)
 guest_ran=$(grep -cE '^(not )?ok [0-9]+ - ' <<<"$out" || true)
@@ -79,5 +84,6 @@ else
 	echo "not ok $n - the VM ran ${guest_ran} checks of ${plan:-no plan}, exit status $rc (log: $log)"
 	[ "$rc" = 0 ] && rc=1
 fi
+echo "# VM run: $(($(date +%s) - locked)) s, after $((locked - start)) s waiting for build/.vm.lock"
 [ "$readme_st" = 0 ] || [ "$rc" != 0 ] || rc=1
 exit "$rc"
