@@ -168,8 +168,8 @@ done
 vm_lane() {
 	local name=$1 kernel=$2 payload=$3 mode=$4 want_ko=$5
 	local vmlog=build/check/vm-$name.log vmst counts p f s ran built st
-	# four dummy_hcd ports, for the test that flashes four devices at once
-	DFU_VM_KERNEL=$kernel DUMMY_HCD_NUM=4 tests/vm/run.sh \
+	# eight dummy_hcd ports, for dfuctl_fleet_test's eight devices at once
+	DFU_VM_KERNEL=$kernel DUMMY_HCD_NUM=8 tests/vm/run.sh \
 		--timeout "${DFU_CHECK_TIMEOUT:-3000}" --log "$vmlog" "$payload" "$mode" >/dev/null
 	vmst=$?
 	tr -d '\r' <"$vmlog" | grep -E '^(not )?ok [0-9-]|^#' | grep -vE '^# *(RUN|OK) ' |

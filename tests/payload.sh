@@ -65,7 +65,7 @@ cp driver/dfu.ko tests/emulator/dfu-emu tests/selftests/dfu_flash_test \
 	tests/selftests/dfu_commit_test tests/selftests/dfu_access_test tests/selftests/dfu_fuzz_test \
 	tests/selftests/dfu_reset_test tests/selftests/dfu_dfuse_test tests/selftests/dfu_apple_test \
 	tests/selftests/dfuctl_find_test tests/selftests/dfuctl_safety_test \
-	tests/selftests/dfuctl_recover_test \
+	tests/selftests/dfuctl_recover_test tests/selftests/dfuctl_fleet_test \
 	userspace/dfuctl "$p/"
 cp tests/guest/run "$p/"
 cp tests/bench/dfu-floor tests/bench/hrsleep tests/bench/rusage "$p/"

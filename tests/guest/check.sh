@@ -11,7 +11,7 @@ all=yes
 [ $# -gt 0 ] || set -- ./dfu_flash_test ./dfu_fault_test ./dfu_suffix_test ./dfu_quirk_test \
 	./dfu_device_test ./dfu_commit_test ./dfu_access_test ./dfu_stress_test ./dfuctl_test \
 	./dfu_reset_test ./dfu_dfuse_test ./dfu_apple_test ./dfuctl_recover_test ./dfuctl_find_test \
-	./dfuctl_safety_test
+	./dfuctl_safety_test ./dfuctl_fleet_test
 # which dfu.ko runs: tests/check.sh compares this with the module it built
 echo "# dfu.ko sha256 $(sha256sum <./dfu.ko | cut -d' ' -f1)"
 # quirks= entries that dfu_quirk_test checks

@@ -90,6 +90,29 @@ for bad in 0x12:34 0X12:34 +483:df11 -483:df11 12090:df00 " 1209:df00" "1209:df0
 	t 64 "--device '$bad' refused" upload x --device "$bad" --path none
 done
 says "as lsusb shows it" "the --device error says what it wants"
+# flash --all and upload --all (every matching device at once): their
+# usage errors come before any device is looked for
+head -c 100 /dev/zero >all.bin
+t 64 "flash --jobs without --all" flash all.bin --jobs 2
+says "go with --all" "--jobs without --all says it goes with --all"
+t 64 "flash --json without --all" flash all.bin --json
+t 64 "flash --all with a NODE" flash all.bin /dev/dfu0 --all
+says "give no NODE" "--all with a NODE says why not"
+t 64 "flash --all --jobs 0" flash all.bin --all --jobs 0
+t 64 "flash --all --jobs 1025" flash all.bin --all --jobs 1025
+t 64 "flash --all --jobs 2x" flash all.bin --all --jobs 2x
+t 64 "flash --all --wait" flash all.bin --all --wait 5
+t 64 "flash --all --dfu-serial" flash all.bin --all --detach --dfu-serial S
+t 66 "flash --all reads the image first" flash "$tmp/missing.bin" --all
+t 69 "flash --all with no matching device" flash all.bin --all --path none
+says "no DFU device matches" "flash --all with no device says so"
+t 64 "upload --all without DIR" upload --all
+t 64 "upload --all with a NODE" upload --all . /dev/dfu0
+t 64 "upload --jobs without --all" upload x --jobs 2
+t 73 "upload --all into a missing directory" upload --all "$tmp/nodir"
+t 73 "upload --all into a file" upload --all all.bin
+says "give an existing directory" "upload --all says what DIR must be"
+t 69 "upload --all with no matching device" upload --all . --path none
 # upload never overwrites: refused before any device is looked for
 printf 'old backup' >backup.bin
 t 73 "upload onto an existing file" upload backup.bin
