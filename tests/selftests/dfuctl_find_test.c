@@ -49,72 +49,6 @@
 #define EX_USAGE	64
 #define EX_UNAVAILABLE	69
 
-/* dfuctl in the background: sh -c CMD; returns its pid. */
-static pid_t bg(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	pid_t pid;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	pid = fork();
-	if (!pid) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Its exit status, or -1 (and it is killed) when it runs past timeout_ms. */
-static int bg_wait(pid_t pid, int timeout_ms)
-{
-	int status, waited;
-
-	for (waited = 0; waited < timeout_ms; waited += 20) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		sleep_ms(20);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return -1;
-}
-
-/* Still running? (It is not reaped: bg_wait() gets its status.) */
-static int running(pid_t pid)
-{
-	siginfo_t si;
-
-	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT))
-		return 0;
-	return si.si_pid == 0;
-}
-
-/* Does the file hold this fixed string? Shows the file when not. */
-static int has(const char *file, const char *fmt, ...)
-{
-	char want[512];
-	size_t len;
-	unsigned char *buf;
-	va_list ap;
-	int found;
-
-	va_start(ap, fmt);
-	vsnprintf(want, sizeof(want), fmt, ap);
-	va_end(ap);
-	buf = read_file(file, &len);
-	found = buf && memmem(buf, len, want, strlen(want));
-	if (!found)
-		fprintf(stderr, "# %s lacks \"%s\"; it has:\n%.*s\n", file, want,
-			buf ? (int)len : 0, buf ? (char *)buf : "");
-	free(buf);
-	return found;
-}
-
 /* The USB port (sysfs name, 1-1) of the emulated device. */
 static const char *port_of(struct emu *e, char *buf, size_t size)
 {
@@ -391,7 +325,7 @@ TEST_F_TIMEOUT(find, other_port_ambiguous, 90)
 	ASSERT_EQ(0, unplug_detached(&a));
 	ASSERT_EQ(0, emu_start(&b, "--pid", "df0e", "--udc-device", "dummy_udc.1", NULL));
 	ASSERT_EQ(0, emu_start(&c, "--pid", "df0e", "--udc-device", "dummy_udc.2", NULL));
-	EXPECT_TRUE(running(pid));
+	EXPECT_TRUE(bg_running(pid));
 	EXPECT_EQ(EX_USAGE, bg_wait(pid, 45000));
 	EXPECT_TRUE(has(ERR, "no device came back on its port, and 2 new DFU-mode devices elsewhere match the DFU-mode IDs 1209:df0e (--device):\n"));
 	EXPECT_TRUE(has(ERR, "  %s  1209:df0e  serial \"%s\"", b.node, b.serial));
@@ -618,7 +552,7 @@ TEST_F_TIMEOUT(find, reenum_other_udc_ambiguous, 60)
 	ASSERT_EQ(0, emu_start(&c, "--pid", "df0e", "--udc-device", "dummy_udc.2", NULL));
 	EXPECT_TRUE(reenumerated_once(&a));
 	ASSERT_EQ(0, emu_wait_serial(&a, serial, "dfu", 10000));
-	EXPECT_TRUE(running(pid));
+	EXPECT_TRUE(bg_running(pid));
 	EXPECT_EQ(EX_USAGE, bg_wait(pid, 30000));
 	EXPECT_TRUE(has(ERR, "no device came back on its port, and 2 new DFU-mode devices elsewhere match the DFU-mode IDs 1209:df0e (--device):\n"));
 	EXPECT_TRUE(has(ERR, "  %s  1209:df0e  serial \"%s\"", a.node, serial));
@@ -693,14 +627,14 @@ TEST_F_TIMEOUT(find, wait_for_device, 90)
 	/* --wait (no end) and --wait=SECONDS: the device arrives later */
 	pid = bg(DFUCTL " flash --quiet " IMG " --serial %s --wait 2>" ERR, serial);
 	sleep_ms(1500);
-	EXPECT_TRUE(running(pid));
+	EXPECT_TRUE(bg_running(pid));
 	ASSERT_EQ(0, emu_start_serial(&b, 1, serial, "--udc-device", "dummy_udc.3", NULL));
 	EXPECT_EQ(0, bg_wait(pid, 30000));
 	EXPECT_TRUE(emu_has_image(&b, img, IMG_LEN));
 	emu_stop(&b);
 	pid = bg(DFUCTL " flash --quiet " IMG " --serial %s --wait=30 2>" ERR, serial);
 	sleep_ms(1000);
-	EXPECT_TRUE(running(pid));
+	EXPECT_TRUE(bg_running(pid));
 	ASSERT_EQ(0, emu_start_serial(&b, 1, serial, "--udc-device", "dummy_udc.3", NULL));
 	EXPECT_EQ(0, bg_wait(pid, 30000));
 	emu_stop(&b);

@@ -871,3 +871,69 @@ int kmsg_since(const char *mark, const char *ere)
 	return !run_sh("dmesg | sed -n '/dfu-test: mark %s$/,$p' | grep -qE '%s'",
 		       mark, ere);
 }
+
+/* dfuctl in the background: sh -c CMD; returns its pid. */
+pid_t bg(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	pid = fork();
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Its exit status, or -1 (and it is killed) when it runs past timeout_ms. */
+int bg_wait(pid_t pid, int timeout_ms)
+{
+	int status, waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 20) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		sleep_ms(20);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+/* Still running? (It is not reaped: bg_wait() gets its status.) */
+int bg_running(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT))
+		return 0;
+	return si.si_pid == 0;
+}
+
+/* Does the file hold this fixed string? Shows the file when not. */
+int has(const char *file, const char *fmt, ...)
+{
+	char want[512];
+	size_t len;
+	unsigned char *buf;
+	va_list ap;
+	int found;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	buf = read_file(file, &len);
+	found = buf && memmem(buf, len, want, strlen(want));
+	if (!found)
+		fprintf(stderr, "# %s lacks \"%s\"; it has:\n%.*s\n", file, want,
+			buf ? (int)len : 0, buf ? (char *)buf : "");
+	free(buf);
+	return found;
+}

@@ -186,4 +186,13 @@ int set_dfuse_leave(struct emu *e, int leave);
 void mark_kmsg(const char *mark);
 int kmsg_since(const char *mark, const char *ere);
 
+/* A shell command (sh -c) in the background, killed if the test dies; its pid. */
+pid_t bg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Its exit status (128 + N for signal N), or -1 (killed) past timeout_ms. */
+int bg_wait(pid_t pid, int timeout_ms);
+/* Is it still running? (Not reaped: bg_wait() gets its status.) */
+int bg_running(pid_t pid);
+/* Does the file hold this fixed string? Shows the file on stderr when not. */
+int has(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif
