@@ -135,7 +135,7 @@ jq --slurpfile many build/bench/many.json --slurpfile soak build/bench/soak.json
 	{ echo "bench: build/bench/rows.json or a many/soak JSON line is not valid JSON" >&2; exit 1; }
 for op in download upload; do
 	jq -r --arg op "$op" '.rows[] | select(.op == $op and .dfu_ko_ms > 0) |
-		"\"\(.xfer) B, \(.poll_ms) ms\" \(.ms_per_mib.floor) \(.ms_per_mib.dfu_ko) \(.ms_per_mib.dfu_util)"' \
+		"\(.xfer)/\(.poll_ms) \(.ms_per_mib.floor) \(.ms_per_mib.dfu_ko) \(.ms_per_mib.dfu_util)"' \
 		build/bench/bench.json >"build/bench/$op.dat"
 done
 if [ -s build/bench/download.dat ]; then
