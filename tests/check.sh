@@ -277,6 +277,25 @@ t=$SECONDS
 tests/apple-irecovery.sh >"$log" 2>&1
 result "irecovery boots images on the emulated Apple ROM and --apple-accept rejects others; dfu-util's downloads are rejected; dfu.ko sends what irecovery sends ($((SECONDS - t)) s)" $? "$log"
 
+# An embedded host as it is: Debian's 6.12 kernel with busybox as the only
+# userland (no udev, no GNU binaries), the README's mdev.conf lines under
+# mdev -s and mdev -d, busybox cat, dd bs=1 and dd conv=fsync, sysfs and
+# the kernel log (tests/busybox.sh). Each of its checks counts here.
+log=build/check/busybox.log
+t=$SECONDS
+tests/busybox.sh >"$log" 2>&1
+busybox_st=$?
+while IFS= read -r line; do
+	case $line in
+	"ok "*) result "busybox: ${line#ok * - }" 0 ;;
+	"not ok "*) result "busybox: ${line#not ok * - }" 1 "$log" ;;
+	esac
+done <"$log"
+plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log")
+ran=$(grep -cE '^(not )?ok [0-9]+ - ' "$log")
+[ "$busybox_st" -eq 0 ] && [ -n "$plan" ] && [ "$plan" -eq "$ran" ]
+result "tests/busybox.sh ran its $ran checks of ${plan:-no plan} ($((SECONDS - t)) s)" $? "$log"
+
 # make install and make uninstall into a staging DESTDIR, as a local
 # install (PREFIX=/usr/local) and as a package or an appliance image would
 # (PREFIX=/usr, then depmod -b as README.md says).

@@ -21,6 +21,9 @@
 # tests/guest/udev.sh adds the group dfu (systemd-sysusers, alice in it)
 # and carol (1002, in plugdev only).
 # Every other command is a busybox applet. Build test programs -static.
+# DFU_VM_USERLAND=busybox: a guest of busybox alone (Debian's
+# busybox-static): /bin/sh and every command are busybox applets; no dash,
+# bash, GNU binaries, setpriv or udevadm (tests/busybox.sh).
 # Extra kernel parameters: DFU_VM_APPEND="...". KVM: DFU_VM_ACCEL=kvm.
 #
 # DFU_VM_KERNEL=debug boots the debug kernel of tests/kernel/build.sh
@@ -58,6 +61,11 @@ top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." 
 # shellcheck source=/dev/null
 . "$top/build/vm.env"
 kernel=${DFU_VM_KERNEL:-debian}
+userland=${DFU_VM_USERLAND:-gnu}
+case $userland in
+gnu|busybox) ;;
+*) echo "vm: DFU_VM_USERLAND=$userland: want gnu or busybox" >&2; exit 2 ;;
+esac
 case $kernel in
 debian) ;;
 debug)
@@ -172,6 +180,7 @@ EOF
 
 # --- base initramfs (cached; rebuilt when its inputs change) -----------------------
 base=$vmdir/base-$kernel.cpio
+[ "$userland" = gnu ] || base=$vmdir/base-$kernel-$userland.cpio
 # Copy the shared libraries ldd lists for $1 into the staging dir $st.
 copy_libs() {
 	local lib
@@ -194,24 +203,26 @@ build_base() {
 	[ "$(id -u)" != 0 ] || mknod -m 600 "$st/dev/console" c 5 1
 
 	# Host binaries (with their libraries) that win over busybox applets.
-	cp /usr/libexec/coreutils/libstdbuf.so "$st/usr/libexec/coreutils/"
-	for b in cat dd date sha256sum cmp timeout stat stdbuf env dash bash; do
-		b=$(command -v "$b")
-		cp -L "$b" "$st/usr/bin/"
-		copy_libs "$b"
-	done
-	copy_libs /usr/libexec/coreutils/libstdbuf.so
-	ln -s dash "$st/usr/bin/sh"
+	if [ "$userland" = gnu ]; then
+		cp /usr/libexec/coreutils/libstdbuf.so "$st/usr/libexec/coreutils/"
+		for b in cat dd date sha256sum cmp timeout stat stdbuf env dash bash; do
+			b=$(command -v "$b")
+			cp -L "$b" "$st/usr/bin/"
+			copy_libs "$b"
+		done
+		copy_libs /usr/libexec/coreutils/libstdbuf.so
+		ln -s dash "$st/usr/bin/sh"
 
-	# setpriv runs a command as another user; systemd-udevd is udevadm
-	# called by that name. Rules, hwdb and the daemon's start are the
-	# payload's business: the base VM runs no udevd.
-	for b in /usr/bin/setpriv /usr/bin/udevadm; do
-		cp -L "$b" "$st/usr/bin/"
-		copy_libs "$b"
-	done
-	mkdir -p "$st/usr/lib/systemd" "$st/usr/lib/udev/rules.d" "$st/etc/udev/rules.d"
-	ln -s ../../bin/udevadm "$st/usr/lib/systemd/systemd-udevd"
+		# setpriv runs a command as another user; systemd-udevd is udevadm
+		# called by that name. Rules, hwdb and the daemon's start are the
+		# payload's business: the base VM runs no udevd.
+		for b in /usr/bin/setpriv /usr/bin/udevadm; do
+			cp -L "$b" "$st/usr/bin/"
+			copy_libs "$b"
+		done
+		mkdir -p "$st/usr/lib/systemd" "$st/usr/lib/udev/rules.d" "$st/etc/udev/rules.d"
+		ln -s ../../bin/udevadm "$st/usr/lib/systemd/systemd-udevd"
+	fi
 	write_users "$st/etc"
 
 	# busybox and its applet links (existing files are kept).
