@@ -277,6 +277,26 @@ t=$SECONDS
 tests/apple-irecovery.sh >"$log" 2>&1
 result "irecovery boots images on the emulated Apple ROM and --apple-accept rejects others; dfu-util's downloads are rejected; dfu.ko sends what irecovery sends ($((SECONDS - t)) s)" $? "$log"
 
+# The ioctls from 32-bit programs on the 64-bit kernel (compat_ioctl): the
+# ioctl kselftests and dfuctl built for i386 (Debian's i686-linux-gnu-gcc,
+# i386 multiarch libraries) in one VM boot, and a scratch dfu.ko without
+# .compat_ioctl that must fail them (ENOTTY) and pass the 64-bit test.
+# Each of tests/compat32.sh's checks counts here.
+log=build/check/compat32.log
+t=$SECONDS
+tests/compat32.sh >"$log" 2>&1
+compat32_st=$?
+while IFS= read -r line; do
+	case $line in
+	"ok "*) result "compat32: ${line#ok * - }" 0 ;;
+	"not ok "*) result "compat32: ${line#not ok * - }" 1 "$log" ;;
+	esac
+done <"$log"
+plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log")
+ran=$(grep -cE '^(not )?ok [0-9]+ - ' "$log")
+[ "$compat32_st" -eq 0 ] && [ -n "$plan" ] && [ "$plan" -eq "$ran" ]
+result "tests/compat32.sh ran its $ran checks of ${plan:-no plan} ($((SECONDS - t)) s)" $? "$log"
+
 # An embedded host as it is: Debian's 6.12 kernel with busybox as the only
 # userland (no udev, no GNU binaries), the README's mdev.conf lines under
 # mdev -s and mdev -d, busybox cat, dd bs=1 and dd conv=fsync, sysfs and

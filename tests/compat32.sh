@@ -133,17 +133,8 @@ cp -p tests/selftests/*.[ch] tests/selftests/Makefile "$out/selftests/"
 cp -p userspace/*.[ch] userspace/Makefile "$out/userspace/"
 (
 	st=0
-	# all but dfu_dfuse_test
-	others=()
-	for prog in "${progs[@]}"; do
-		[ "$prog" = dfu_dfuse_test ] || others+=("$prog")
-	done
 	CFLAGS="-O2 -Wno-pointer-to-int-cast" make -s -C "$out/selftests" \
-		TOP="$top" KSFT_DIR="$KSFT_DIR" CC=$cc "${others[@]}" || st=1
-	# dfu_dfuse_test compares lseek()'s off_t, a long here, with an
-	# unsigned FLASH_SIZE: -Wsign-compare, a warning for now
-	CFLAGS="-O2 -Wno-pointer-to-int-cast -Wno-error=sign-compare" make -s -C "$out/selftests" \
-		TOP="$top" KSFT_DIR="$KSFT_DIR" CC=$cc dfu_dfuse_test || st=1
+		TOP="$top" KSFT_DIR="$KSFT_DIR" CC=$cc "${progs[@]}" || st=1
 	# pkg-config of the i386 multiarch packages
 	PKG_CONFIG_LIBDIR=/usr/lib/i386-linux-gnu/pkgconfig:/usr/share/pkgconfig \
 		make -s -C "$out/userspace" TOP="$top" CC=$cc dfuctl || st=1

@@ -51,8 +51,11 @@ for p in "$@"; do
 	[ "${p#*=}" = "$p" ] || globs+=("${p#*=}")
 done
 # One dpkg-query call for all of them: fast when everything is installed.
-status=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${names[@]}" \
-	"${globs[@]}" 2>/dev/null || true)
+# Each package as NAME:ARCH, and as NAME when it is the machine's own
+# architecture's (or all), so that libudev-dev:i386 is found installed.
+status=$(dpkg-query -W -f='${Package} ${Architecture} ${db:Status-Status}\n' "${names[@]}" \
+	"${globs[@]}" 2>/dev/null | awk -v native="$(dpkg --print-architecture)" '
+	{ print $1 ":" $2, $3; if ($2 == native || $2 == "all") print $1, $3 }' || true)
 installed() { printf '%s\n' "$status" | grep -qx "$1 installed"; }
 
 missing=()

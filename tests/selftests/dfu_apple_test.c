@@ -258,15 +258,15 @@ static struct split split_of(size_t len)
 }
 
 /* The dwCRC the suffix of this image must carry. */
-static long suffix_crc(const unsigned char *img, size_t len)
+static long long suffix_crc(const unsigned char *img, size_t len)
 {
 	size_t n;
 	unsigned char *f = dfu_suffixed(img, len, APPLE_VID, 0xffff, 0x0100, 0, &n);
-	long crc;
+	long long crc;
 
 	if (!f)
 		return -1;
-	crc = f[n - 4] | f[n - 3] << 8 | f[n - 2] << 16 | (long)f[n - 1] << 24;
+	crc = f[n - 4] | f[n - 3] << 8 | f[n - 2] << 16 | (long long)f[n - 1] << 24;
 	free(f);
 	return crc;
 }
@@ -366,7 +366,7 @@ TEST_F_TIMEOUT(image, boots, 240)
 	size_t len = variant->len;
 	unsigned char *img = make_pattern_file(IMG_PATH, len, 1300 + len);
 	struct split sp = split_of(len);
-	long crc = suffix_crc(img, len);
+	long long crc = suffix_crc(img, len);
 	struct usb_dfu_result r;
 	char mode[32];
 	long long t0;

@@ -356,7 +356,7 @@ TEST_F_TIMEOUT(dfuse, refused_writes_send_nothing, 90)
 	EXPECT_EQ(ENOSPC, errno);
 	EXPECT_EQ(-1, pwrite(fd, buf, 1, FLASH_SIZE + 12345));
 	EXPECT_EQ(ENOSPC, errno);
-	EXPECT_EQ(FLASH_SIZE, lseek(fd, FLASH_SIZE, SEEK_SET));
+	EXPECT_EQ((off_t)FLASH_SIZE, lseek(fd, FLASH_SIZE, SEEK_SET));
 	EXPECT_EQ(-1, write(fd, buf, sizeof(buf)));
 	EXPECT_EQ(ENOSPC, errno);
 	close(fd);	/* nothing was sent: whatever close() says, nothing leaves */
@@ -453,10 +453,10 @@ TEST_F_TIMEOUT(dfuse, refused_write_keeps_image, 90)
 	EXPECT_EQ((ssize_t)la, write(fd, ab, la));
 	EXPECT_EQ(-1, pwrite(fd, ab, 100, FLASH_SIZE));
 	EXPECT_EQ(ENOSPC, errno);
-	EXPECT_EQ(FLASH_SIZE, lseek(fd, FLASH_SIZE, SEEK_SET));
+	EXPECT_EQ((off_t)FLASH_SIZE, lseek(fd, FLASH_SIZE, SEEK_SET));
 	EXPECT_EQ(-1, write(fd, ab, 100));
 	EXPECT_EQ(ENOSPC, errno);
-	EXPECT_EQ(FLASH_SIZE, lseek(fd, 0, SEEK_CUR));
+	EXPECT_EQ((off_t)FLASH_SIZE, lseek(fd, 0, SEEK_CUR));
 	EXPECT_EQ((off_t)la, lseek(fd, la, SEEK_SET));
 	EXPECT_EQ((ssize_t)(sizeof(ab) - la), write(fd, ab + la, sizeof(ab) - la));
 	EXPECT_EQ(0, fsync(fd)) {
@@ -1048,7 +1048,7 @@ TEST_F_TIMEOUT(dfuse, upload_whole_flash, 240)
 	EXPECT_EQ(100, pread(fd, part, sizeof(part), FLASH_SIZE - 100));
 	EXPECT_EQ(0, memcmp(part, up + FLASH_SIZE - 100, 100));
 	EXPECT_EQ(0, pread(fd, part, sizeof(part), FLASH_SIZE));
-	EXPECT_EQ(FLASH_SIZE, lseek(fd, 0, SEEK_END));
+	EXPECT_EQ((off_t)FLASH_SIZE, lseek(fd, 0, SEEK_END));
 	EXPECT_EQ(0, read(fd, part, 1));
 	EXPECT_EQ(0, close(fd));
 	/* closed: no upload left open in the device (DFU_ABORT) */
@@ -1179,7 +1179,7 @@ TEST_F_TIMEOUT(dfuse, set_base, 60)
 	ASSERT_EQ(0, ioctl(rfd, USB_DFU_IOCTL_DFUSE_SET_BASE, &base));
 	EXPECT_EQ((ssize_t)sizeof(back), pread(rfd, back, sizeof(back), 0));
 	EXPECT_EQ(0, memcmp(back, img, sizeof(img)));
-	EXPECT_EQ(FLASH_SIZE - 0x20000, lseek(rfd, 0, SEEK_END));
+	EXPECT_EQ((off_t)(FLASH_SIZE - 0x20000), lseek(rfd, 0, SEEK_END));
 	close(rfd);
 	/* SET_ALT: back to 0x08000000, erased */
 	rfd = open(self->e.node, O_RDONLY);
@@ -1188,7 +1188,7 @@ TEST_F_TIMEOUT(dfuse, set_base, 60)
 	ASSERT_EQ(0, ioctl(rfd, USB_DFU_IOCTL_SET_ALT, &alt));
 	EXPECT_EQ((ssize_t)sizeof(back), pread(rfd, back, sizeof(back), 0));
 	EXPECT_TRUE(all_erased(back, 0, sizeof(back)));
-	EXPECT_EQ(FLASH_SIZE, lseek(rfd, 0, SEEK_END));
+	EXPECT_EQ((off_t)FLASH_SIZE, lseek(rfd, 0, SEEK_END));
 	close(rfd);
 
 	/* one byte at the base, with the leave: it jumps to 0x08040000 */
