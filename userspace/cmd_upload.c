@@ -414,7 +414,13 @@ static int upload_all(const char *dir, const struct dev_filter *f, const struct 
 		for (m = 0; m < k && !dup; m++)
 			dup = m != i && !strcmp(jobs[m].dev.serial, jobs[i].dev.serial);
 		backup_name(&jobs[i].dev, dup, name, sizeof(name));
-		snprintf(jobs[i].file, sizeof(jobs[i].file), "%s/%s", dir, name);
+		if (snprintf(jobs[i].file, sizeof(jobs[i].file), "%s/%s", dir,
+			     name) >= (int)sizeof(jobs[i].file)) {
+			say("%s/%s: the path is too long; nothing was read: choose a shorter DIR\n",
+			    dir, name);
+			free(jobs);
+			return EX_USAGE;
+		}
 	}
 	ret = fleet_run(jobs, k, fo, upload_job, (void *)a);
 	for (i = 0; i < k; i++) {

@@ -43,8 +43,10 @@ static int lock_dir(void)
 		return 0;
 	}
 	/* past the umask; the group before the mode opens it to the group */
-	if ((g && chown(DEVLOCK_DIR, 0, g->gr_gid)) || chmod(DEVLOCK_DIR, mode))
+	if ((g && chown(DEVLOCK_DIR, 0, g->gr_gid)) || chmod(DEVLOCK_DIR, mode)) {
+		rmdir(DEVLOCK_DIR);	/* not left half made for the next run */
 		return -1;
+	}
 	return 0;
 }
 

@@ -359,10 +359,14 @@ static void finish(struct run *r, int i)
 
 	close(j->out_fd);
 	j->out_fd = -1;
+	status = -1;
 	while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	j->end_ms = now_ms();
-	if (WIFEXITED(status)) {
+	if (status == -1) {
+		/* not ours to reap (SIGCHLD ignored by whoever started us) */
+		j->exit = EX_OSERR;
+	} else if (WIFEXITED(status)) {
 		j->exit = WEXITSTATUS(status);
 	} else {
 		int sig = WTERMSIG(status), k;
@@ -510,6 +514,8 @@ int fleet_run(struct fleet_job *jobs, int n, const struct fleet_opts *o,
 	char prefix[64];
 
 	snprintf(prefix, sizeof(prefix), "dfuctl %s: ", dfuctl_cmd ? dfuctl_cmd : "");
+	/* a SIGCHLD ignored by whoever started us would reap the children */
+	signal(SIGCHLD, SIG_DFL);
 	memset(&r, 0, sizeof(r));
 	r.jobs = jobs;
 	r.n = n;
