@@ -337,8 +337,12 @@ int detach_and_find(int fd, const struct dfu_dev_desc *rt, const struct dev_filt
 	r.window_end = now_ms() + delay;
 	ret = dev_watch(look, &r, total);
 	/* found on another port: lock that one too before flashing it */
-	if (ret == EX_OK)
+	if (ret == EX_OK) {
 		ret = devlock_follow(out);
+		if (ret)
+			say("%s was detached: it stays in DFU mode as %s on USB port %s\n",
+			    rt->node, out->node, out->usb_path);
+	}
 	if (ret == DEV_WATCH_TIMEOUT) {
 		/* devices came, but nothing tied one to it: say which, and how to choose */
 		if (dev_watch(look_left, &l, 0) > 0) {

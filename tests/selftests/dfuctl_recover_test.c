@@ -572,6 +572,8 @@ TEST_F_TIMEOUT(rec, flash_detach_locks_the_other_port, 90)
 			    self->e.node, self->port, getpid())) {
 		run_sh("cat " ERR " >&2");
 	}
+	EXPECT_EQ(0, run_sh("grep -qF 'was detached: it stays in DFU mode as %s on USB port %s' " ERR,
+			    self->e.node, self->port));
 	EXPECT_EQ(0, emu_stat(&self->e, "dnload_requests"));
 	close(fd);
 	EXPECT_EQ(0, run_sh(DFUCTL " flash --quiet %s %s 2>" ERR, f, self->e.node));
