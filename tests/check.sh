@@ -26,6 +26,25 @@ result() {	# result NAME STATUS [LOGFILE]
 	fi
 }
 
+# tap_lane NAME: run tests/NAME.sh, whose "ok N - ..." / "not ok N - ..."
+# lines each count here as "NAME: ...", then one more check that it exited
+# 0 and ran as many checks as its plan (1..N) announced.
+tap_lane() {
+	local name=$1 log=build/check/$1.log t=$SECONDS st plan ran line
+	"tests/$name.sh" >"$log" 2>&1
+	st=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) result "$name: ${line#ok * - }" 0 ;;
+		"not ok "*) result "$name: ${line#not ok * - }" 1 "$log" ;;
+		esac
+	done <"$log"
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log")
+	ran=$(grep -cE '^(not )?ok [0-9]+ - ' "$log")
+	[ "$st" -eq 0 ] && [ -n "$plan" ] && [ "$plan" -eq "$ran" ]
+	result "tests/$name.sh ran its $ran checks of ${plan:-no plan} ($((SECONDS - t)) s)" $? "$log"
+}
+
 # the driver's own sources, not what kbuild generates (dfu.mod.c)
 sources=$(ls driver/*.[ch] include/uapi/linux/usb/dfu.h | grep -v '\.mod\.c$')
 nc=$(ls driver/*.c | grep -vc '\.mod\.c$')
@@ -99,20 +118,7 @@ result "in-tree build in linux-source-6.12 with CONFIG_USB_DFU=m ($((SECONDS - t
 # ARM (armmp 6.12 and 6.1), broken copies that must fail there (a u64 /
 # u32 division, a size_t printed with %lu), and the uapi layout for x86_64,
 # i386, arm64 and armhf. Each of tests/cross.sh's checks counts here.
-log=build/check/cross.log
-t=$SECONDS
-tests/cross.sh >"$log" 2>&1
-cross_st=$?
-while IFS= read -r line; do
-	case $line in
-	"ok "*) result "cross: ${line#ok * - }" 0 ;;
-	"not ok "*) result "cross: ${line#not ok * - }" 1 "$log" ;;
-	esac
-done <"$log"
-plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log")
-ran=$(grep -cE '^(not )?ok [0-9]+ - ' "$log")
-[ "$cross_st" -eq 0 ] && [ -n "$plan" ] && [ "$plan" -eq "$ran" ]
-result "tests/cross.sh ran its $ran checks of ${plan:-no plan} ($((SECONDS - t)) s)" $? "$log"
+tap_lane cross
 
 log=build/check/kernel-doc.log
 perl "$KERNEL_DOC" -none -Wall $sources >"$log" 2>&1
@@ -282,39 +288,13 @@ result "irecovery boots images on the emulated Apple ROM and --apple-accept reje
 # i386 multiarch libraries) in one VM boot, and a scratch dfu.ko without
 # .compat_ioctl that must fail them (ENOTTY) and pass the 64-bit test.
 # Each of tests/compat32.sh's checks counts here.
-log=build/check/compat32.log
-t=$SECONDS
-tests/compat32.sh >"$log" 2>&1
-compat32_st=$?
-while IFS= read -r line; do
-	case $line in
-	"ok "*) result "compat32: ${line#ok * - }" 0 ;;
-	"not ok "*) result "compat32: ${line#not ok * - }" 1 "$log" ;;
-	esac
-done <"$log"
-plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log")
-ran=$(grep -cE '^(not )?ok [0-9]+ - ' "$log")
-[ "$compat32_st" -eq 0 ] && [ -n "$plan" ] && [ "$plan" -eq "$ran" ]
-result "tests/compat32.sh ran its $ran checks of ${plan:-no plan} ($((SECONDS - t)) s)" $? "$log"
+tap_lane compat32
 
 # An embedded host as it is: Debian's 6.12 kernel with busybox as the only
 # userland (no udev, no GNU binaries), the README's mdev.conf lines under
 # mdev -s and mdev -d, busybox cat, dd bs=1 and dd conv=fsync, sysfs and
 # the kernel log (tests/busybox.sh). Each of its checks counts here.
-log=build/check/busybox.log
-t=$SECONDS
-tests/busybox.sh >"$log" 2>&1
-busybox_st=$?
-while IFS= read -r line; do
-	case $line in
-	"ok "*) result "busybox: ${line#ok * - }" 0 ;;
-	"not ok "*) result "busybox: ${line#not ok * - }" 1 "$log" ;;
-	esac
-done <"$log"
-plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log")
-ran=$(grep -cE '^(not )?ok [0-9]+ - ' "$log")
-[ "$busybox_st" -eq 0 ] && [ -n "$plan" ] && [ "$plan" -eq "$ran" ]
-result "tests/busybox.sh ran its $ran checks of ${plan:-no plan} ($((SECONDS - t)) s)" $? "$log"
+tap_lane busybox
 
 # make install and make uninstall into a staging DESTDIR, as a local
 # install (PREFIX=/usr/local) and as a package or an appliance image would
