@@ -296,6 +296,13 @@ tap_lane compat32
 # the kernel log (tests/busybox.sh). Each of its checks counts here.
 tap_lane busybox
 
+# An appliance as it ships: a Debian 12 image from mmdebstrap (its root
+# file system cached in $DFU_CACHE/appliance/), the project installed by
+# README.md's appliance commands as written, booted with systemd as PID 1;
+# the real udev rule and dfu-recovery@.service flash, refuse and stop at
+# three attempts, and the journal tells (tests/appliance.sh).
+tap_lane appliance
+
 # make install and make uninstall into a staging DESTDIR, as a local
 # install (PREFIX=/usr/local) and as a package or an appliance image would
 # (PREFIX=/usr, then depmod -b as README.md says).

@@ -99,6 +99,9 @@ unplug() {
 }
 stat_of() { sed -n "s/^$2=//p" "$work/$1.stats" 2>/dev/null; }
 node_of() { basename "$(readlink -f "/dev/dfu/by-serial/$1")"; }
+unit_logged() {	# unit_logged UNIT CURSOR: the journal has UNIT after CURSOR
+	journalctl -q -o cat -u "$1" --after-cursor="$2" 2>/dev/null | grep -q .
+}
 unit_done() {	# unit_done UNIT CURSOR: UNIT ran after CURSOR and stopped
 	journalctl -q -o cat -u "$1" --after-cursor="$2" 2>/dev/null |
 		grep -qE 'Deactivated successfully|Failed with result|Finished ' &&
@@ -120,7 +123,9 @@ run() {
 	fi
 	node=$(node_of "$1")
 	unit=dfu-recovery@$node.service
-	if wait_until 1200 unit_done "$unit" "$cursor"; then
+	if ! wait_until 200 unit_logged "$unit" "$cursor"; then
+		note "$unit did not start within 20 s of /dev/$node"
+	elif wait_until 1200 unit_done "$unit" "$cursor"; then
 		st=$(systemctl show -p ExecMainStatus --value "$unit")
 	else
 		note "$unit did not run to its end within 120 s: $(systemctl show -p ActiveState --value "$unit")"
