@@ -26,6 +26,13 @@
 # bash, GNU binaries, setpriv or udevadm (tests/busybox.sh).
 # Extra kernel parameters: DFU_VM_APPEND="...". KVM: DFU_VM_ACCEL=kvm.
 #
+# DFU_VM_ARCH=arm64: Debian's arm64 6.12 kernel in qemu-system-aarch64
+# (-M virt, TCG, Cortex-A57) instead, with a userland of busybox alone
+# (implies DFU_VM_USERLAND=busybox) whose busybox is Debian's arm64
+# busybox-static, and the arm64 image's modules and raw_gadget.ko, as
+# tests/arm64.sh fetches and builds them and names them in
+# build/arm64/vm.env. The payload's programs must be static aarch64 ones.
+#
 # DFU_VM_KERNEL=debug boots the debug kernel of tests/kernel/build.sh
 # instead (KASAN, lockdep, UBSAN, kmemleak, debug objects, hung-task
 # detection; USB, dummy_hcd and raw_gadget built in, so only dfu.ko is a
@@ -62,6 +69,23 @@ top=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." 
 . "$top/build/vm.env"
 kernel=${DFU_VM_KERNEL:-debian}
 userland=${DFU_VM_USERLAND:-gnu}
+arch=${DFU_VM_ARCH:-x86_64}
+case $arch in
+x86_64) ;;
+arm64)
+	[ -r "$top/build/arm64/vm.env" ] ||
+		{ echo "vm: no build/arm64/vm.env: run tests/arm64.sh first" >&2; exit 2; }
+	[ "$kernel" = debian ] || { echo "vm: DFU_VM_ARCH=arm64 boots Debian's kernel only" >&2; exit 2; }
+	[ "${DFU_VM_ACCEL:-tcg}" = tcg ] || { echo "vm: DFU_VM_ARCH=arm64 runs under TCG only" >&2; exit 2; }
+	userland=busybox
+	# shellcheck source=/dev/null
+	. "$top/build/arm64/vm.env"
+	VMLINUZ=$ARM64_VMLINUZ
+	KMODDIR=$ARM64_KMODDIR
+	RAW_GADGET_KO=$ARM64_RAW_GADGET_KO
+	;;
+*) echo "vm: DFU_VM_ARCH=$arch: want x86_64 or arm64" >&2; exit 2 ;;
+esac
 case $userland in
 gnu|busybox) ;;
 *) echo "vm: DFU_VM_USERLAND=$userland: want gnu or busybox" >&2; exit 2 ;;
@@ -181,6 +205,7 @@ EOF
 # --- base initramfs (cached; rebuilt when its inputs change) -----------------------
 base=$vmdir/base-$kernel.cpio
 [ "$userland" = gnu ] || base=$vmdir/base-$kernel-$userland.cpio
+[ "$arch" = x86_64 ] || base=$vmdir/base-$kernel-$userland-$arch.cpio
 # Copy the shared libraries ldd lists for $1 into the staging dir $st.
 copy_libs() {
 	local lib
@@ -225,9 +250,15 @@ build_base() {
 	fi
 	write_users "$st/etc"
 
-	# busybox and its applet links (existing files are kept).
-	cp "$(command -v busybox)" "$st/usr/bin/busybox"
-	for p in $("$st/usr/bin/busybox" --list-full); do
+	# busybox and its applet links (existing files are kept). The arm64
+	# busybox cannot run here: the host's busybox-static, of the same
+	# Debian source and version (tests/arm64.sh checks), lists the applets.
+	if [ "$arch" = x86_64 ]; then
+		cp "$(command -v busybox)" "$st/usr/bin/busybox"
+	else
+		cp "$ARM64_BUSYBOX" "$st/usr/bin/busybox"
+	fi
+	for p in $("$(command -v busybox)" --list-full); do
 		[ -e "$st/$p" ] || [ -L "$st/$p" ] || ln -s /usr/bin/busybox "$st/$p"
 	done
 
@@ -244,7 +275,8 @@ build_base() {
 	mv -f "$st.cpio" "$base"
 }
 if ! [ "$base" -nt "$0" ] || ! [ "$base" -nt "$top/build/vm.env" ] ||
-   ! [ "$base" -nt "$RAW_GADGET_KO" ]; then
+   ! [ "$base" -nt "$RAW_GADGET_KO" ] ||
+   { [ "$arch" = arm64 ] && ! [ "$base" -nt "$top/build/arm64/vm.env" ]; }; then
 	build_base
 fi
 
@@ -256,6 +288,7 @@ cp -RL "$payload/." "$run/root/payload/"
 # under /usr: in the base image /lib and /lib64 are symlinks into it, which a
 # directory of the same name in this archive would replace.
 for f in "$payload"/*; do
+	[ "$arch" = x86_64 ] || break	# (static aarch64 programs)
 	[ -f "$f" ] && [ -x "$f" ] && ldd "$f" >/dev/null 2>&1 || continue
 	for lib in $(ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'); do
 		d=$run/root/usr${lib#/usr}
@@ -301,11 +334,19 @@ for boot in 1 2 3; do
 	: >"$tmp/boot.log"	# this boot's console; $log keeps every boot
 	set +e
 	# shellcheck disable=SC2086
+	if [ "$arch" = x86_64 ]; then
 	timeout -k 5 "$timeout" qemu-system-x86_64 -machine q35 $accel -m "$mem" -smp 2 \
 		-nographic -no-reboot -nic none \
 		-kernel "$VMLINUZ" -initrd "$run/initrd.cpio" \
 		-append "console=ttyS0 panic=-1 no_timer_check quiet loglevel=4 $append ${DFU_VM_APPEND:-}" \
 		</dev/null 2>&1 | clean | tee -a "$log" "$tmp/boot.log"
+	else
+	timeout -k 5 "$timeout" qemu-system-aarch64 -machine virt -accel tcg -cpu cortex-a57 \
+		-m "$mem" -smp 2 -nographic -no-reboot -nic none \
+		-kernel "$VMLINUZ" -initrd "$run/initrd.cpio" \
+		-append "console=ttyAMA0 panic=-1 quiet loglevel=4 $append ${DFU_VM_APPEND:-}" \
+		</dev/null 2>&1 | clean | tee -a "$log" "$tmp/boot.log"
+	fi
 	qrc=${PIPESTATUS[0]}
 	set -e
 	code=$(grep -a -o 'DFU-VM-EXIT [0-9]*' "$tmp/boot.log" | tail -n1 | cut -d' ' -f2)
