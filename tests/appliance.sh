@@ -33,18 +33,8 @@ cache=${DFU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dfu-tests}/appliance
 readme=${DFU_APPLIANCE_README:-README.md}
 mkdir -p "$out" "$cache"
 
-n=0 failed=0
-result() {	# result DESCRIPTION STATUS [LOGFILE]
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then
-		echo "ok $n - $1"
-	else
-		echo "not ok $n - $1"
-		failed=$((failed + 1))
-		[ -n "${3:-}" ] && sed 's/^/#   /' "$3" | tail -n 30
-	fi
-}
-finish() { echo "1..$n"; [ "$failed" -eq 0 ]; exit $?; }
+# shellcheck source=tests/tap.sh
+. tests/tap.sh
 
 if [ "$(id -u)" != 0 ]; then
 	result "tests/appliance.sh runs as root (mmdebstrap --mode=root, file owners in the image)" 1
@@ -89,6 +79,7 @@ done < <(apt-config dump | grep -E '^Acquire::(Check-Valid-Until|Check-Date|http
 
 # mmdebstrap OPTIONS... SUITE TARGET, the README's call. The cache key: its
 # arguments but TARGET, and the versions its packages would have now.
+# shellcheck disable=SC2317 # called by the README's steps
 mmdebstrap() {
 	local args=("${@:1:$#-1}") target=${!#} include key base t0=$SECONDS
 	include=$(printf '%s\n' "${args[@]}" | sed -n 's/^--include=//p' | tr ',' ' ')
@@ -113,6 +104,7 @@ log=$out/steps.log
 ROOT=$top/$out/root
 rm -rf "$ROOT"
 t0=$SECONDS
+# shellcheck disable=SC2317 # sudo and apt-get: called by the README's steps
 (
 	set -e
 	sudo() { "$@"; }

@@ -72,22 +72,8 @@ case ${1:-} in
 *) echo "usage: tests/compat32.sh [--all]" >&2; exit 2 ;;
 esac
 
-n=0 failed=0
-result() {	# result DESCRIPTION STATUS [LOGFILE]
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then
-		echo "ok $n - $1"
-	else
-		echo "not ok $n - $1"
-		failed=$((failed + 1))
-		[ -n "${3:-}" ] && sed 's/^/#   /' "$3" | tail -n 30
-	fi
-}
-finish() {
-	echo "1..$n"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
+# shellcheck source=tests/tap.sh
+. tests/tap.sh
 
 # --- Debian packages ---------------------------------------------------------
 # Checked here by name:arch (tests/debian-packages.sh compares names without

@@ -13,12 +13,14 @@
 # numbers them) to /var/lib/dfu-test/result.tap, and the journal of the
 # recovery units to /var/lib/dfu-test/recovery.journal; the unit's
 # ExecStopPost powers the machine off.
+# shellcheck disable=SC2016 # sh -c scripts take their values as "$1"...
 set -u
 t=/opt/dfu-test
 res=/var/lib/dfu-test
 work=/run/dfu-test
 mkdir -p "$res" "$work"
 : >"$res/result.tap"
+# shellcheck source=/dev/null
 . "$t/expect.env"	# KVER, SRCVERSION: what the host built and installed
 
 ok() { echo "ok - $*" | tee -a "$res/result.tap"; }

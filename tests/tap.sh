@@ -1,0 +1,21 @@
+# shellcheck shell=bash
+# tests/tap.sh - sourced by the lane scripts that tests/check.sh runs with
+# tap_lane (tests/NAME.sh): result() prints one numbered TAP line per
+# check, finish() the plan, and exits 0 when every check passed.
+
+n=0 failed=0
+result() {	# result DESCRIPTION STATUS [LOGFILE]: LOGFILE's end on failure
+	n=$((n + 1))
+	if [ "$2" -eq 0 ]; then
+		echo "ok $n - $1"
+	else
+		echo "not ok $n - $1"
+		failed=$((failed + 1))
+		[ -n "${3:-}" ] && sed 's/^/#   /' "$3" | tail -n 30
+	fi
+}
+finish() {
+	echo "1..$n"
+	[ "$failed" -eq 0 ]
+	exit $?
+}
