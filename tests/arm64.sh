@@ -413,7 +413,7 @@ while IFS= read -r line; do
 		*) st=1 ;;
 		esac
 		l=${l#not } l=${l#ok }
-		result "arm64: $prog: ${l#* }" $st
+		result "$prog: ${l#* }" $st
 		progs_reported=$((progs_reported + 1))
 		;;
 	esac
