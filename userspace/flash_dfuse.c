@@ -33,6 +33,7 @@
 
 #include "commands.h"
 #include "dfuse.h"
+#include "fleet.h"
 #include "flash.h"
 #include "image.h"
 #include "progress.h"
@@ -377,6 +378,7 @@ static int write_target(const struct dfu_dev_desc *d, const struct job *j, size_
 			off += (uint32_t)w;
 			*done += (uint64_t)w;
 			progress_update(p, *done);
+			fleet_progress("download", *done, j->total);
 		}
 	}
 	if (ioctl(fd, USB_DFU_IOCTL_COMMIT)) {
@@ -411,6 +413,7 @@ static int verify(const struct dfu_dev_desc *d, const struct job *j, const struc
 	if (!buf)
 		return EX_OSERR;
 	progress_start(&p, "verify", j->total, o->quiet);
+	fleet_progress("verify", 0, j->total);
 	for (ti = 0; ti < j->n_t && !ret; ti++) {
 		const struct job_target *t = &j->t[ti];
 
@@ -455,6 +458,7 @@ static int verify(const struct dfu_dev_desc *d, const struct job *j, const struc
 				off += (uint32_t)r;
 				done += (uint64_t)r;
 				progress_update(&p, done);
+				fleet_progress("verify", done, j->total);
 			}
 		}
 		close(fd);
@@ -516,6 +520,7 @@ int flash_dfuse(const char *path, const uint8_t *file, size_t len, const struct 
 		say("%s: %zu targets; the device stays in DFU mode between them\n",
 		    d->node, j.n_t);
 	progress_start(&p, "download", j.total, o->quiet);
+	fleet_progress("download", 0, j.total);
 	for (ti = 0; ti < j.n_t; ti++) {
 		leave_now = ti + 1 == j.n_t && changed && !o->stay;
 		/* the last commit: dfuse_leave as it was, so the device leaves */

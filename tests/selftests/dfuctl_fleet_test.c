@@ -13,7 +13,7 @@
  * writes one file per device named by its serial (escaped; duplicate
  * serials get the USB port), each the device's image, and never
  * overwrites them. A run-time device is named and refused without
- * --detach, and flashed with it.
+ * --detach, and flashed with it. DfuSe devices report their bytes too.
  *
  * Needs eight dummy_hcd ports (DUMMY_HCD_NUM=8): dummy_udc.0 to .7; with
  * fewer, the tests that need more are skipped.
@@ -424,6 +424,56 @@ TEST(runtime_device)
 	EXPECT_TRUE(emu_has_image(&e[1], img, 5000));
 	emu_stop(&e[0]);
 	emu_stop(&e[1]);
+	free(img);
+}
+
+/*
+ * Two ST DfuSe devices (dfu-emu --dfuse stm32f4) flashed with --all and a
+ * DfuSe file: each gets the element at its address, and the summary and
+ * the JSON lines give the bytes written, as for plain DFU devices.
+ */
+TEST(dfuse_all_reports_bytes)
+{
+	const char *el = "/tmp/fleet-el.bin", *dfu = "/tmp/fleet.dfu";
+	const size_t len = 40000;
+	unsigned char *img, *f;
+	struct emu e[2];
+	char udc[32];
+	size_t flen;
+	int k;
+
+	if (udcs() < 2)
+		SKIP(return, "needs two dummy_hcd ports (DUMMY_HCD_NUM=2), has %d", udcs());
+	img = make_pattern_file(el, len, 24);
+	ASSERT_NE(NULL, img);
+	ASSERT_EQ(0, run_sh(DFUCTL " dfuse pack %s %s@0x08000000 --device 0483:df11 >/dev/null",
+			    dfu, el));
+	for (k = 0; k < 2; k++) {
+		snprintf(udc, sizeof(udc), "dummy_udc.%d", k);
+		ASSERT_EQ(0, emu_start_dfuse(&e[k], "stm32f4", "--udc-device", udc, NULL));
+	}
+	EXPECT_EQ(0, run_sh(DFUCTL " flash %s --all --device 0483:df11 --json >" OUT " 2>" ERR,
+			    dfu)) {
+		show(ERR);
+	}
+	for (k = 0; k < 2; k++) {
+		EXPECT_EQ((long)len, emu_stat(&e[k], "dfuse_write_bytes"));
+		EXPECT_TRUE(has(ERR, "(serial \"%s\", USB port ", e[k].serial));
+	}
+	EXPECT_EQ(0, run_sh("test \"$(grep -c 'flashed: %zu bytes' " ERR ")\" -eq 2", len)) {
+		show(ERR);
+	}
+	EXPECT_EQ(0, run_sh(JQ " -s 'length == 2 and all(.[]; .result == \"ok\" and "
+			    ".bytes == %zu and .total == %zu)' " OUT " >/dev/null", len, len)) {
+		show(OUT);
+	}
+	for (k = 0; k < 2; k++) {
+		emu_stop(&e[k]);
+		f = emu_flash(&e[k], &flen);
+		ASSERT_NE(NULL, f);
+		EXPECT_TRUE(flen >= len && !memcmp(f, img, len));
+		free(f);
+	}
 	free(img);
 }
 
