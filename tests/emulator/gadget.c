@@ -333,10 +333,25 @@ static int ep0_io(struct gadget *g, unsigned long op, size_t len,
 	g->io->flags = flags;
 	g->io->length = (uint32_t)len;
 	rv = ioctl(g->fd, op, g->io);
-	if (rv < 0)
+	if (rv < 0) {
+		int err = errno;
+
 		emu_log("ep0 %s of %zu bytes failed: %s",
 			op == USB_RAW_IOCTL_EP0_WRITE ? "write" : "read", len,
-			strerror(errno));
+			strerror(err));
+		/*
+		 * A reset or disconnect that beats the reply makes the UDC
+		 * refuse it (usb_ep_queue() fails with ESHUTDOWN), and then
+		 * raw_gadget keeps the request pending and stalls every later
+		 * SETUP: the device would never enumerate again. A stall
+		 * drops the request. Where the request was queued and ended
+		 * with ESHUTDOWN instead, nothing is pending and the stall
+		 * fails with EBUSY, harmlessly.
+		 */
+		if (err == ESHUTDOWN)
+			ioctl(g->fd, USB_RAW_IOCTL_EP0_STALL, 0);
+		errno = err;
+	}
 	return rv;
 }
 
