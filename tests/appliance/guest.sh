@@ -104,9 +104,14 @@ node_of() { basename "$(readlink -f "/dev/dfu/by-serial/$1")"; }
 unit_logged() {	# unit_logged UNIT CURSOR: the journal has UNIT after CURSOR
 	journalctl -q -o cat -u "$1" --after-cursor="$2" 2>/dev/null | grep -q .
 }
-unit_done() {	# unit_done UNIT CURSOR: UNIT ran after CURSOR and stopped
-	journalctl -q -o cat -u "$1" --after-cursor="$2" 2>/dev/null |
-		grep -qE 'Deactivated successfully|Failed with result|Finished ' &&
+# unit_done UNIT CURSOR: UNIT ran after CURSOR and stopped, and the journal
+# has both systemd's last word on it and dfuctl's (they come to journald by
+# two sockets, in either order)
+unit_done() {
+	journalctl -q -o cat -u "$1" --after-cursor="$2" 2>/dev/null >"$work/unit.log"
+	grep -qE 'Deactivated successfully|Failed with result' "$work/unit.log" &&
+	grep -qE '^dfuctl recover: .*(: done|: failed|not flashing /dev/dfu[0-9]+|left alone|to retry)$' \
+		"$work/unit.log" &&
 	case $(systemctl show -p ActiveState --value "$1") in
 	inactive|failed) true ;;
 	*) false ;;
