@@ -11,6 +11,9 @@
 #                   put the driver into a kernel source tree
 #   make demo       flash a real firmware image through /dev/dfu0 in a VM
 #   make check      all tests: host checks, then selftests in a VM
+#   make check-arm64
+#                   the flash, fault and suffix kselftests whole on arm64
+#                   (qemu-system-aarch64; make check runs most of them)
 #   make bench      dfu.ko (cat) against dfu-util on one emulated device
 #   make fuzz SEEDS=A-B
 #                   the USB fuzzer against dfu.ko on the debug kernel
@@ -153,6 +156,11 @@ demo:
 check:
 	tests/check.sh
 
+# dfu.ko on Debian's arm64 kernel in qemu-system-aarch64 (TCG): the flash,
+# fault and suffix kselftests whole (make check runs a subset of them)
+check-arm64:
+	tests/arm64.sh --full
+
 bench:
 	tests/bench.sh
 
@@ -170,4 +178,4 @@ clean:
 	rm -rf build
 
 .PHONY: all module userspace install uninstall install-module uninstall-module \
-	install-tools uninstall-tools dkms-src intree demo check bench fuzz clean
+	install-tools uninstall-tools dkms-src intree demo check check-arm64 bench fuzz clean

@@ -296,6 +296,13 @@ tap_lane compat32
 # the kernel log (tests/busybox.sh). Each of its checks counts here.
 tap_lane busybox
 
+# dfu.ko on arm64: Debian's arm64 6.12 kernel in qemu-system-aarch64 (virt,
+# TCG) with a guest of busybox alone; raw_gadget.ko, dfu.ko (W=1), dfu-emu
+# and the flash, fault and suffix kselftests cross-built for it, 55 of their
+# tests (make check-arm64 runs them whole). Each of tests/arm64.sh's checks
+# counts here.
+tap_lane arm64
+
 # An appliance as it ships: a Debian 12 image from mmdebstrap (its root
 # file system cached in $DFU_CACHE/appliance/), the project installed by
 # README.md's appliance commands as written, booted with systemd as PID 1;

@@ -44,17 +44,8 @@ out=build/cross
 mkdir -p "$out/debs"
 native=$(dpkg --print-architecture)
 
-n=0 failed=0
-result() {	# result DESCRIPTION STATUS [LOGFILE]
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then
-		echo "ok $n - $1"
-	else
-		echo "not ok $n - $1"
-		failed=$((failed + 1))
-		[ -n "${3:-}" ] && sed 's/^/#   /' "$3" | tail -n 30
-	fi
-}
+# shellcheck source=tests/tap.sh
+. tests/tap.sh
 
 # --- Debian packages ---------------------------------------------------------
 # pahole, which modfinal runs for the BTF of modules (Debian's
@@ -345,5 +336,4 @@ if [ $broken = yes ]; then
 	[ "$st" -ne 0 ] || sed 's/^/# /' "$log"
 fi
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+finish
