@@ -320,6 +320,15 @@ case ${DFU_VM_ACCEL:-tcg} in
 kvm) accel="-accel kvm -cpu host" ;;
 *) accel="-accel ${DFU_VM_ACCEL:-tcg}" ;;
 esac
+# the machine, and its console and extra kernel parameters
+if [ "$arch" = x86_64 ]; then
+	# shellcheck disable=SC2206 # $accel is two or four words
+	qemu=(qemu-system-x86_64 -machine q35 $accel)
+	cmdline="console=ttyS0 panic=-1 no_timer_check"
+else
+	qemu=(qemu-system-aarch64 -machine virt -accel tcg -cpu cortex-a57)
+	cmdline="console=ttyAMA0 panic=-1"
+fi
 
 # Drop CRs, NULs and the terminal escapes SeaBIOS sends; stay unbuffered.
 clean() { sed -u -e 's/\r$//' -e 's/\x00//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g'; }
@@ -333,20 +342,11 @@ start=$(date +%s.%N)
 for boot in 1 2 3; do
 	: >"$tmp/boot.log"	# this boot's console; $log keeps every boot
 	set +e
-	# shellcheck disable=SC2086
-	if [ "$arch" = x86_64 ]; then
-	timeout -k 5 "$timeout" qemu-system-x86_64 -machine q35 $accel -m "$mem" -smp 2 \
+	timeout -k 5 "$timeout" "${qemu[@]}" -m "$mem" -smp 2 \
 		-nographic -no-reboot -nic none \
 		-kernel "$VMLINUZ" -initrd "$run/initrd.cpio" \
-		-append "console=ttyS0 panic=-1 no_timer_check quiet loglevel=4 $append ${DFU_VM_APPEND:-}" \
+		-append "$cmdline quiet loglevel=4 $append ${DFU_VM_APPEND:-}" \
 		</dev/null 2>&1 | clean | tee -a "$log" "$tmp/boot.log"
-	else
-	timeout -k 5 "$timeout" qemu-system-aarch64 -machine virt -accel tcg -cpu cortex-a57 \
-		-m "$mem" -smp 2 -nographic -no-reboot -nic none \
-		-kernel "$VMLINUZ" -initrd "$run/initrd.cpio" \
-		-append "console=ttyAMA0 panic=-1 quiet loglevel=4 $append ${DFU_VM_APPEND:-}" \
-		</dev/null 2>&1 | clean | tee -a "$log" "$tmp/boot.log"
-	fi
 	qrc=${PIPESTATUS[0]}
 	set -e
 	code=$(grep -a -o 'DFU-VM-EXIT [0-9]*' "$tmp/boot.log" | tail -n1 | cut -d' ' -f2)
