@@ -47,6 +47,7 @@
 # Prints "ok N - ..." or "not ok N - ..." per check, then 1..N; exits 0
 # when every check passed. Logs: build/arm64/*.log, the guest's console in
 # build/arm64/vm.log.
+# shellcheck disable=SC2317 # (functions run through with_fresh_lists)
 set -uo pipefail
 export LC_ALL=C LANG=C
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -187,14 +188,7 @@ fetch() {
 }
 t0=$SECONDS
 log=$out/fetch.log
-(
-	fetch && exit 0
-	echo "apt-get update, and once more"
-	sudo=""
-	[ "$(id -u)" = 0 ] || sudo="sudo -E"
-	$sudo apt-get update -qq >/dev/null
-	fetch
-) >"$log" 2>&1
+with_fresh_lists fetch >"$log" 2>&1
 st=$?
 KREL=$(sed -n 's/^KREL=//p' "$out/krel" 2>/dev/null)
 root=$top/$out/root

@@ -30,6 +30,7 @@
 # Usage: tests/cross.sh [--no-broken]   (--no-broken: skip step 2)
 # Prints "ok N - ..." or "not ok N - ..." per check, then 1..N; exits 0
 # when every check passed.
+# shellcheck disable=SC2317 # (functions run through with_fresh_lists)
 set -uo pipefail
 # gcc's messages in ASCII for the greps below (the kernel's Makefile
 # unexports LC_ALL, so LANG too)
@@ -164,15 +165,7 @@ fetch_headers() {
 }
 t0=$SECONDS
 log=$out/headers.log
-(
-	fetch_headers && exit 0
-	# stale lists name packages the archive no longer has
-	echo "apt-get update, and once more"
-	sudo=""
-	[ "$(id -u)" = 0 ] || sudo="sudo -E"
-	$sudo apt-get update -qq >/dev/null
-	fetch_headers
-) >"$log" 2>&1
+with_fresh_lists fetch_headers >"$log" 2>&1
 st=$?
 # the kdir table again, in this shell
 for lane in "${lanes[@]}"; do
