@@ -168,22 +168,7 @@ fetch() {
 		[ "$(id -u)" = 0 ] && sandbox=(-o APT::Sandbox::User=root)
 		(cd "$out/debs" && apt-get download -qq "${sandbox[@]}" "${debs[@]}") || return 1
 	fi
-	want=$(printf '%s\n' "${files[@]}")
-	if [ "$(cat "$out/root/.debs" 2>/dev/null)" != "$want" ]; then
-		rm -rf "$out/root"
-		mkdir -p "$out/root"
-		for f in "${files[@]}"; do
-			echo "unpacking $f"
-			dpkg -x "$out/debs/$f" "$out/root" || st=1
-		done
-		sed -i "s#^include /usr/src/#include $top/$out/root/usr/src/#" \
-			"$out"/root/usr/src/linux-headers-*/Makefile || st=1
-		[ $st = 0 ] || return 1
-		echo "$want" >"$out/root/.debs"
-	fi
-	for f in "$out"/debs/*.deb; do
-		grep -qxF "${f##*/}" <<<"$want" || rm -f "$f"
-	done
+	unpack_debs "$out" "${files[@]}" || return 1
 	echo "KREL=${img%% *}" | sed 's/=linux-image-/=/' >"$out/krel"
 }
 t0=$SECONDS

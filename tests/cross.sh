@@ -138,30 +138,14 @@ fetch_headers() {
 		[ "$(id -u)" = 0 ] && sandbox=(-o APT::Sandbox::User=root)
 		(cd "$out/debs" && apt-get download -qq "${sandbox[@]}" "${debs[@]}") || st=1
 	fi
-	# Unpack into one root, afresh when the set of packages changed. The
-	# flavours' scripts links are relative (they land on the unpacked
-	# kbuild); their Makefiles include the -common tree by absolute path.
-	want=$(printf '%s\n' "${files[@]}")
-	if [ $st = 0 ] && [ "$(cat "$out/root/.debs" 2>/dev/null)" != "$want" ]; then
-		rm -rf "$out/root"
-		mkdir -p "$out/root"
-		for f in "${files[@]}"; do
-			echo "unpacking $f"
-			dpkg -x "$out/debs/$f" "$out/root" || st=1
-		done
-		sed -i "s#^include /usr/src/#include $top/$out/root/usr/src/#" \
-			"$out"/root/usr/src/linux-headers-*/Makefile || st=1
-		[ $st = 0 ] && echo "$want" >"$out/root/.debs"
-	fi
-	[ $st = 0 ] || return 1
-	# the .debs of earlier versions go
-	for f in "$out"/debs/*.deb; do
-		grep -qxF "${f##*/}" <<<"$want" || rm -f "$f"
-	done
+	# Unpack into one root. The flavours' scripts links are relative (they
+	# land on the unpacked kbuild).
+	[ "$st" = 0 ] || return 1
+	unpack_debs "$out" "${files[@]}" || return 1
 	for name in "${!kdir[@]}"; do
 		[ -f "${kdir[$name]}/Makefile" ] || { echo "$name: no ${kdir[$name]}/Makefile"; st=1; }
 	done
-	return $st
+	return "$st"
 }
 t0=$SECONDS
 log=$out/headers.log
