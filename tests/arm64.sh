@@ -109,16 +109,6 @@ result "Debian packages: qemu-system-arm, aarch64 cross compiler and static libc
 . build/vm.env
 
 # --- 2. Debian's arm64 kernel, headers and busybox ---------------------------
-# One apt-cache call per step (each reads all the lists, 2 s): "PKG:ARCH
-# DEPENDS" per package.
-depends_all() {	# depends_all PKG:ARCH...
-	apt-cache show --no-all-versions "$@" 2>/dev/null | awk '
-		/^Package: / { p = $2 }
-		/^Architecture: / { a = $2 }
-		/^Depends: / { d = substr($0, 10) }
-		/^$/ { if (p != "") print p ":" a " " d; p = d = "" }
-		END { if (p != "") print p ":" a " " d }'
-}
 # "NAME VERSION" of the first dependency of $2 (a PKG:ARCH in $all) called
 # $3*, with its (= VERSION)
 dep_of() {

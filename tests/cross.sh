@@ -71,16 +71,6 @@ lanes=(
 	"armhf-6.1 linux-headers-armmp:armhf arm arm-linux-gnueabihf- ARM"
 )
 
-# One apt-cache call for all the packages of a step (each call reads all
-# the lists, 2 s): "PKG:ARCH DEPENDS" per candidate.
-depends_all() {	# depends_all PKG:ARCH...
-	apt-cache show --no-all-versions "$@" 2>/dev/null | awk '
-		/^Package: / { p = $2 }
-		/^Architecture: / { a = $2 }
-		/^Depends: / { d = substr($0, 10) }
-		/^$/ { if (p != "") print p ":" a " " d; p = d = "" }
-		END { if (p != "") print p ":" a " " d }'
-}
 depends() {	# depends PKG:ARCH: its Depends from $all, one per line
 	sed -n "s/^$1 //p" <<<"$all" | tr ',' '\n' | sed 's/^ *//'
 }

@@ -2,8 +2,8 @@
 # tests/tap.sh - sourced by the lane scripts that tests/check.sh runs with
 # tap_lane (tests/NAME.sh): result() prints one numbered TAP line per
 # check, finish() the plan, and exits 0 when every check passed;
-# with_fresh_lists() retries what apt-get download fetches, and
-# unpack_debs() unpacks it.
+# depends_all() asks apt, with_fresh_lists() retries what apt-get
+# download fetches, and unpack_debs() unpacks it.
 
 n=0 failed=0
 result() {	# result DESCRIPTION STATUS [LOGFILE]: LOGFILE's end on failure
@@ -57,4 +57,15 @@ unpack_debs() {
 	for f in "$dir"/debs/*.deb; do
 		grep -qxF "${f##*/}" <<<"$want" || rm -f "$f"
 	done
+}
+
+# depends_all PKG:ARCH...: "PKG:ARCH DEPENDS" for each candidate, from one
+# apt-cache call (each call reads all the lists, 2 s)
+depends_all() {	# depends_all PKG:ARCH...
+	apt-cache show --no-all-versions "$@" 2>/dev/null | awk '
+		/^Package: / { p = $2 }
+		/^Architecture: / { a = $2 }
+		/^Depends: / { d = substr($0, 10) }
+		/^$/ { if (p != "") print p ":" a " " d; p = d = "" }
+		END { if (p != "") print p ":" a " " d }'
 }
